@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { HookflowError } from '../errors/catalogue.js';
+
+const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const booleanFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
+  .transform((value) => value === '1' || value === 'true' || value === 'yes');
+
+const csv = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
+
+/**
+ * Every setting hookflow reads from the environment, with its default. The README's config
+ * table mirrors this object row for row; `test/config.test.ts` checks they stay in step.
+ */
+const envSchema = z.object({
+  /** Listen port; 0 picks a free one (the chosen port is logged). */
+  PORT: intFrom(0, 65535).default(8080),
+  /** Listen address. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Directory of the SQLite file and the generated master key. */
+  HOOKFLOW_DATA_DIR: z.string().min(1).default('./data'),
+  /** `postgres://…` switches storage to PostgreSQL; unset means SQLite in the data dir. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Base64 of 32 bytes; encrypts secrets at rest. Generated into the data dir when unset. */
+  HOOKFLOW_MASTER_KEY: z.string().optional(),
+  /** Bearer token of the management API. Generated and printed once when unset. */
+  HOOKFLOW_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Base of the webhook URLs the API hands out. Default `http://HOST:PORT`. */
+  HOOKFLOW_PUBLIC_URL: z.string().url().optional(),
+  /** CIDRs that HTTP/LLM steps may reach despite the SSRF guard. */
+  HOOKFLOW_EGRESS_ALLOWLIST: csv.default([]),
+  /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL only a process crash. */
+  HOOKFLOW_SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
+  /** How long a SQLite write waits for a lock before failing (→ 503), ms. */
+  HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS: intFrom(0).default(5000),
+  /** Most writes committed in one group-commit transaction. */
+  HOOKFLOW_COMMIT_MAX_BATCH: intFrom(1, 100_000).default(1000),
+  /** Writes allowed to wait for a commit; past it ingest answers 503 at once. */
+  HOOKFLOW_MAX_PENDING_WRITES: intFrom(1).default(20_000),
+  /** A webhook whose commit has not finished within this answers 503, ms. */
+  HOOKFLOW_WRITE_TIMEOUT_MS: intFrom(1).default(10_000),
+  /** Default body limit per webhook (decoded size), bytes; a trigger may set its own. */
+  HOOKFLOW_MAX_BODY_BYTES: intFrom(1).default(1_048_576),
+  /** Idempotency keys are remembered this long, seconds. */
+  HOOKFLOW_IDEMPOTENCY_TTL_SECONDS: intFrom(1).default(86_400),
+  /** Retry-After sent with 503, seconds. */
+  HOOKFLOW_RETRY_AFTER_SECONDS: intFrom(1).default(5),
+  /** Workers per process (`serve` and `worker`); 0 disables in-process workers. */
+  HOOKFLOW_WORKER_CONCURRENCY: intFrom(0, 1024).default(4),
+  /** A claimed run whose worker stops heartbeating is retried after this, ms. */
+  HOOKFLOW_LEASE_MS: intFrom(1000).default(30_000),
+  /** Default attempts per run before it is dead-lettered; a workflow may set its own. */
+  HOOKFLOW_MAX_ATTEMPTS: intFrom(1, 100).default(5),
+  /** Runs and events older than this are pruned, days; 0 keeps everything. */
+  HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
+  /** Believe `X-Forwarded-For` for the source IP (only behind a proxy you run). */
+  HOOKFLOW_TRUST_PROXY: booleanFlag.default(false),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type EnvInput = z.input<typeof envSchema>;
+
+/** The validated, frozen server configuration; built once at start and passed down. */
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly masterKeyBase64: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly publicUrl: string | undefined;
+  readonly egressAllowlist: readonly string[];
+  readonly sqlite: {
+    readonly synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
+    readonly busyTimeoutMs: number;
+  };
+  readonly commit: {
+    readonly maxBatch: number;
+    readonly maxPending: number;
+    readonly timeoutMs: number;
+  };
+  readonly ingress: {
+    readonly maxBodyBytes: number;
+    readonly idempotencyTtlSeconds: number;
+    readonly retryAfterSeconds: number;
+    readonly trustProxy: boolean;
+  };
+  readonly workers: {
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly maxAttempts: number;
+  };
+  readonly retentionDays: number;
+  readonly logLevel: string;
+}
+
+/** The env var names hookflow reads, in the order of the README table. */
+export const CONFIG_ENV_VARS = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
+/**
+ * Parses the environment once. A bad value stops the start with every problem listed — never
+ * a silent fallback to a default.
+ */
+export function loadServerConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
+  const picked: Record<string, string> = {};
+  for (const name of CONFIG_ENV_VARS) {
+    const value = env[name];
+    if (value !== undefined && value !== '') picked[name] = value;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new HookflowError('HOOKFLOW_ERR_CONFIG', `Invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: problems,
+    });
+  }
+  const e = parsed.data;
+  if (e.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\//.test(e.DATABASE_URL)) {
+    throw new HookflowError('HOOKFLOW_ERR_CONFIG', 'Invalid configuration:\n  DATABASE_URL: must start with postgres://');
+  }
+  return deepFreeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.HOOKFLOW_DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    masterKeyBase64: e.HOOKFLOW_MASTER_KEY,
+    adminToken: e.HOOKFLOW_ADMIN_TOKEN,
+    publicUrl: e.HOOKFLOW_PUBLIC_URL?.replace(/\/+$/, ''),
+    egressAllowlist: e.HOOKFLOW_EGRESS_ALLOWLIST,
+    sqlite: { synchronous: e.HOOKFLOW_SQLITE_SYNCHRONOUS, busyTimeoutMs: e.HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS },
+    commit: {
+      maxBatch: e.HOOKFLOW_COMMIT_MAX_BATCH,
+      maxPending: e.HOOKFLOW_MAX_PENDING_WRITES,
+      timeoutMs: e.HOOKFLOW_WRITE_TIMEOUT_MS,
+    },
+    ingress: {
+      maxBodyBytes: e.HOOKFLOW_MAX_BODY_BYTES,
+      idempotencyTtlSeconds: e.HOOKFLOW_IDEMPOTENCY_TTL_SECONDS,
+      retryAfterSeconds: e.HOOKFLOW_RETRY_AFTER_SECONDS,
+      trustProxy: e.HOOKFLOW_TRUST_PROXY,
+    },
+    workers: {
+      concurrency: e.HOOKFLOW_WORKER_CONCURRENCY,
+      leaseMs: e.HOOKFLOW_LEASE_MS,
+      maxAttempts: e.HOOKFLOW_MAX_ATTEMPTS,
+    },
+    retentionDays: e.HOOKFLOW_RETENTION_DAYS,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

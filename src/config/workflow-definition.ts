@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/** Names of memory variables (and so of template roots). */
+export const MEMORY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const memoryName = z.string().regex(MEMORY_NAME, 'must match ^[A-Za-z_][A-Za-z0-9_]*$');
+
+/** Ids chosen by users for workspaces, workflows and steps; safe in a URL path. */
+export const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const resourceId = z.string().regex(RESOURCE_ID, 'must be 1-64 characters of A-Z a-z 0-9 _ - (not starting with _ or -)');
+
+const secretString = z.string().min(1).max(4096);
+
+const signatureSchema = z
+  .object({
+    scheme: z.enum(['github', 'stripe', 'slack', 'shopify', 'standard-webhooks', 'hmac-sha256']),
+    secret: secretString,
+    toleranceSeconds: z.number().int().min(1).max(86_400).optional(),
+    header: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).optional(),
+    encoding: z.enum(['hex', 'base64']).optional(),
+    prefix: z.string().max(64).optional(),
+    /** Require the shared key as well as the signature. Default false: the signature replaces it. */
+    requireSharedKey: z.boolean().optional(),
+  })
+  .strict();
+
+const triggerSchema = z
+  .object({
+    type: z.literal('webhook'),
+    sharedKey: z.string().min(8, 'must be at least 8 characters').max(512).optional(),
+    headerMemory: memoryName.optional(),
+    bodyMemory: memoryName.optional(),
+    maxBodyBytes: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+    rateLimit: z.object({ perMinute: z.number().int().min(1).max(1_000_000) }).strict().optional(),
+    idempotencyHeader: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).optional(),
+    allowedIps: z.array(z.string().min(1)).max(1000).optional(),
+    signature: signatureSchema.optional(),
+  })
+  .strict();
+
+const headersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string());
+
+const baseStep = {
+  id: resourceId,
+  /** Memory variable that receives the step's output. */
+  output: memoryName.optional(),
+  timeoutMs: z.number().int().min(1).max(15 * 60_000).optional(),
+};
+
+const httpStepSchema = z
+  .object({
+    ...baseStep,
+    type: z.literal('http'),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+    url: z.string().min(1),
+    headers: headersSchema.optional(),
+    body: z.unknown().optional(),
+    maxResponseBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
+  })
+  .strict();
+
+const scriptStepSchema = z
+  .object({
+    ...baseStep,
+    type: z.literal('script'),
+    code: z.string().min(1).max(256 * 1024),
+    memoryLimitBytes: z.number().int().min(1024 * 1024).max(512 * 1024 * 1024).optional(),
+  })
+  .strict();
+
+const llmStepSchema = z
+  .object({
+    ...baseStep,
+    type: z.literal('llm'),
+    baseUrl: z.string().url(),
+    model: z.string().min(1),
+    apiKey: secretString.optional(),
+    system: z.string().optional(),
+    prompt: z.string().min(1),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const stepSchema = z.discriminatedUnion('type', [httpStepSchema, scriptStepSchema, llmStepSchema]);
+
+/** A workflow definition as the management API accepts it (API.md "Workflow definition"). */
+export const workflowDefinitionSchema = z
+  .object({
+    id: resourceId.optional(),
+    name: z.string().min(1).max(200),
+    enabled: z.boolean().default(true),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    trigger: triggerSchema,
+    steps: z.array(stepSchema).max(100).default([]),
+  })
+  .strict()
+  .superRefine((definition, ctx) => {
+    const seen = new Set<string>();
+    definition.steps.forEach((step, index) => {
+      if (seen.has(step.id)) {
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `duplicate step id "${step.id}"` });
+      }
+      seen.add(step.id);
+    });
+  });
+
+export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;
+export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
+export type TriggerDefinition = WorkflowDefinition['trigger'];
+export type SignatureDefinition = NonNullable<TriggerDefinition['signature']>;
+export type StepDefinition = WorkflowDefinition['steps'][number];
+export type HttpStepDefinition = z.output<typeof httpStepSchema>;
+export type ScriptStepDefinition = z.output<typeof scriptStepSchema>;
+export type LlmStepDefinition = z.output<typeof llmStepSchema>;
+
+/** Formats zod issues as `field.path: message` lines, so a 400 names the field. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}

@@ -1,0 +1,251 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { errors, request as undiciRequest, type Dispatcher } from 'undici';
+import { HookflowError, isHookflowError, toError } from '../../errors/catalogue.js';
+import type { EgressPolicy } from './address-policy.js';
+import { createGuardedAgent, egressRefused, type Resolver } from './guarded-agent.js';
+
+export interface GuardedHttpClientOptions {
+  /** Which resolved addresses requests may connect to (checked on every hop). */
+  policy: EgressPolicy;
+  /** Milliseconds one request may take end to end, redirects and body included. */
+  defaultTimeoutMs: number;
+  /** Bytes of response body kept at most; a larger body fails the request. */
+  maxResponseBytes: number;
+  /** Redirects followed before giving up. Default 5; 0 returns the 3xx answer as is. */
+  maxRedirects?: number;
+  /** Name resolution before the address check. Default: the system resolver. */
+  resolve?: Resolver;
+}
+
+export interface GuardedRequest {
+  /** HTTP method; upper-cased before sending. */
+  method: string;
+  /** Absolute http: or https: URL. */
+  url: string;
+  /** Request headers; a name or value that could split the request is refused. Default none. */
+  headers?: Readonly<Record<string, string>>;
+  /** Request body. Default none. */
+  body?: string | Buffer | undefined;
+  /** Milliseconds for this request; default the client's `defaultTimeoutMs`. */
+  timeoutMs?: number;
+  /** Body cap in bytes for this request; default the client's `maxResponseBytes`. */
+  maxResponseBytes?: number;
+}
+
+export interface GuardedResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The URL that answered, after redirects. */
+  url: string;
+}
+
+export interface GuardedHttpClient {
+  /**
+   * Sends one request. Rejects with HOOKFLOW_ERR_EGRESS_REFUSED (permanent) for a refused
+   * scheme or address, HOOKFLOW_ERR_STEP_FAILED transient for network errors and timeouts,
+   * HOOKFLOW_ERR_STEP_FAILED permanent for a bad request or an oversized answer.
+   */
+  request(request: GuardedRequest): Promise<GuardedResponse>;
+  /** Closes pooled connections; waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+interface Hop {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: string | Buffer | undefined;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+// Fetch's "request-body-header names": meaningless once a redirect drops the body.
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
+// Credentials meant for one origin must not follow a redirect to another.
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+// setTimeout fires at once past this, so larger timeouts are refused rather than ignored.
+const MAX_TIMER_MS = 2_147_483_647;
+// undici errors that describe the request itself: retrying cannot help.
+const PERMANENT_UNDICI_ERRORS = [errors.InvalidArgumentError, errors.RequestContentLengthMismatchError];
+
+/**
+ * Builds the outbound HTTP client steps use. Options are checked once here; a bad value
+ * throws HOOKFLOW_ERR_CONFIG.
+ */
+export function createGuardedHttpClient(options: GuardedHttpClientOptions): GuardedHttpClient {
+  const maxRedirects = options.maxRedirects ?? 5;
+  requireInteger({ name: 'defaultTimeoutMs', value: options.defaultTimeoutMs, min: 1, max: MAX_TIMER_MS, code: 'HOOKFLOW_ERR_CONFIG' });
+  requireInteger({ name: 'maxResponseBytes', value: options.maxResponseBytes, min: 0, code: 'HOOKFLOW_ERR_CONFIG' });
+  requireInteger({ name: 'maxRedirects', value: maxRedirects, min: 0, code: 'HOOKFLOW_ERR_CONFIG' });
+  const agent = createGuardedAgent({
+    policy: options.policy,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+  });
+
+  async function request(input: GuardedRequest): Promise<GuardedResponse> {
+    const timeoutMs = input.timeoutMs ?? options.defaultTimeoutMs;
+    const cap = input.maxResponseBytes ?? options.maxResponseBytes;
+    requireInteger({ name: 'timeoutMs', value: timeoutMs, min: 1, max: MAX_TIMER_MS, code: 'HOOKFLOW_ERR_STEP_FAILED' });
+    requireInteger({ name: 'maxResponseBytes', value: cap, min: 0, code: 'HOOKFLOW_ERR_STEP_FAILED' });
+    let hop: Hop = {
+      method: checkMethod(input.method),
+      url: parseTarget(input.url),
+      headers: checkHeaders(input.headers ?? {}),
+      body: input.body,
+    };
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      for (let redirects = 0; ; redirects += 1) {
+        const response = await undiciRequest(hop.url, {
+          dispatcher: agent,
+          method: hop.method,
+          headers: hop.headers,
+          body: hop.body,
+          signal: controller.signal,
+        });
+        const location = REDIRECTS.has(response.statusCode) ? single(response.headers.location) : undefined;
+        if (location === undefined || maxRedirects === 0) return await readAnswer(response, hop.url, cap);
+        // Drained (up to a small limit) so the connection can serve the next hop.
+        await response.body.dump({ limit: 64 * 1024, signal: controller.signal });
+        if (redirects === maxRedirects) {
+          throw permanent(`request to ${hop.url.hostname} gave up after ${maxRedirects} redirects`);
+        }
+        hop = nextHop(hop, response.statusCode, location);
+      }
+    } catch (thrown) {
+      throw failure(thrown, controller.signal, hop.url.hostname, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return Object.freeze({ request, close: () => agent.close() });
+}
+
+async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number): Promise<GuardedResponse> {
+  const tooLarge = () =>
+    permanent(`response from ${url.hostname} exceeds the ${cap}-byte limit (maxResponseBytes)`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += bytes.length;
+    if (size > cap) {
+      // Destroying the body drops the connection, so the server stops sending.
+      response.body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(bytes);
+  }
+  return { status: response.statusCode, headers: flatten(response.headers), body: Buffer.concat(chunks), url: url.href };
+}
+
+function nextHop(hop: Hop, status: number, location: string): Hop {
+  let url: URL;
+  try {
+    url = parseTarget(new URL(location, hop.url).href);
+  } catch (thrown) {
+    if (isHookflowError(thrown)) throw thrown;
+    throw permanent(`redirect from ${hop.url.hostname} has an invalid Location`, thrown);
+  }
+  const headers = { ...hop.headers };
+  let { method, body } = hop;
+  // 307/308 promise the same request; the older codes are answered with a GET.
+  if (status !== 307 && status !== 308 && method !== 'HEAD') {
+    method = 'GET';
+    body = undefined;
+    dropHeaders(headers, BODY_HEADERS);
+  }
+  if (url.origin !== hop.url.origin) dropHeaders(headers, CREDENTIAL_HEADERS);
+  return { method, url, headers, body };
+}
+
+function parseTarget(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (thrown) {
+    throw permanent('request URL is not a valid absolute URL', thrown);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw egressRefused(url.hostname || url.protocol, `scheme ${url.protocol} is not allowed (only http: and https:)`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw permanent(`URL for ${url.hostname} carries credentials; send an Authorization header instead`);
+  }
+  return url;
+}
+
+function checkMethod(method: string): string {
+  if (!TOKEN.test(method)) throw permanent('request method is not a valid HTTP token');
+  return method.toUpperCase();
+}
+
+/** Refuses header names and values that could split or smuggle a request (CR, LF, NUL). */
+function checkHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const checked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw permanent('a request header name is not a valid HTTP token');
+    // The value may be a secret: name the header, never quote the value.
+    if (/[\r\n\0]/.test(value)) throw permanent(`request header ${name} contains CR, LF or NUL`);
+    checked[name.toLowerCase()] = value;
+  }
+  return checked;
+}
+
+function dropHeaders(headers: Record<string, string>, names: readonly string[]): void {
+  for (const name of names) delete headers[name];
+}
+
+function flatten(headers: IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers)
+      .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
+      .map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value]),
+  );
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function failure(thrown: unknown, signal: AbortSignal, host: string, timeoutMs: number): HookflowError {
+  // undici may hand back the connector's error as is or as the cause of its own.
+  for (let error: unknown = thrown; error instanceof Error; error = error.cause) {
+    if (isHookflowError(error)) return error;
+  }
+  if (signal.aborted) {
+    return new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `request to ${host} timed out after ${timeoutMs} ms`, {
+      transient: true,
+      cause: thrown,
+    });
+  }
+  const error = toError(thrown);
+  const transient = !PERMANENT_UNDICI_ERRORS.some((kind) => error instanceof kind);
+  return new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `request to ${host} failed: ${error.message}`, {
+    transient,
+    cause: error,
+  });
+}
+
+function permanent(message: string, cause?: unknown): HookflowError {
+  return new HookflowError('HOOKFLOW_ERR_STEP_FAILED', message, { transient: false, cause });
+}
+
+interface IntegerRule {
+  name: string;
+  value: number;
+  min: number;
+  max?: number;
+  code: 'HOOKFLOW_ERR_CONFIG' | 'HOOKFLOW_ERR_STEP_FAILED';
+}
+
+function requireInteger({ name, value, min, max = Number.MAX_SAFE_INTEGER, code }: IntegerRule): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new HookflowError(code, `${name} must be an integer from ${min} to ${max}, got ${value}`, { transient: false });
+  }
+}

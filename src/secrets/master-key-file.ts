@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, existsSync, openSync, readFileSync, writeSync, fsyncSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { masterKeyFromBase64, type MasterKey } from './cipher.js';
+
+/** File in the data dir holding the generated master key (base64, mode 0600). */
+export const MASTER_KEY_FILE = 'master.key';
+
+export interface LoadedMasterKey {
+  key: MasterKey;
+  /** True when this call generated the key (first start in an empty data dir). */
+  generated: boolean;
+}
+
+/**
+ * Returns the master key: from `HOOKFLOW_MASTER_KEY` when set, else from the data dir, else a new
+ * one written there with mode 0600 (created exclusively, so two processes starting together
+ * cannot each write a different key).
+ */
+export function loadOrCreateMasterKey(options: { dataDir: string; fromEnv: string | undefined }): LoadedMasterKey {
+  if (options.fromEnv !== undefined) return { key: masterKeyFromBase64(options.fromEnv), generated: false };
+  const path = join(options.dataDir, MASTER_KEY_FILE);
+  if (existsSync(path)) return { key: masterKeyFromBase64(readFileSync(path, 'utf8')), generated: false };
+  mkdirSync(options.dataDir, { recursive: true });
+  const base64 = randomBytes(32).toString('base64');
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      return { key: masterKeyFromBase64(readFileSync(path, 'utf8')), generated: false };
+    }
+    throw error;
+  }
+  try {
+    writeSync(fd, `${base64}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return { key: masterKeyFromBase64(base64), generated: true };
+}

@@ -1,0 +1,125 @@
+/**
+ * Numbered schema migrations for SQLite. Applied in order at start, each in its own
+ * transaction, recorded in `schema_migrations`. Never edit a published migration: add one.
+ * The PostgreSQL adapter keeps the same numbering for the same changes.
+ */
+export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE workspaces (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE workflows (
+        workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+        id TEXT NOT NULL,
+        latest_version INTEGER NOT NULL,
+        deleted_at INTEGER,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, id)
+      ) STRICT;
+
+      CREATE TABLE workflow_versions (
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, version)
+      ) STRICT;
+
+      CREATE TABLE secrets (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        ciphertext TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER
+      ) STRICT;
+      CREATE INDEX secrets_owner ON secrets (workspace_id, workflow_id);
+
+      CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        workflow_version INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        test INTEGER NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        idempotency_key TEXT
+      ) STRICT;
+      CREATE INDEX events_by_workflow ON events (workspace_id, workflow_id, received_at DESC, id DESC);
+
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        workflow_version INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        available_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        last_error TEXT,
+        replay_of TEXT
+      ) STRICT;
+      CREATE INDEX runs_by_workflow ON runs (workspace_id, workflow_id, created_at DESC, id DESC);
+      CREATE INDEX runs_due ON runs (available_at) WHERE status = 'queued';
+      CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
+
+      CREATE TABLE step_results (
+        run_id TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        step_index INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        output TEXT NOT NULL,
+        memory_writes TEXT NOT NULL,
+        error TEXT,
+        logs TEXT NOT NULL,
+        usage TEXT,
+        PRIMARY KEY (run_id, step_id)
+      ) STRICT;
+
+      CREATE TABLE idempotency_keys (
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        run_id TEXT,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, key)
+      ) STRICT;
+      CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
+
+      CREATE TABLE rejected_calls (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        body_bytes INTEGER
+      ) STRICT;
+      CREATE INDEX rejected_by_workflow ON rejected_calls (workspace_id, workflow_id, received_at DESC, id DESC);
+    `,
+  },
+];

@@ -1,0 +1,33 @@
+import Database from 'better-sqlite3';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+/** Opens the write connection with the pragmas durability depends on. */
+export function openWriteConnection(options: { file: string; synchronous: string; busyTimeoutMs: number }): Database.Database {
+  const db = new Database(options.file);
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+  db.pragma('journal_mode = WAL');
+  // FULL: the WAL is fsynced at every commit, so an acknowledged webhook survives power loss.
+  db.pragma(`synchronous = ${options.synchronous}`);
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Opens a read-only connection; in WAL mode readers never wait for the writer. */
+export function openReadConnection(options: { file: string; busyTimeoutMs: number }): Database.Database {
+  const db = new Database(options.file, { readonly: true, fileMustExist: true });
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+  return db;
+}
+
+/** Applies pending numbered migrations, each in its own transaction. Safe to call on every start. */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version));
+  for (const migration of SQLITE_MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+    }).immediate();
+  }
+}

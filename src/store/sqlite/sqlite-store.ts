@@ -1,0 +1,267 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { HookflowError } from '../../errors/catalogue.js';
+import { decodeCursor, pageOf } from '../cursor.js';
+import type {
+  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, Page, PageRequest, RejectedCallRecord, RunRecord,
+  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord,
+} from '../store.js';
+import { openReadConnection } from './open-database.js';
+import {
+  toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
+  type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
+} from './rows.js';
+import { WriterClient } from './writer-client.js';
+
+/** SQLite file name inside the data dir. */
+export const SQLITE_FILE = 'hookflow.db';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
+  busyTimeoutMs: number;
+  maxBatch: number;
+  maxPending: number;
+  writeTimeoutMs: number;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Writes go to the writer thread (group
+ * commit); reads run here on a read-only connection, which WAL lets proceed during commits.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(
+    private readonly writer: WriterClient,
+    private readonly reader: Database.Database,
+  ) {}
+
+  /** Opens (and migrates) the database in `dataDir`. */
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const file = join(options.dataDir, SQLITE_FILE);
+    const writer = new WriterClient({
+      file,
+      synchronous: options.synchronous,
+      busyTimeoutMs: options.busyTimeoutMs,
+      maxBatch: options.maxBatch,
+      maxPending: options.maxPending,
+      timeoutMs: options.writeTimeoutMs,
+    });
+    await writer.start();
+    return new SqliteStore(writer, openReadConnection({ file, busyTimeoutMs: options.busyTimeoutMs }));
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.reader.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** Runs a read, turning SQLite's storage errors into STORAGE_UNAVAILABLE. */
+  private read<T>(query: () => T): Promise<T> {
+    try {
+      return Promise.resolve(query());
+    } catch (error) {
+      return Promise.reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', 'SQLite read failed', { cause: error, transient: true }));
+    }
+  }
+
+  /** A newest-first page over `table` ordered by (`timeColumn` DESC, id DESC). */
+  private page<Row, T>(options: {
+    from: string; where: string; params: unknown[]; timeColumn: string; page: PageRequest; map: (row: Row) => T; position: (item: T) => { time: number; id: string };
+    idColumn?: string;
+  }): Promise<Page<T>> {
+    const id = options.idColumn ?? 'id';
+    let where = options.where;
+    const params = [...options.params];
+    if (options.page.cursor !== undefined) {
+      const after = decodeCursor(options.page.cursor);
+      if (after === null) return Promise.reject(new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid cursor'));
+      where += ` AND (${options.timeColumn} < ? OR (${options.timeColumn} = ? AND ${id} < ?))`;
+      params.push(after.time, after.time, after.id);
+    }
+    const text = `${options.from} WHERE ${where} ORDER BY ${options.timeColumn} DESC, ${id} DESC LIMIT ?`;
+    return this.read(() => {
+      const rows = (this.sql(text).all(...params, options.page.limit + 1) as Row[]).map(options.map);
+      return pageOf(rows, options.page.limit, options.position);
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.read(() => void this.sql('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    this.reader.close();
+  }
+
+  createWorkspace(workspace: Workspace): Promise<void> {
+    return this.writer.call('createWorkspace', workspace);
+  }
+
+  getWorkspace(id: string): Promise<Workspace | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM workspaces WHERE id = ?').get(id) as WorkspaceRow | undefined;
+      return row === undefined ? null : toWorkspace(row);
+    });
+  }
+
+  listWorkspaces(page: PageRequest): Promise<Page<Workspace>> {
+    return this.page<WorkspaceRow, Workspace>({
+      from: 'SELECT * FROM workspaces', where: '1 = 1', params: [], timeColumn: 'created_at', page, map: toWorkspace,
+      position: (w) => ({ time: w.createdAt, id: w.id }),
+    });
+  }
+
+  async createWorkflow(workflow: WorkflowRecord, secrets: SecretRecord[]): Promise<void> {
+    await this.writer.call('createWorkflow', { workflow, secrets });
+  }
+
+  async updateWorkflow(workflow: WorkflowRecord, secrets: SecretRecord[], replaceSecretPurposes: string[]): Promise<void> {
+    await this.writer.call('updateWorkflow', { workflow, secrets, replaceSecretPurposes });
+  }
+
+  getWorkflow(workspaceId: string, workflowId: string, version?: number): Promise<WorkflowRecord | null> {
+    return this.read(() => {
+      const row = (version === undefined
+        ? this.sql(`${WORKFLOW_SELECT} AND v.version = w.latest_version WHERE w.workspace_id = ? AND w.id = ? AND w.deleted_at IS NULL`).get(workspaceId, workflowId)
+        : this.sql(`${WORKFLOW_SELECT} WHERE v.workspace_id = ? AND v.workflow_id = ? AND v.version = ?`).get(workspaceId, workflowId, version)) as WorkflowRow | undefined;
+      return row === undefined ? null : toWorkflow(row);
+    });
+  }
+
+  listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<WorkflowRecord>> {
+    return this.page<WorkflowRow, WorkflowRecord>({
+      from: `${WORKFLOW_SELECT} AND v.version = w.latest_version`, where: 'w.workspace_id = ? AND w.deleted_at IS NULL', params: [workspaceId],
+      timeColumn: 'w.created_at', idColumn: 'w.id', page, map: toWorkflow, position: (w) => ({ time: w.createdAt, id: w.id }),
+    });
+  }
+
+  deleteWorkflow(workspaceId: string, workflowId: string): Promise<boolean> {
+    return this.writer.call('deleteWorkflow', { workspaceId, workflowId, now: Date.now() });
+  }
+
+  listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]> {
+    return this.read(() => (this.sql('SELECT * FROM secrets WHERE workspace_id = ? AND workflow_id = ? ORDER BY created_at, id').all(workspaceId, workflowId) as SecretRow[]).map(toSecret));
+  }
+
+  rotateSecrets(add: SecretRecord[], expire: { id: string; expiresAt: number }[]): Promise<void> {
+    return this.writer.call('rotateSecrets', { add, expire });
+  }
+
+  listAllSecrets(): Promise<SecretRecord[]> {
+    return this.read(() => (this.sql('SELECT * FROM secrets ORDER BY id').all() as SecretRow[]).map(toSecret));
+  }
+
+  reencryptSecrets(updates: { id: string; ciphertext: string }[]): Promise<void> {
+    return this.writer.call('reencryptSecrets', updates);
+  }
+
+  ingest(record: IngestRecord, now: number): Promise<IngestResult> {
+    return this.writer.call('ingest', { record, now });
+  }
+
+  getEvent(workspaceId: string, eventId: string): Promise<EventRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM events WHERE workspace_id = ? AND id = ?').get(workspaceId, eventId) as EventRow | undefined;
+      return row === undefined ? null : toEvent(row);
+    });
+  }
+
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
+    const params: unknown[] = [workspaceId, workflowId];
+    let where = 'workspace_id = ? AND workflow_id = ?';
+    if (filter.test !== undefined) {
+      where += ' AND test = ?';
+      params.push(filter.test ? 1 : 0);
+    }
+    return this.page<EventRow, EventRecord>({
+      from: 'SELECT * FROM events', where, params, timeColumn: 'received_at', page, map: toEvent, position: (e) => ({ time: e.receivedAt, id: e.id }),
+    });
+  }
+
+  recordRejectedCall(record: RejectedCallRecord): Promise<void> {
+    return this.writer.call('recordRejectedCall', record);
+  }
+
+  listRejectedCalls(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<RejectedCallRecord>> {
+    return this.page<RejectedRow, RejectedCallRecord>({
+      from: 'SELECT * FROM rejected_calls', where: 'workspace_id = ? AND workflow_id = ?', params: [workspaceId, workflowId],
+      timeColumn: 'received_at', page, map: toRejectedCall, position: (r) => ({ time: r.receivedAt, id: r.id }),
+    });
+  }
+
+  getRun(workspaceId: string, runId: string): Promise<RunRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM runs WHERE workspace_id = ? AND id = ?').get(workspaceId, runId) as RunRow | undefined;
+      return row === undefined ? null : toRun(row);
+    });
+  }
+
+  listRuns(workspaceId: string, workflowId: string, filter: { status?: RunStatus | undefined }, page: PageRequest): Promise<Page<RunRecord>> {
+    const params: unknown[] = [workspaceId, workflowId];
+    let where = 'workspace_id = ? AND workflow_id = ?';
+    if (filter.status !== undefined) {
+      where += ' AND status = ?';
+      params.push(filter.status);
+    }
+    return this.page<RunRow, RunRecord>({
+      from: 'SELECT * FROM runs', where, params, timeColumn: 'created_at', page, map: toRun, position: (r) => ({ time: r.createdAt, id: r.id }),
+    });
+  }
+
+  listStepResults(runId: string): Promise<StepResultRecord[]> {
+    return this.read(() => (this.sql('SELECT * FROM step_results WHERE run_id = ? ORDER BY step_index').all(runId) as StepRow[]).map(toStepResult));
+  }
+
+  replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null> {
+    return this.writer.call('replayRun', { workspaceId, runId, newRunId, now });
+  }
+
+  listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]> {
+    return this.read(() => (this.sql('SELECT * FROM runs WHERE workspace_id = ? AND workflow_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?').all(workspaceId, workflowId, since, limit) as RunRow[]).map(toRun));
+  }
+
+  claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
+    return this.writer.call('claimRuns', options);
+  }
+
+  heartbeat(ref: AttemptRef, leaseExpiresAt: number): Promise<boolean> {
+    return this.writer.call('heartbeat', { ref, leaseExpiresAt });
+  }
+
+  checkpointStep(ref: AttemptRef, step: StepResultRecord): Promise<boolean> {
+    return this.writer.call('checkpointStep', { ref, step });
+  }
+
+  completeRun(ref: AttemptRef, now: number): Promise<boolean> {
+    return this.writer.call('completeRun', { ref, now });
+  }
+
+  failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean> {
+    return this.writer.call('failRun', { ref, error, retryAt, now });
+  }
+
+  releaseRun(ref: AttemptRef): Promise<boolean> {
+    return this.writer.call('releaseRun', ref);
+  }
+
+  prune(before: number): Promise<{ runs: number; events: number }> {
+    return this.writer.call('prune', { before, now: Date.now() });
+  }
+
+  nextDueAt(): Promise<number | null> {
+    return this.read(() => {
+      const row = this.sql("SELECT MIN(available_at) AS due FROM runs WHERE status = 'queued'").get() as { due: number | null };
+      return row.due;
+    });
+  }
+}

@@ -1,0 +1,215 @@
+import type Database from 'better-sqlite3';
+import { HookflowError } from '../../errors/catalogue.js';
+import type {
+  AttemptRef, ClaimedRun, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
+  StepResultRecord, Workspace, WorkflowRecord,
+} from '../store.js';
+import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from './rows.js';
+
+/**
+ * Every write hookflow makes to SQLite. Runs only in the writer thread, which owns the one write
+ * connection; the thread calls these inside its group-commit transaction (one savepoint each),
+ * so none of them opens a transaction of its own.
+ */
+export class SqliteWrites {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (statement === undefined) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  createWorkspace(workspace: Workspace): void {
+    try {
+      this.sql('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)').run(workspace.id, workspace.name, workspace.createdAt);
+    } catch (error) {
+      throw conflictOr(error, `Workspace "${workspace.id}" already exists`);
+    }
+  }
+
+  createWorkflow(args: { workflow: WorkflowRecord; secrets: SecretRecord[] }): void {
+    const { workflow } = args;
+    const existing = this.sql('SELECT deleted_at FROM workflows WHERE workspace_id = ? AND id = ?').get(workflow.workspaceId, workflow.id) as
+      | { deleted_at: number | null }
+      | undefined;
+    if (existing !== undefined && existing.deleted_at === null) {
+      throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Workflow "${workflow.id}" already exists`);
+    }
+    if (existing !== undefined) {
+      // Re-creating a deleted id continues its version numbers, so old runs keep pointing at their version.
+      const { latest } = this.sql('SELECT MAX(version) AS latest FROM workflow_versions WHERE workspace_id = ? AND workflow_id = ?').get(workflow.workspaceId, workflow.id) as { latest: number };
+      workflow.version = latest + 1;
+      this.sql('UPDATE workflows SET deleted_at = NULL, latest_version = ?, created_at = ? WHERE workspace_id = ? AND id = ?').run(workflow.version, workflow.createdAt, workflow.workspaceId, workflow.id);
+    } else {
+      this.sql('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES (?, ?, ?, ?)').run(workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt);
+    }
+    this.insertVersion(workflow);
+    this.insertSecrets(args.secrets);
+  }
+
+  updateWorkflow(args: { workflow: WorkflowRecord; secrets: SecretRecord[]; replaceSecretPurposes: string[] }): void {
+    const { workflow } = args;
+    const current = this.sql('SELECT latest_version FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(workflow.workspaceId, workflow.id) as
+      | { latest_version: number }
+      | undefined;
+    if (current === undefined) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflow.id}" not found`);
+    workflow.version = current.latest_version + 1;
+    this.sql('UPDATE workflows SET latest_version = ? WHERE workspace_id = ? AND id = ?').run(workflow.version, workflow.workspaceId, workflow.id);
+    this.insertVersion(workflow);
+    const deletePurpose = this.sql('DELETE FROM secrets WHERE workspace_id = ? AND workflow_id = ? AND purpose = ?');
+    for (const purpose of args.replaceSecretPurposes) deletePurpose.run(workflow.workspaceId, workflow.id, purpose);
+    this.insertSecrets(args.secrets);
+  }
+
+  private insertVersion(workflow: WorkflowRecord): void {
+    this.sql('INSERT INTO workflow_versions (workspace_id, workflow_id, version, name, enabled, definition, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      workflow.workspaceId, workflow.id, workflow.version, workflow.name, workflow.enabled ? 1 : 0, JSON.stringify(workflow.definition), workflow.updatedAt,
+    );
+  }
+
+  private insertSecrets(secrets: SecretRecord[]): void {
+    const insert = this.sql('INSERT INTO secrets (id, workspace_id, workflow_id, purpose, ciphertext, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const s of secrets) insert.run(s.id, s.workspaceId, s.workflowId, s.purpose, s.ciphertext, s.createdAt, s.expiresAt);
+  }
+
+  deleteWorkflow(args: { workspaceId: string; workflowId: string; now: number }): boolean {
+    const changed = this.sql('UPDATE workflows SET deleted_at = ? WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').run(args.now, args.workspaceId, args.workflowId).changes;
+    this.sql('DELETE FROM secrets WHERE workspace_id = ? AND workflow_id = ?').run(args.workspaceId, args.workflowId);
+    return changed > 0;
+  }
+
+  rotateSecrets(args: { add: SecretRecord[]; expire: { id: string; expiresAt: number }[] }): void {
+    const expire = this.sql('UPDATE secrets SET expires_at = ? WHERE id = ?');
+    for (const e of args.expire) expire.run(e.expiresAt, e.id);
+    this.insertSecrets(args.add);
+  }
+
+  reencryptSecrets(updates: { id: string; ciphertext: string }[]): void {
+    const update = this.sql('UPDATE secrets SET ciphertext = ? WHERE id = ?');
+    for (const u of updates) update.run(u.ciphertext, u.id);
+  }
+
+  ingest(args: { record: IngestRecord; now: number }): IngestResult {
+    const { event, run, idempotency } = args.record;
+    if (idempotency !== null) {
+      const seen = this.sql('SELECT event_id, run_id, expires_at FROM idempotency_keys WHERE workspace_id = ? AND workflow_id = ? AND key = ?').get(event.workspaceId, event.workflowId, idempotency.key) as
+        | { event_id: string; run_id: string | null; expires_at: number }
+        | undefined;
+      if (seen !== undefined && seen.expires_at > args.now) return { duplicate: true, runId: seen.run_id, eventId: seen.event_id };
+    }
+    this.sql('INSERT INTO events (id, workspace_id, workflow_id, workflow_version, received_at, test, headers, body, meta, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      event.id, event.workspaceId, event.workflowId, event.workflowVersion, event.receivedAt, event.test ? 1 : 0,
+      event.headersJson, event.bodyJson, event.metaJson, event.idempotencyKey,
+    );
+    if (run !== null) {
+      this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)").run(
+        run.id, event.workspaceId, event.workflowId, event.workflowVersion, event.id, run.maxAttempts, event.receivedAt, event.receivedAt,
+      );
+    }
+    if (idempotency !== null) {
+      this.sql('INSERT OR REPLACE INTO idempotency_keys (workspace_id, workflow_id, key, event_id, run_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        event.workspaceId, event.workflowId, idempotency.key, event.id, run?.id ?? null, idempotency.expiresAt,
+      );
+    }
+    return { duplicate: false, eventId: event.id, runId: run?.id ?? null };
+  }
+
+  recordRejectedCall(record: RejectedCallRecord): void {
+    this.sql('INSERT INTO rejected_calls (id, workspace_id, workflow_id, received_at, status, reason, source_ip, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      record.id, record.workspaceId, record.workflowId, record.receivedAt, record.status, record.reason, record.sourceIp, record.bodyBytes,
+    );
+  }
+
+  replayRun(args: { workspaceId: string; runId: string; newRunId: string; now: number }): RunRecord | null {
+    const original = this.sql('SELECT * FROM runs WHERE workspace_id = ? AND id = ?').get(args.workspaceId, args.runId) as RunRow | undefined;
+    if (original === undefined) return null;
+    const latest = this.sql('SELECT latest_version FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(original.workspace_id, original.workflow_id) as { latest_version: number } | undefined;
+    if (latest === undefined) return null;
+    this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)").run(
+      args.newRunId, original.workspace_id, original.workflow_id, latest.latest_version, original.event_id, original.max_attempts, args.now, args.now, original.id,
+    );
+    return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
+  }
+
+  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number }): ClaimedRun[] {
+    this.recoverExpiredLeases(args.now);
+    const due = this.sql("SELECT * FROM runs WHERE status = 'queued' AND available_at <= ? ORDER BY available_at, id LIMIT ?").all(args.now, args.limit) as RunRow[];
+    const claim = this.sql("UPDATE runs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued'");
+    const claimed: ClaimedRun[] = [];
+    for (const row of due) {
+      if (claim.run(args.workerId, args.now + args.leaseMs, args.now, row.id).changes === 0) continue;
+      const run = toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(row.id) as RunRow);
+      const event = toEvent(this.sql('SELECT * FROM events WHERE id = ?').get(run.eventId) as EventRow);
+      const workflowRow = this.sql(`${WORKFLOW_SELECT} WHERE v.workspace_id = ? AND v.workflow_id = ? AND v.version = ?`).get(run.workspaceId, run.workflowId, run.workflowVersion) as WorkflowRow;
+      const finishedSteps = (this.sql("SELECT * FROM step_results WHERE run_id = ? AND status = 'succeeded' ORDER BY step_index").all(run.id) as StepRow[]).map(toStepResult);
+      claimed.push({ run, event, workflow: toWorkflow(workflowRow), finishedSteps });
+    }
+    return claimed;
+  }
+
+  /** A lapsed lease means its worker died: give the run another attempt, or dead-letter it. */
+  private recoverExpiredLeases(now: number): void {
+    this.sql("UPDATE runs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, available_at = ? WHERE status = 'running' AND lease_expires_at < ? AND attempts < max_attempts").run(now, now);
+    this.sql("UPDATE runs SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ?, last_error = COALESCE(last_error, 'Worker lost its lease on the last attempt') WHERE status = 'running' AND lease_expires_at < ? AND attempts >= max_attempts").run(now, now);
+  }
+
+  private owns(ref: AttemptRef): boolean {
+    return this.sql("SELECT 1 FROM runs WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").get(ref.runId, ref.attempt, ref.workerId) !== undefined;
+  }
+
+  heartbeat(args: { ref: AttemptRef; leaseExpiresAt: number }): boolean {
+    const { ref } = args;
+    return this.sql("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.leaseExpiresAt, ref.runId, ref.attempt, ref.workerId).changes > 0;
+  }
+
+  checkpointStep(args: { ref: AttemptRef; step: StepResultRecord }): boolean {
+    if (!this.owns(args.ref)) return false;
+    const s = args.step;
+    this.sql('INSERT OR REPLACE INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      s.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, JSON.stringify(s.output ?? null),
+      JSON.stringify(s.memoryWrites), s.error, JSON.stringify(s.logs), s.usage === null ? null : JSON.stringify(s.usage),
+    );
+    return true;
+  }
+
+  completeRun(args: { ref: AttemptRef; now: number }): boolean {
+    const { ref } = args;
+    return this.sql("UPDATE runs SET status = 'succeeded', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.now, ref.runId, ref.attempt, ref.workerId).changes > 0;
+  }
+
+  failRun(args: { ref: AttemptRef; error: string; retryAt: number | null; now: number }): boolean {
+    const { ref } = args;
+    const fenced = 'WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = \'running\'';
+    if (args.retryAt !== null) {
+      return this.sql(`UPDATE runs SET status = 'queued', available_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ? ${fenced}`).run(args.retryAt, args.error, ref.runId, ref.attempt, ref.workerId).changes > 0;
+    }
+    return this.sql(`UPDATE runs SET status = 'failed', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = ? ${fenced}`).run(args.now, args.error, ref.runId, ref.attempt, ref.workerId).changes > 0;
+  }
+
+  releaseRun(ref: AttemptRef): boolean {
+    return this.sql("UPDATE runs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(ref.runId, ref.attempt, ref.workerId).changes > 0;
+  }
+
+  prune(args: { before: number; now: number }): { runs: number; events: number } {
+    const { before } = args;
+    this.sql("DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE status IN ('succeeded','failed') AND created_at < ?)").run(before);
+    const runs = this.sql("DELETE FROM runs WHERE status IN ('succeeded','failed') AND created_at < ?").run(before).changes;
+    const events = this.sql('DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = events.id)').run(before).changes;
+    this.sql('DELETE FROM rejected_calls WHERE received_at < ?').run(before);
+    this.sql('DELETE FROM idempotency_keys WHERE expires_at < ?').run(args.now);
+    return { runs, events };
+  }
+}
+
+function conflictOr(error: unknown, message: string): unknown {
+  if (error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return new HookflowError('HOOKFLOW_ERR_CONFLICT', message, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,165 @@
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { startThread } from '../../util/start-thread.js';
+import { ERRORS, HookflowError, type ErrorCode } from '../../errors/catalogue.js';
+import type { MainToWriter, SerializedError, WriteArgs, WriteOp, WriteRequest, WriteResponse, WriteResult, WriterThreadOptions, WriterToMain } from './writer-protocol.js';
+
+export interface WriterClientOptions extends WriterThreadOptions {
+  /** Writes allowed to wait for a commit; more are refused at once (→ 503). */
+  maxPending: number;
+  /** A write not committed within this is answered as failed (→ 503), ms. */
+  timeoutMs: number;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  deadline: number;
+}
+
+const SWEEP_INTERVAL_MS = 100;
+
+/**
+ * The main thread's handle on the writer thread. Writes made in the same event-loop turn go
+ * over as one message; the thread commits whatever has queued as one transaction. Every write
+ * settles: with its result after the commit, or with STORAGE_UNAVAILABLE when the writer is
+ * overloaded, too slow, or gone — never left hanging.
+ */
+export class WriterClient {
+  private worker: Worker | null = null;
+  private port: MessagePort | null = null;
+  private ready: Promise<void> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private outgoing: WriteRequest[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+  private closing = false;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: WriterClientOptions) {
+    this.sweeper = setInterval(() => this.expireOverdue(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Starts the thread (which applies migrations) and waits until it can take writes. */
+  start(): Promise<void> {
+    if (this.ready === null) this.ready = this.spawn();
+    return this.ready;
+  }
+
+  call<K extends WriteOp>(op: K, args: WriteArgs<K>): Promise<WriteResult<K>> {
+    if (this.closing) return Promise.reject(unavailable('Store is closing'));
+    if (this.pending.size >= this.options.maxPending) return Promise.reject(unavailable('Too many writes waiting for a commit'));
+    if (this.port === null) {
+      // The thread died; bring it back for this and later writes.
+      return this.start().then(() => this.call(op, args));
+    }
+    const id = this.nextId++;
+    return new Promise<WriteResult<K>>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + this.options.timeoutMs });
+      this.outgoing.push({ id, op, args });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Waits for pending writes (bounded by the write timeout), then closes the thread. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    const deadline = Date.now() + this.options.timeoutMs;
+    while (this.pending.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.rejectAll('Store closed');
+    const worker = this.worker;
+    if (worker === null || this.port === null) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.port.postMessage({ type: 'close' } satisfies MainToWriter);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    await worker.terminate();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outgoing.length === 0 || this.port === null) return;
+    const requests = this.outgoing;
+    this.outgoing = [];
+    this.port.postMessage({ type: 'batch', requests } satisfies MainToWriter);
+  }
+
+  private spawn(): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    const worker = startThread(new URL('./writer-thread.js', import.meta.url), {
+      workerData: { port: port2, options: this.pickThreadOptions() },
+      transferList: [port2],
+    });
+    this.worker = worker;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      port1.on('message', (message: WriterToMain) => {
+        if (message.type === 'ready') {
+          started = true;
+          this.port = port1;
+          resolve();
+        } else if (message.type === 'results') {
+          this.settle(message.responses);
+        } else if (message.type === 'fatal') {
+          reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', `SQLite writer failed to start: ${message.message}`));
+        }
+      });
+      worker.on('error', (error) => {
+        if (!started) reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', 'SQLite writer failed to start', { cause: error }));
+      });
+      worker.on('exit', () => {
+        port1.close();
+        if (this.worker === worker) {
+          this.worker = null;
+          this.port = null;
+          this.ready = null;
+        }
+        this.rejectAll('SQLite writer stopped');
+      });
+    });
+  }
+
+  private pickThreadOptions(): WriterThreadOptions {
+    const { file, synchronous, busyTimeoutMs, maxBatch } = this.options;
+    return { file, synchronous, busyTimeoutMs, maxBatch };
+  }
+
+  private settle(responses: WriteResponse[]): void {
+    for (const response of responses) {
+      const waiting = this.pending.get(response.id);
+      if (waiting === undefined) continue; // already answered 503 by the sweeper
+      this.pending.delete(response.id);
+      if (response.ok) waiting.resolve(response.value);
+      else waiting.reject(deserialize(response.error));
+    }
+  }
+
+  private expireOverdue(): void {
+    const now = Date.now();
+    // Map iteration follows insertion order, which is deadline order.
+    for (const [id, waiting] of this.pending) {
+      if (waiting.deadline > now) break;
+      this.pending.delete(id);
+      waiting.reject(unavailable('Commit did not finish in time'));
+    }
+  }
+
+  private rejectAll(reason: string): void {
+    for (const waiting of this.pending.values()) waiting.reject(unavailable(reason));
+    this.pending.clear();
+    this.outgoing = [];
+  }
+}
+
+function unavailable(message: string, cause?: unknown): HookflowError {
+  return new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', message, { transient: true, cause });
+}
+
+function deserialize(error: SerializedError): HookflowError {
+  if (error.storage) return unavailable(`Storage error: ${error.message}`);
+  if (error.code !== undefined && error.code in ERRORS) return new HookflowError(error.code as ErrorCode, error.message);
+  return new HookflowError('HOOKFLOW_ERR_INTERNAL', error.message);
+}

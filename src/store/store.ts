@@ -1,0 +1,226 @@
+/**
+ * The persistence contract. `store/sqlite/` and `store/postgres/` implement it; nothing
+ * outside `store/` knows which one it talks to. Every method is async so both adapters fit.
+ * Times are epoch milliseconds. JSON columns travel as already-serialised strings on the write
+ * path (the hot path serialises once) and as parsed values on the read path.
+ */
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed'];
+
+export interface Workspace {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+/** One version of a workflow. `definition` never holds secrets (see `SecretRecord`). */
+export interface WorkflowRecord {
+  workspaceId: string;
+  id: string;
+  version: number;
+  name: string;
+  enabled: boolean;
+  definition: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * An encrypted secret owned by a workflow: its shared key(s), signature secret(s), LLM API keys.
+ * `purpose` says which; several rows of one purpose are valid at once during a rotation, each
+ * until its `expiresAt` (null = no expiry).
+ */
+export interface SecretRecord {
+  id: string;
+  workspaceId: string;
+  workflowId: string;
+  purpose: string;
+  ciphertext: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
+
+/** What a webhook request leaves behind. Headers never hold the shared key. */
+export interface EventRecord {
+  id: string;
+  workspaceId: string;
+  workflowId: string;
+  workflowVersion: number;
+  receivedAt: number;
+  test: boolean;
+  headers: Record<string, string>;
+  body: unknown;
+  /** The `webhook` memory variable: method, query (without key), sourceIp, contentType, … */
+  meta: Record<string, unknown>;
+  idempotencyKey: string | null;
+}
+
+export interface RunRecord {
+  id: string;
+  workspaceId: string;
+  workflowId: string;
+  workflowVersion: number;
+  eventId: string;
+  status: RunStatus;
+  /** Attempts started so far; the current attempt's number while running. */
+  attempts: number;
+  maxAttempts: number;
+  createdAt: number;
+  availableAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  lastError: string | null;
+  replayOf: string | null;
+}
+
+export type StepStatus = 'succeeded' | 'failed';
+
+/** A finished step of a run, checkpointed before the next step starts. */
+export interface StepResultRecord {
+  runId: string;
+  stepId: string;
+  stepIndex: number;
+  type: string;
+  attempt: number;
+  status: StepStatus;
+  startedAt: number;
+  finishedAt: number;
+  output: unknown;
+  /** Memory variables the step wrote (its `output` name and any `memory.save`). */
+  memoryWrites: Record<string, unknown>;
+  error: string | null;
+  logs: string[];
+  /** Step-specific figures, e.g. LLM token usage. */
+  usage: Record<string, unknown> | null;
+}
+
+/** One accepted webhook as the ingress hands it to the store: written in one transaction. */
+export interface IngestRecord {
+  event: {
+    id: string;
+    workspaceId: string;
+    workflowId: string;
+    workflowVersion: number;
+    receivedAt: number;
+    test: boolean;
+    headersJson: string;
+    bodyJson: string;
+    metaJson: string;
+    idempotencyKey: string | null;
+  };
+  /** Absent for test events, which start no run. */
+  run: { id: string; maxAttempts: number } | null;
+  /** Deduplicate on this key until `expiresAt`. */
+  idempotency: { key: string; expiresAt: number } | null;
+}
+
+export type IngestResult =
+  | { duplicate: false; eventId: string; runId: string | null }
+  | { duplicate: true; runId: string | null; eventId: string };
+
+/** A call refused at the door, kept for monitoring; never its body or key. */
+export interface RejectedCallRecord {
+  id: string;
+  workspaceId: string;
+  workflowId: string;
+  receivedAt: number;
+  status: number;
+  reason: string;
+  sourceIp: string;
+  bodyBytes: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** A run handed to a worker, with what it needs to run without another query. */
+export interface ClaimedRun {
+  run: RunRecord;
+  event: EventRecord;
+  workflow: WorkflowRecord;
+  /** Steps already finished by earlier attempts (resume after them). */
+  finishedSteps: StepResultRecord[];
+}
+
+/** Identifies one attempt of a run; every queue write is fenced by it. */
+export interface AttemptRef {
+  runId: string;
+  attempt: number;
+  workerId: string;
+}
+
+export interface Store {
+  /** Which adapter this is, for logs and /readyz. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Throws when storage cannot answer (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createWorkspace(workspace: Workspace): Promise<void>;
+  getWorkspace(id: string): Promise<Workspace | null>;
+  listWorkspaces(page: PageRequest): Promise<Page<Workspace>>;
+
+  /** Creates version 1, with its secrets, in one transaction. */
+  createWorkflow(workflow: WorkflowRecord, secrets: SecretRecord[]): Promise<void>;
+  /**
+   * Adds a version. `replaceSecretPurposes` are the purposes whose old rows are deleted before
+   * `secrets` are inserted (a PUT that sets a new LLM key replaces the old one).
+   */
+  updateWorkflow(workflow: WorkflowRecord, secrets: SecretRecord[], replaceSecretPurposes: string[]): Promise<void>;
+  /** Latest version (or the given one); null when the workflow is unknown or deleted. */
+  getWorkflow(workspaceId: string, workflowId: string, version?: number): Promise<WorkflowRecord | null>;
+  listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<WorkflowRecord>>;
+  /** Deletes the workflow and its secrets; its events and runs stay as history. */
+  deleteWorkflow(workspaceId: string, workflowId: string): Promise<boolean>;
+
+  listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]>;
+  /** Inserts `add` and sets `expire` rows' expiry, in one transaction (key rotation). */
+  rotateSecrets(add: SecretRecord[], expire: { id: string; expiresAt: number }[]): Promise<void>;
+  /** Every secret of every workflow (master-key rotation). */
+  listAllSecrets(): Promise<SecretRecord[]>;
+  /** Rewrites ciphertexts in one transaction (master-key rotation). */
+  reencryptSecrets(updates: { id: string; ciphertext: string }[]): Promise<void>;
+
+  /** The hot path: group-committed; resolves only after the commit is durable. */
+  ingest(record: IngestRecord, now: number): Promise<IngestResult>;
+  getEvent(workspaceId: string, eventId: string): Promise<EventRecord | null>;
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>>;
+
+  recordRejectedCall(record: RejectedCallRecord): Promise<void>;
+  listRejectedCalls(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<RejectedCallRecord>>;
+
+  getRun(workspaceId: string, runId: string): Promise<RunRecord | null>;
+  listRuns(workspaceId: string, workflowId: string, filter: { status?: RunStatus | undefined }, page: PageRequest): Promise<Page<RunRecord>>;
+  listStepResults(runId: string): Promise<StepResultRecord[]>;
+  /** Queues a new run of an existing run's event, on the workflow's latest version. */
+  replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null>;
+  /** Runs created in [since, now] for the stats endpoint. */
+  listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
+
+  // --- queue (see queue/): every write below is fenced by the attempt ---
+  /** Claims up to `limit` runs that are due, with a lease. Recovers expired leases first. */
+  claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]>;
+  /** Extends the lease; false when the attempt no longer owns the run. */
+  heartbeat(ref: AttemptRef, leaseExpiresAt: number): Promise<boolean>;
+  /** Stores a finished step; false when the attempt no longer owns the run. */
+  checkpointStep(ref: AttemptRef, step: StepResultRecord): Promise<boolean>;
+  completeRun(ref: AttemptRef, now: number): Promise<boolean>;
+  /** Retry at `retryAt`, or dead-letter (`failed`) when it is null. */
+  failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean>;
+  /** Gives the run back without using up the attempt (graceful shutdown). */
+  releaseRun(ref: AttemptRef): Promise<boolean>;
+  /** Deletes finished runs, their events and steps, and old rejected calls, older than `before`. */
+  prune(before: number): Promise<{ runs: number; events: number }>;
+  /** The earliest time a queued run becomes due, for the worker's sleep; null if none. */
+  nextDueAt(): Promise<number | null>;
+}
