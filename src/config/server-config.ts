@@ -62,6 +62,22 @@ const envSchema = z.object({
   HOOKFLOW_MAX_ATTEMPTS: intFrom(1, 100).default(5),
   /** Runs and events older than this are pruned, days; 0 keeps everything. */
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
+  /** Deepest JSON nesting accepted in a webhook body; deeper is a 400. */
+  HOOKFLOW_MAX_JSON_DEPTH: intFrom(1, 10_000).default(64),
+  /** Calls per source IP per minute over all webhooks; 0 = no limit. Per process. */
+  HOOKFLOW_RATE_LIMIT_PER_IP_PER_MINUTE: intFrom(0).default(0),
+  /** Rejected calls recorded per workflow per minute (all are counted in metrics). */
+  HOOKFLOW_REJECTED_LOG_PER_MINUTE: intFrom(0).default(60),
+  /** How long a node trusts its cached trigger lookup, ms (bounds staleness across nodes). */
+  HOOKFLOW_TRIGGER_CACHE_TTL_MS: intFrom(0).default(5000),
+  /** Whole request (headers and body) must arrive within this, ms. */
+  HOOKFLOW_REQUEST_TIMEOUT_MS: intFrom(1000).default(30_000),
+  /** Request headers must arrive within this, ms (slowloris). */
+  HOOKFLOW_HEADERS_TIMEOUT_MS: intFrom(500).default(10_000),
+  /** Idle keep-alive connections are closed after this, ms. */
+  HOOKFLOW_KEEPALIVE_TIMEOUT_MS: intFrom(100).default(5000),
+  /** Most simultaneous connections; 0 = unlimited. */
+  HOOKFLOW_MAX_CONNECTIONS: intFrom(0).default(10_000),
   /** Believe `X-Forwarded-For` for the source IP (only behind a proxy you run). */
   HOOKFLOW_TRUST_PROXY: booleanFlag.default(false),
   /** pino log level. */
@@ -94,6 +110,16 @@ export interface ServerConfig {
     readonly idempotencyTtlSeconds: number;
     readonly retryAfterSeconds: number;
     readonly trustProxy: boolean;
+    readonly maxJsonDepth: number;
+    readonly perIpPerMinute: number;
+    readonly rejectedLogPerMinute: number;
+    readonly triggerCacheTtlMs: number;
+  };
+  readonly http: {
+    readonly requestTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly maxConnections: number;
   };
   readonly workers: {
     readonly concurrency: number;
@@ -148,6 +174,16 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       idempotencyTtlSeconds: e.HOOKFLOW_IDEMPOTENCY_TTL_SECONDS,
       retryAfterSeconds: e.HOOKFLOW_RETRY_AFTER_SECONDS,
       trustProxy: e.HOOKFLOW_TRUST_PROXY,
+      maxJsonDepth: e.HOOKFLOW_MAX_JSON_DEPTH,
+      perIpPerMinute: e.HOOKFLOW_RATE_LIMIT_PER_IP_PER_MINUTE,
+      rejectedLogPerMinute: e.HOOKFLOW_REJECTED_LOG_PER_MINUTE,
+      triggerCacheTtlMs: e.HOOKFLOW_TRIGGER_CACHE_TTL_MS,
+    },
+    http: {
+      requestTimeoutMs: e.HOOKFLOW_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HOOKFLOW_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HOOKFLOW_KEEPALIVE_TIMEOUT_MS,
+      maxConnections: e.HOOKFLOW_MAX_CONNECTIONS,
     },
     workers: {
       concurrency: e.HOOKFLOW_WORKER_CONCURRENCY,

@@ -33,9 +33,11 @@ export interface GuardedRequest {
 }
 
 export interface GuardedResponse {
+  /** HTTP status of the last hop; a 3xx only when maxRedirects is 0 or Location is missing. */
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
   headers: Record<string, string>;
+  /** The whole body, at most the cap in bytes. */
   body: Buffer;
   /** The URL that answered, after redirects. */
   url: string;
@@ -72,13 +74,17 @@ const PERMANENT_UNDICI_ERRORS = [errors.InvalidArgumentError, errors.RequestCont
 
 /**
  * Builds the outbound HTTP client steps use. Options are checked once here; a bad value
- * throws HOOKFLOW_ERR_CONFIG.
+ * throws HOOKFLOW_ERR_CONFIG. Redirects are followed here, not by undici, so each hop's
+ * scheme is checked and its address goes through the guarded agent: 307/308 repeat the
+ * method and body, 301/302/303 become a body-less GET (HEAD stays HEAD), and credentials
+ * (Authorization, Cookie) are dropped when a hop leaves the origin.
  */
 export function createGuardedHttpClient(options: GuardedHttpClientOptions): GuardedHttpClient {
   const maxRedirects = options.maxRedirects ?? 5;
-  requireInteger({ name: 'defaultTimeoutMs', value: options.defaultTimeoutMs, min: 1, max: MAX_TIMER_MS, code: 'HOOKFLOW_ERR_CONFIG' });
-  requireInteger({ name: 'maxResponseBytes', value: options.maxResponseBytes, min: 0, code: 'HOOKFLOW_ERR_CONFIG' });
-  requireInteger({ name: 'maxRedirects', value: maxRedirects, min: 0, code: 'HOOKFLOW_ERR_CONFIG' });
+  const config = 'HOOKFLOW_ERR_CONFIG';
+  requireInteger({ name: 'defaultTimeoutMs', value: options.defaultTimeoutMs, min: 1, max: MAX_TIMER_MS, code: config });
+  requireInteger({ name: 'maxResponseBytes', value: options.maxResponseBytes, min: 0, code: config });
+  requireInteger({ name: 'maxRedirects', value: maxRedirects, min: 0, code: config });
   const agent = createGuardedAgent({
     policy: options.policy,
     ...(options.resolve ? { resolve: options.resolve } : {}),
@@ -87,8 +93,9 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
   async function request(input: GuardedRequest): Promise<GuardedResponse> {
     const timeoutMs = input.timeoutMs ?? options.defaultTimeoutMs;
     const cap = input.maxResponseBytes ?? options.maxResponseBytes;
-    requireInteger({ name: 'timeoutMs', value: timeoutMs, min: 1, max: MAX_TIMER_MS, code: 'HOOKFLOW_ERR_STEP_FAILED' });
-    requireInteger({ name: 'maxResponseBytes', value: cap, min: 0, code: 'HOOKFLOW_ERR_STEP_FAILED' });
+    const step = 'HOOKFLOW_ERR_STEP_FAILED';
+    requireInteger({ name: 'timeoutMs', value: timeoutMs, min: 1, max: MAX_TIMER_MS, code: step });
+    requireInteger({ name: 'maxResponseBytes', value: cap, min: 0, code: step });
     let hop: Hop = {
       method: checkMethod(input.method),
       url: parseTarget(input.url),
@@ -141,7 +148,8 @@ async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: numb
     }
     chunks.push(bytes);
   }
-  return { status: response.statusCode, headers: flatten(response.headers), body: Buffer.concat(chunks), url: url.href };
+  const headers = flatten(response.headers);
+  return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
 }
 
 function nextHop(hop: Hop, status: number, location: string): Hop {
@@ -172,7 +180,8 @@ function parseTarget(raw: string): URL {
     throw permanent('request URL is not a valid absolute URL', thrown);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw egressRefused(url.hostname || url.protocol, `scheme ${url.protocol} is not allowed (only http: and https:)`);
+    const reason = `scheme ${url.protocol} is not allowed (only http: and https:)`;
+    throw egressRefused(url.hostname || url.protocol, reason);
   }
   if (url.username !== '' || url.password !== '') {
     throw permanent(`URL for ${url.hostname} carries credentials; send an Authorization header instead`);
@@ -246,6 +255,7 @@ interface IntegerRule {
 
 function requireInteger({ name, value, min, max = Number.MAX_SAFE_INTEGER, code }: IntegerRule): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new HookflowError(code, `${name} must be an integer from ${min} to ${max}, got ${value}`, { transient: false });
+    const message = `${name} must be an integer from ${min} to ${max}, got ${value}`;
+    throw new HookflowError(code, message, { transient: false });
   }
 }

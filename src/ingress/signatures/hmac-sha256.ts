@@ -1,4 +1,12 @@
-import { checkSignatures, decodeSignature, defineScheme, fail, hmacSha256, nonEmptySecrets, readHeader } from './shared.js';
+import {
+  checkSignatures,
+  decodeSignature,
+  defineScheme,
+  fail,
+  hmacSha256,
+  nonEmptySecrets,
+  readHeader,
+} from './shared.js';
 import type { SignatureOptions } from './types.js';
 
 /** Header read when the trigger names none. */

@@ -174,7 +174,8 @@ describe('standard-webhooks signature scheme', () => {
   it('refuses everything when no usable secret is configured', () => {
     expect(check({ secrets: [] })).toStrictEqual(mismatch);
     // An empty key would make the HMAC computable by anyone.
-    const emptyKey = `v1,${createHmac('sha256', Buffer.alloc(0)).update(`${ID}.${NOW}.`).update(BODY).digest('base64')}`;
+    const emptyHmac = createHmac('sha256', Buffer.alloc(0)).update(`${ID}.${NOW}.`).update(BODY);
+    const emptyKey = `v1,${emptyHmac.digest('base64')}`;
     expect(check({ headers: headersFor(String(NOW), emptyKey), secrets: ['whsec_', ''] })).toStrictEqual(mismatch);
   });
 });
@@ -213,7 +214,8 @@ describe('standard-webhooks cross-checked with the standardwebhooks npm package'
   }
 
   it('reproduces the published vector with the library, so the fixture itself is right', () => {
-    const signature = new Webhook(DOC_SECRET).sign(DOC_ID, new Date(Number(DOC_TIMESTAMP) * 1000), DOC_BODY.toString());
+    const signedAt = new Date(Number(DOC_TIMESTAMP) * 1000);
+    const signature = new Webhook(DOC_SECRET).sign(DOC_ID, signedAt, DOC_BODY.toString());
     expect(signature).toBe(DOC_SIGNATURE);
   });
 
@@ -239,6 +241,14 @@ describe('standard-webhooks cross-checked with the standardwebhooks npm package'
     expect(check({ headers: { ...headers, 'webhook-id': 'msg_forged' } })).toStrictEqual(mismatch);
     expect(check({ headers: { ...headers, 'webhook-timestamp': String(NOW + 1) } })).toStrictEqual(mismatch);
     expect(check({ headers, secrets: [OTHER_SECRET] })).toStrictEqual(mismatch);
+  });
+
+  it('follows the body bytes where the library signs a non-UTF-8 Buffer as decoded text', () => {
+    // The library calls `payload.toString()`, turning invalid UTF-8 into U+FFFD before signing;
+    // the spec signs the raw body, and so do we (see the raw-bytes test above).
+    const binary = Buffer.from([0xff, 0xfe, 0x41, 0x80]);
+    const signature = new Webhook(SECRET).sign(ID, new Date(NOW * 1000), binary);
+    expect(check({ rawBody: binary, headers: headersFor(String(NOW), signature) })).toStrictEqual(mismatch);
   });
 
   it('agrees with the library verdict on every variant of a request', () => {

@@ -48,6 +48,7 @@ export type SignatureFailureReason =
 
 /** A provider's verification algorithm; every scheme has this same shape. */
 export interface SignatureScheme {
+  /** Registry key; also what the rejected-call log can record as the scheme. */
   readonly name: SignatureSchemeName;
   /** Header names this scheme reads (lower-case), so the caller can strip/record them. */
   readonly headerNames: readonly string[];

@@ -1,0 +1,138 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/server-config.js';
+import { buildHttpServer } from '../http/server.js';
+import { IngressService } from '../ingress/ingress-service.js';
+import { RejectionLog } from '../ingress/rejection-log.js';
+import { TriggerRegistry } from '../ingress/trigger-registry.js';
+import { WorkerPool } from '../queue/worker-pool.js';
+import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
+import { SecretCipher } from '../secrets/cipher.js';
+import { loadOrCreateMasterKey } from '../secrets/master-key-file.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { WorkflowService } from '../workflows/workflow-service.js';
+import { createStepRunner } from './step-runner.js';
+
+export interface AppOptions {
+  config: ServerConfig;
+  logger: Logger;
+  /** `serve`: HTTP + workers; `worker`: workers only. */
+  role: 'serve' | 'worker';
+  /** Injected clock (tests); default Date.now. */
+  clock?: () => number;
+}
+
+/** A running hookflow process: what `hookflow serve` / `hookflow worker` start and stop. */
+export interface RunningApp {
+  store: Store;
+  server: FastifyInstance | null;
+  workers: WorkerPool | null;
+  /** Base URL the server listens on (serve only). */
+  url: string | null;
+  /** Stops accepting, finishes or releases in-flight runs, flushes, closes storage. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds every part from the configuration and starts them. */
+export async function startApp(options: AppOptions): Promise<RunningApp> {
+  const { config, logger } = options;
+  const clock = options.clock ?? Date.now;
+  const masterKey = loadOrCreateMasterKey({ dataDir: config.dataDir, fromEnv: config.masterKeyBase64 });
+  if (masterKey.generated) logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data dir (mode 0600); back it up — secrets cannot be read without it');
+  const cipher = new SecretCipher(masterKey.key);
+  const store = await openStore(config);
+  const metrics = new Metrics();
+  const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
+  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
+
+  let workers: WorkerPool | null = null;
+  if (config.workers.concurrency > 0) {
+    workers = new WorkerPool({
+      store,
+      logger,
+      metrics,
+      clock,
+      concurrency: config.workers.concurrency,
+      leaseMs: config.workers.leaseMs,
+      runSteps: createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, logger }),
+      retentionDays: config.retentionDays,
+    });
+  }
+
+  let server: FastifyInstance | null = null;
+  let publicUrl = config.publicUrl ?? '';
+  if (options.role === 'serve') {
+    const adminToken = loadOrCreateAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken });
+    const rejections = new RejectionLog({
+      perWorkflowPerMinute: config.ingress.rejectedLogPerMinute,
+      save: (record) => store.recordRejectedCall(record),
+      metrics,
+      onSaveError: (error) => logger.warn({ err: error }, 'could not record a rejected call'),
+    });
+    const ingress = new IngressService({
+      store,
+      registry,
+      rejections,
+      metrics,
+      clock,
+      defaults: {
+        maxBodyBytes: config.ingress.maxBodyBytes,
+        maxAttempts: config.workers.maxAttempts,
+        idempotencyTtlSeconds: config.ingress.idempotencyTtlSeconds,
+        maxJsonDepth: config.ingress.maxJsonDepth,
+        perIpPerMinute: config.ingress.perIpPerMinute,
+      },
+    });
+    server = await buildHttpServer({
+      logger,
+      store,
+      ingress,
+      workflows,
+      metrics,
+      adminTokenDigest: adminToken.digest,
+      clock,
+      trustProxy: config.ingress.trustProxy,
+      retryAfterSeconds: config.ingress.retryAfterSeconds,
+      timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, keepAliveMs: config.http.keepAliveTimeoutMs },
+      maxConnections: config.http.maxConnections,
+      onRunQueued: () => workers?.wake(),
+    });
+    if (workers !== null) {
+      const pool = workers;
+      // Accepted webhooks wake idle local workers instead of waiting for the next poll.
+      server.addHook('onResponse', async (request, reply) => {
+        if (reply.statusCode === 200 && request.admittedWebhook !== undefined && !request.admittedWebhook.incoming.test) pool.wake();
+      });
+    }
+    await server.listen({ port: config.port, host: config.host });
+    const address = server.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const listening = `http://${host}:${address.port}`;
+    publicUrl = config.publicUrl ?? listening;
+    logger.info({ url: listening, storage: store.kind }, 'hookflow listening');
+    if (adminToken.generated !== undefined) {
+      // Printed once, to the terminal only (not the log stream): only its digest is stored.
+      process.stderr.write(`\nhookflow admin token (shown once, store it now):\n  ${adminToken.generated}\n\n`);
+    }
+  }
+  workers?.start();
+
+  let stopping: Promise<void> | null = null;
+  return {
+    store,
+    server,
+    workers,
+    url: server === null ? null : publicUrl,
+    stop() {
+      stopping ??= (async () => {
+        await server?.close();
+        await workers?.stop();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

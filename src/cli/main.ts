@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { startApp, type RunningApp } from '../app/app.js';
+import { rotateMasterKey } from '../app/rotate-master-key.js';
+import { loadServerConfig, type ServerConfig } from '../config/server-config.js';
+import { isHookflowError } from '../errors/catalogue.js';
+import { createLogger } from '../telemetry/logger.js';
+
+const program = new Command()
+  .name('hookflow')
+  .description('Durable, observable workflow runs from incoming webhooks')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the HTTP server and workers in one process (configured by environment variables; see README)')
+  .action(() => run('serve'));
+
+program
+  .command('worker')
+  .description('run workers only, sharing the store with `hookflow serve` processes')
+  .action(() => run('worker'));
+
+const keys = program.command('keys').description('manage encryption keys');
+keys
+  .command('rotate-master')
+  .description('re-encrypt every stored secret under a new master key')
+  .requiredOption('--new-key <base64>', 'the new master key: base64 of 32 bytes (e.g. `openssl rand -base64 32`)')
+  .action(async (options: { newKey: string }) => {
+    const config = configOrExit();
+    const logger = createLogger({ level: config.logLevel });
+    const count = await rotateMasterKey({ config, newKeyBase64: options.newKey, logger });
+    process.stdout.write(`re-encrypted ${count} secrets; set HOOKFLOW_MASTER_KEY to the new key before the next start\n`);
+  });
+
+function configOrExit(): ServerConfig {
+  try {
+    return loadServerConfig(process.env);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+}
+
+async function run(role: 'serve' | 'worker'): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger({ level: config.logLevel });
+  let app: RunningApp;
+  try {
+    app = await startApp({ config, logger, role });
+  } catch (error) {
+    logger.fatal({ err: error }, 'hookflow could not start');
+    process.exitCode = isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1;
+    return;
+  }
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'stopping: no new requests, finishing in-flight runs');
+    app.stop().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,85 @@
+import type { StepDefinition, WorkflowDefinition } from '../config/workflow-definition.js';
+import { HookflowError, isHookflowError, toError } from '../errors/catalogue.js';
+import type { AttemptRef, ClaimedRun, StepResultRecord } from '../store/store.js';
+import { initialMemory, memoryAfter } from './memory.js';
+import type { StepKind, StepOutcome } from './step.js';
+
+/** One plugin per step type; the map's type makes a missing kind a compile error. */
+export type StepKinds = { readonly [T in StepDefinition['type']]: StepKind<Extract<StepDefinition, { type: T }>> };
+
+export interface ExecuteRunContext {
+  ref: AttemptRef;
+  signal: AbortSignal;
+  /** Stores a finished step durably; resolves false when the attempt lost its lease. */
+  checkpoint: (step: StepResultRecord) => Promise<boolean>;
+  /** Called after each step with its type and status, for metrics. */
+  onStep?: (type: string, status: 'succeeded' | 'failed') => void;
+}
+
+export interface RunExecutorOptions {
+  steps: StepKinds;
+  clock: () => number;
+}
+
+/**
+ * Runs a claimed run's steps in order, from the first one not finished by an earlier attempt.
+ * Each finished step is checkpointed before the next starts, so a crash repeats at most the
+ * step that was running. A failing step is checkpointed as failed and its error re-thrown
+ * (transient or not) for the queue to decide on a retry.
+ */
+export function createRunExecutor(options: RunExecutorOptions): (claimed: ClaimedRun, context: ExecuteRunContext) => Promise<void> {
+  return async function executeRun(claimed, context) {
+    const definition = claimed.workflow.definition as WorkflowDefinition;
+    const done = new Set(claimed.finishedSteps.map((step) => step.stepId));
+    let memory = memoryAfter(initialMemory(definition, claimed.event), claimed.finishedSteps);
+    for (const [index, step] of definition.steps.entries()) {
+      if (done.has(step.id)) continue;
+      if (context.signal.aborted) throw new HookflowError('HOOKFLOW_ERR_LEASE_LOST', 'Run stopped before step', { transient: true });
+      const startedAt = options.clock();
+      const record = (status: 'succeeded' | 'failed', outcome: Partial<StepOutcome>, error: string | null, memoryWrites: Record<string, unknown>): StepResultRecord => ({
+        runId: claimed.run.id,
+        stepId: step.id,
+        stepIndex: index,
+        type: step.type,
+        attempt: context.ref.attempt,
+        status,
+        startedAt,
+        finishedAt: options.clock(),
+        output: outcome.output ?? null,
+        memoryWrites,
+        error,
+        logs: outcome.logs ?? [],
+        usage: outcome.usage ?? null,
+      });
+      let outcome: StepOutcome;
+      try {
+        outcome = await runStep(options.steps, step, {
+          memory,
+          workspaceId: claimed.run.workspaceId,
+          workflowId: claimed.run.workflowId,
+          runId: claimed.run.id,
+          attempt: context.ref.attempt,
+          signal: context.signal,
+        });
+      } catch (thrown) {
+        const error = isHookflowError(thrown) ? thrown : new HookflowError('HOOKFLOW_ERR_STEP_FAILED', toError(thrown).message, { cause: thrown });
+        context.onStep?.(step.type, 'failed');
+        const details = error.details !== undefined && typeof error.details === 'object' ? (error.details as Partial<StepOutcome>) : {};
+        await context.checkpoint(record('failed', { output: 'status' in details ? details : null }, `${error.code}: ${error.message}`, {}));
+        throw error;
+      }
+      const memoryWrites: Record<string, unknown> = { ...(outcome.saved ?? {}) };
+      if (step.output !== undefined) memoryWrites[step.output] = outcome.output ?? null;
+      const owned = await context.checkpoint(record('succeeded', outcome, null, memoryWrites));
+      context.onStep?.(step.type, 'succeeded');
+      if (!owned) throw new HookflowError('HOOKFLOW_ERR_LEASE_LOST', 'Another attempt owns this run now');
+      memory = { ...memory, ...memoryWrites };
+    }
+  };
+}
+
+async function runStep(steps: RunExecutorOptions['steps'], step: StepDefinition, context: Parameters<StepKind['run']>[1]): Promise<StepOutcome> {
+  // The map pairs each type with its kind, so the step's type narrows the kind's parameter.
+  const kind = steps[step.type] as StepKind<StepDefinition>;
+  return kind.run(step, context);
+}

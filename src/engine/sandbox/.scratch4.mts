@@ -1,0 +1,15 @@
+import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
+import variant from '@jitl/quickjs-wasmfile-release-sync';
+const mod = await newQuickJSWASMModuleFromVariant(variant);
+const mb = Number(process.argv[2]);
+const size = process.argv[3] ?? '1e6';
+const rt = mod.newRuntime();
+rt.setMemoryLimit(mb * 1024 * 1024);
+const dl = Date.now() + 2000; rt.setInterruptHandler(() => Date.now() > dl);
+const ctx = rt.newContext();
+const log = ctx.newFunction('log', (h) => { process.stdout.write(ctx.getString(h) + ' '); });
+ctx.setProp(ctx.global, 'log', log); log.dispose();
+const t = Date.now();
+const r = ctx.evalCode(`(function(){let a=[]; let i=0; while(true) { log(String(i++)); a.push('x'.repeat(${size})) }})()`);
+console.log('\nreturned after', Date.now() - t, r.error ? 'err' : 'val');
+r.error?.dispose(); r.value?.dispose(); ctx.dispose(); rt.dispose(); console.log('done');

@@ -1,0 +1,63 @@
+import type { HttpStepDefinition } from '../../../config/workflow-definition.js';
+import { HookflowError } from '../../../errors/catalogue.js';
+import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
+import { renderTemplate } from '../../templates.js';
+
+/** Answers worth another attempt: the server may be fine a moment later. */
+export const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * The HTTP step: sends a templated request through the SSRF-guarded client. Output is
+ * `{status, headers, body}` (body parsed when it is JSON). 408/429/5xx answers are transient
+ * (the run is retried, honouring Retry-After); other 4xx answers fail the run at once.
+ */
+export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<HttpStepDefinition> {
+  return {
+    type: 'http',
+    async run(step, context) {
+      const url = String(renderTemplate(step.url, context.memory));
+      const headers = Object.fromEntries(Object.entries(step.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(renderTemplate(value, context.memory))]));
+      let body: string | undefined;
+      if (step.body !== undefined && step.method !== 'GET' && step.method !== 'HEAD') {
+        const rendered = renderTemplate(step.body, context.memory);
+        if (typeof rendered === 'string') body = rendered;
+        else {
+          body = JSON.stringify(rendered);
+          headers['content-type'] ??= 'application/json';
+        }
+      }
+      const response = await deps.client.request({
+        method: step.method,
+        url,
+        headers,
+        body,
+        timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+        ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
+      });
+      const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
+      if (response.status >= 400) {
+        const transient = TRANSIENT_STATUSES.has(response.status);
+        const retryAfter = Number(response.headers['retry-after']);
+        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, {
+          transient,
+          ...(transient && Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
+          details: output,
+        });
+      }
+      return { output };
+    },
+  };
+}
+
+function decodeBody(body: Buffer, contentType: string | undefined): unknown {
+  const text = body.toString('utf8');
+  if (contentType !== undefined && /[/+]json\b/i.test(contentType)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,68 @@
+import type { LlmStepDefinition } from '../../../config/workflow-definition.js';
+import { HookflowError } from '../../../errors/catalogue.js';
+import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
+import { renderTemplate } from '../../templates.js';
+import { TRANSIENT_STATUSES } from '../http/http-step.js';
+
+/** Looks up the step's decrypted API key (stored encrypted, never in the definition). */
+export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<string | undefined>;
+
+interface ChatCompletion {
+  choices?: { message?: { content?: unknown } }[];
+  usage?: Record<string, unknown>;
+}
+
+/**
+ * The LLM step: one OpenAI-compatible `/chat/completions` call (OpenAI, Ollama, vLLM,
+ * LM Studio…). Output is the reply text; token usage goes to the step record.
+ */
+export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup }): StepKind<LlmStepDefinition> {
+  return {
+    type: 'llm',
+    async run(step, context) {
+      const prompt = renderTemplate(step.prompt, context.memory);
+      const system = step.system === undefined ? undefined : renderTemplate(step.system, context.memory);
+      const apiKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
+      const messages = [
+        ...(system === undefined ? [] : [{ role: 'system', content: asText(system) }]),
+        { role: 'user', content: asText(prompt) },
+      ];
+      const request = {
+        model: step.model,
+        messages,
+        ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
+        ...(step.maxTokens === undefined ? {} : { max_tokens: step.maxTokens }),
+      };
+      const response = await deps.client.request({
+        method: 'POST',
+        url: `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`,
+        headers: { 'content-type': 'application/json', ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }) },
+        body: JSON.stringify(request),
+        timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+      });
+      if (response.status >= 400) {
+        const transient = TRANSIENT_STATUSES.has(response.status);
+        const retryAfter = Number(response.headers['retry-after']);
+        // The answer's body is not included: providers sometimes echo request details back.
+        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, {
+          transient,
+          ...(transient && Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
+        });
+      }
+      let completion: ChatCompletion;
+      try {
+        completion = JSON.parse(response.body.toString('utf8')) as ChatCompletion;
+      } catch (cause) {
+        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM endpoint answered with something other than JSON', { cause });
+      }
+      const content = completion.choices?.[0]?.message?.content;
+      if (typeof content !== 'string') throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM answer has no choices[0].message.content');
+      return { output: content, ...(completion.usage === undefined ? {} : { usage: { model: step.model, ...completion.usage } }) };
+    },
+  };
+}
+
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

@@ -1,0 +1,27 @@
+import type { ScriptStepDefinition } from '../../../config/workflow-definition.js';
+import { runScript } from '../../sandbox/script-sandbox.js';
+import type { StepKind } from '../../step.js';
+
+/** Default time limit of a script, ms. */
+export const DEFAULT_SCRIPT_TIMEOUT_MS = 1000;
+/** Default memory limit of a script, bytes. */
+export const DEFAULT_SCRIPT_MEMORY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The script step: user JavaScript in a QuickJS (WebAssembly) sandbox with `memory.load`,
+ * `memory.save` and `console.log`; its return value is the output.
+ */
+export function createScriptStep(): StepKind<ScriptStepDefinition> {
+  return {
+    type: 'script',
+    async run(step, context) {
+      const result = await runScript({
+        code: step.code,
+        memory: context.memory,
+        timeoutMs: step.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
+        memoryLimitBytes: step.memoryLimitBytes ?? DEFAULT_SCRIPT_MEMORY_BYTES,
+      });
+      return { output: result.output, saved: result.saved, logs: result.logs };
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { HookflowError, type ErrorCode } from '../errors/catalogue.js';
+
+/** Fastify's own errors that mean "the client sent something we can't take", by code. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'HOOKFLOW_ERR_BAD_REQUEST_FORMAT',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'HOOKFLOW_ERR_BAD_REQUEST_FORMAT',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'HOOKFLOW_ERR_BAD_REQUEST_FORMAT',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'HOOKFLOW_ERR_BAD_REQUEST_FORMAT',
+  FST_ERR_VALIDATION: 'HOOKFLOW_ERR_VALIDATION',
+};
+
+/**
+ * The one place errors become HTTP answers. Callers only ever see the catalogue's public
+ * message (plus field-level `details` for management validation errors) — never a stack, a
+ * SQL message or anything from the request.
+ */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, log: Logger): FastifyReply {
+  const hookflowError = asHookflowError(error);
+  if (hookflowError.status >= 500) {
+    log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
+  }
+  if (hookflowError.retryAfterSeconds !== undefined) reply.header('retry-after', String(hookflowError.retryAfterSeconds));
+  const body: Record<string, unknown> = { error: hookflowError.publicMessage };
+  if (hookflowError.code === 'HOOKFLOW_ERR_VALIDATION' || hookflowError.code === 'HOOKFLOW_ERR_CONFLICT' || hookflowError.code === 'HOOKFLOW_ERR_NOT_FOUND') {
+    if (hookflowError.details !== undefined) body['details'] = hookflowError.details;
+    else if (hookflowError.message !== hookflowError.publicMessage) body['details'] = [hookflowError.message];
+  }
+  return reply.code(hookflowError.status).type('application/json').send(body);
+}
+
+function asHookflowError(error: unknown): HookflowError {
+  if (error instanceof HookflowError) return error;
+  const fastifyCode = (error as FastifyError | undefined)?.code;
+  const mapped = fastifyCode === undefined ? undefined : FASTIFY_CODES[fastifyCode];
+  if (mapped !== undefined) return new HookflowError(mapped, undefined, { cause: error });
+  return new HookflowError('HOOKFLOW_ERR_INTERNAL', undefined, { cause: error });
+}

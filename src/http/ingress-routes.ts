@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HookflowError } from '../errors/catalogue.js';
+import { readBody } from '../ingress/body-reader.js';
+import type { AdmittedWebhook, IngressService } from '../ingress/ingress-service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the ingress `onRequest` hook once the call passed the checks that need no body. */
+    admittedWebhook?: AdmittedWebhook;
+  }
+}
+
+interface WebhookParams {
+  workspaceId: string;
+  workflowId: string;
+}
+
+const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * `POST /api/webhook/:ws/:wf` and the test endpoint. Registered in a scope of its own: its body
+ * parser reads raw bytes with the trigger's own limit, which runs only AFTER the trigger was
+ * found and the key checked (`onRequest`), so refused calls never have their bodies read.
+ */
+export async function ingressRoutes(app: FastifyInstance, options: { ingress: IngressService }): Promise<void> {
+  const { ingress } = options;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, payload, done) => {
+    const admitted = request.admittedWebhook;
+    if (admitted === undefined) return done(new HookflowError('HOOKFLOW_ERR_INTERNAL', 'Body read before admission'), undefined);
+    readBody(payload, { limit: admitted.bodyLimit, contentEncoding: firstHeader(request.headers['content-encoding']) }).then(
+      (body) => done(null, body),
+      (error: unknown) => {
+        if (error instanceof HookflowError) ingress.recordRefusal(admitted.incoming, error, null);
+        done(error as Error, undefined);
+      },
+    );
+  });
+
+  for (const [prefix, test] of [['/api/webhook', false], ['/api/webhook-test', true]] as const) {
+    app.route<{ Params: WebhookParams }>({
+      method: 'POST',
+      url: `${prefix}/:workspaceId/:workflowId`,
+      onRequest: async (request) => {
+        // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
+        if (request.headers['content-type'] === '') delete request.headers['content-type'];
+        request.admittedWebhook = await ingress.admit({
+          workspaceId: request.params.workspaceId,
+          workflowId: request.params.workflowId,
+          test,
+          method: request.method,
+          headers: request.headers,
+          query: request.query as Record<string, unknown>,
+          sourceIp: request.ip,
+        });
+      },
+      handler: async (request: FastifyRequest<{ Params: WebhookParams }>) => {
+        const admitted = request.admittedWebhook as AdmittedWebhook;
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        return ingress.accept(admitted, raw);
+      },
+    });
+    app.route({
+      method: [...OTHER_METHODS],
+      url: `${prefix}/:workspaceId/:workflowId`,
+      handler: async (_request, reply) => reply.code(405).header('allow', 'POST').send({ error: 'Method not allowed' }),
+    });
+  }
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

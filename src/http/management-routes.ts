@@ -1,0 +1,133 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { WorkflowDefinition } from '../config/workflow-definition.js';
+import { HookflowError } from '../errors/catalogue.js';
+import { newId } from '../store/ids.js';
+import { RUN_STATUSES, type PageRequest, type Store } from '../store/store.js';
+import { initialMemory, memoryAfter } from '../engine/memory.js';
+import { eventView, runDetailView, runSummaryView } from '../workflows/run-view.js';
+import type { WorkflowService } from '../workflows/workflow-service.js';
+import { adminBearerAuth } from './admin-auth.js';
+
+export interface ManagementRoutesOptions {
+  store: Store;
+  workflows: WorkflowService;
+  adminTokenDigest: Buffer;
+  clock: () => number;
+  /** Wakes local workers when a replay queues a run. */
+  onRunQueued: () => void;
+}
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
+const eventsQuery = pageQuery.extend({
+  test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
+
+type WsParams = { ws: string };
+type WfParams = { ws: string; wf: string };
+type RunParams = { ws: string; runId: string };
+
+function parseQuery<T extends z.ZodTypeAny>(schema: T, query: unknown): z.output<T> {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) {
+    throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid query', { details: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
+  }
+  return parsed.data as z.output<T>;
+}
+
+const pageOf = (query: { limit: number; cursor?: string | undefined }): PageRequest => ({ limit: query.limit, cursor: query.cursor });
+
+/** The management API (API.md): everything under the admin bearer token. */
+export async function managementRoutes(app: FastifyInstance, options: ManagementRoutesOptions): Promise<void> {
+  const { store, workflows } = options;
+  app.addHook('onRequest', adminBearerAuth(options.adminTokenDigest));
+
+  app.post('/api/workspaces', async (request, reply) => reply.code(201).send(serializeWorkspace(await workflows.createWorkspace(request.body))));
+  app.get('/api/workspaces', async (request) => {
+    const page = await workflows.listWorkspaces(pageOf(parseQuery(pageQuery, request.query)));
+    return { items: page.items.map(serializeWorkspace), nextCursor: page.nextCursor };
+  });
+  app.get<{ Params: WsParams }>('/api/workspaces/:ws', async (request) => serializeWorkspace(await workflows.requireWorkspace(request.params.ws)));
+
+  app.post<{ Params: WsParams }>('/api/workspaces/:ws/workflows', async (request, reply) =>
+    reply.code(201).send(await workflows.createWorkflow(request.params.ws, request.body)),
+  );
+  app.get<{ Params: WsParams }>('/api/workspaces/:ws/workflows', async (request) =>
+    workflows.listWorkflows(request.params.ws, pageOf(parseQuery(pageQuery, request.query))),
+  );
+  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request) => workflows.getWorkflow(request.params.ws, request.params.wf));
+  app.put<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request) =>
+    workflows.updateWorkflow(request.params.ws, request.params.wf, request.body),
+  );
+  app.delete<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request, reply) => {
+    await workflows.deleteWorkflow(request.params.ws, request.params.wf);
+    return reply.code(204).send();
+  });
+  app.post<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/keys/rotate', async (request) =>
+    workflows.rotateKeys(request.params.ws, request.params.wf, request.body),
+  );
+
+  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/runs', async (request) => {
+    const query = parseQuery(runsQuery, request.query);
+    const page = await store.listRuns(request.params.ws, request.params.wf, { status: query.status as (typeof RUN_STATUSES)[number] | undefined }, pageOf(query));
+    return { items: page.items.map(runSummaryView), nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Params: RunParams }>('/api/workspaces/:ws/runs/:runId', async (request) => {
+    const run = await store.getRun(request.params.ws, request.params.runId);
+    if (run === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Run "${request.params.runId}" not found`);
+    const [event, workflow, steps] = await Promise.all([
+      store.getEvent(run.workspaceId, run.eventId),
+      store.getWorkflow(run.workspaceId, run.workflowId, run.workflowVersion),
+      store.listStepResults(run.id),
+    ]);
+    const initial = event === null || workflow === null ? {} : initialMemory(workflow.definition as WorkflowDefinition, event);
+    return runDetailView(run, memoryAfter(initial, steps), steps);
+  });
+
+  app.post<{ Params: RunParams }>('/api/workspaces/:ws/runs/:runId/replay', async (request, reply) => {
+    const now = options.clock();
+    const run = await store.replayRun(request.params.ws, request.params.runId, newId('run', now), now);
+    if (run === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Run "${request.params.runId}" not found, or its workflow was deleted`);
+    options.onRunQueued();
+    return reply.code(201).send(runSummaryView(run));
+  });
+
+  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/events', async (request) => {
+    const query = parseQuery(eventsQuery, request.query);
+    if (query.rejected === true) {
+      const page = await store.listRejectedCalls(request.params.ws, request.params.wf, pageOf(query));
+      return {
+        items: page.items.map((r) => ({ id: r.id, receivedAt: new Date(r.receivedAt).toISOString(), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes })),
+        nextCursor: page.nextCursor,
+      };
+    }
+    const page = await store.listEvents(request.params.ws, request.params.wf, { test: query.test }, pageOf(query));
+    return { items: page.items.map(eventView), nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
+    const { windowSeconds } = parseQuery(statsQuery, request.query);
+    const since = options.clock() - windowSeconds * 1000;
+    const runs = await store.listRunsSince(request.params.ws, request.params.wf, since, 100_000);
+    const counts: Record<string, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
+    const durations: number[] = [];
+    for (const run of runs) {
+      counts[run.status] = (counts[run.status] ?? 0) + 1;
+      if (run.finishedAt !== null) durations.push(run.finishedAt - run.createdAt);
+    }
+    durations.sort((a, b) => a - b);
+    const pct = (p: number): number | null => (durations.length === 0 ? null : (durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))] ?? null));
+    return { windowSeconds, runs: runs.length, counts, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null } };
+  });
+}
+
+function serializeWorkspace(workspace: { id: string; name: string; createdAt: number }): Record<string, unknown> {
+  return { id: workspace.id, name: workspace.name, createdAt: new Date(workspace.createdAt).toISOString() };
+}

@@ -1,0 +1,79 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { IngressService } from '../ingress/ingress-service.js';
+import type { Store } from '../store/store.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { redactUrl } from '../telemetry/logger.js';
+import type { WorkflowService } from '../workflows/workflow-service.js';
+import { sendError } from './error-handler.js';
+import { ingressRoutes } from './ingress-routes.js';
+import { managementRoutes } from './management-routes.js';
+import { operationsRoutes } from './operations-routes.js';
+
+export interface HttpServerOptions {
+  logger: Logger;
+  store: Store;
+  ingress: IngressService;
+  workflows: WorkflowService;
+  metrics: Metrics;
+  adminTokenDigest: Buffer;
+  clock: () => number;
+  trustProxy: boolean;
+  /** Retry-After for 503 answers that carry none of their own, seconds. */
+  retryAfterSeconds: number;
+  timeouts: {
+    /** Whole request, headers and body, ms (slow senders are cut off). */
+    requestMs: number;
+    /** Receiving the headers, ms (slowloris). */
+    headersMs: number;
+    /** Idle keep-alive connections, ms. */
+    keepAliveMs: number;
+  };
+  /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
+  maxConnections: number;
+  onRunQueued: () => void;
+}
+
+/** Builds the Fastify instance: ingress, management API and operations endpoints. */
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Fastify's types want its own logger interface; a pino Logger is one at run time.
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: options.trustProxy,
+    exposeHeadRoutes: false,
+    requestTimeout: options.timeouts.requestMs,
+    keepAliveTimeout: options.timeouts.keepAliveMs,
+    connectionTimeout: 0,
+    bodyLimit: 1_048_576,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.server.headersTimeout = options.timeouts.headersMs;
+  if (options.maxConnections > 0) app.server.maxConnections = options.maxConnections;
+
+  app.setErrorHandler((error, request, reply) => {
+    const sent = sendError(error, request, reply, options.logger);
+    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(options.retryAfterSeconds));
+    return sent;
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' }),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    // Accepted webhooks log at debug (they are counted in metrics); everything else at info.
+    const level = reply.statusCode < 300 && request.url.startsWith('/api/webhook') ? 'debug' : 'info';
+    options.logger[level]({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip }, 'request');
+  });
+
+  await app.register(ingressRoutes, { ingress: options.ingress });
+  await app.register(managementRoutes, {
+    store: options.store,
+    workflows: options.workflows,
+    adminTokenDigest: options.adminTokenDigest,
+    clock: options.clock,
+    onRunQueued: options.onRunQueued,
+  });
+  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics });
+  return app;
+}

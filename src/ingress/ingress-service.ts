@@ -1,0 +1,214 @@
+import { HookflowError } from '../errors/catalogue.js';
+import { matchesAnyDigest } from '../secrets/constant-time.js';
+import { newId } from '../store/ids.js';
+import type { IngestResult, Store } from '../store/store.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { parseBody } from './body-parser.js';
+import { idempotencyKeyOf } from './idempotency.js';
+import { compileIpAllowlist } from './ip-allowlist.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { RejectionLog } from './rejection-log.js';
+import { findPresentedKey, headersForStorage, type KeySource } from './request-key.js';
+import { getSignatureScheme } from './signatures/index.js';
+import { validAt, type ResolvedTrigger, type TriggerRegistry } from './trigger-registry.js';
+
+/** What the HTTP layer knows about a webhook call before reading its body. */
+export interface IncomingWebhook {
+  workspaceId: string;
+  workflowId: string;
+  /** The test endpoint: authenticated and recorded, but starts no run. */
+  test: boolean;
+  method: string;
+  /** Node's headers: lower-cased names. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  query: Readonly<Record<string, unknown>>;
+  sourceIp: string;
+}
+
+/** A call that passed every check that needs no body. */
+export interface AdmittedWebhook {
+  incoming: IncomingWebhook;
+  trigger: ResolvedTrigger;
+  keySource: KeySource;
+  /** Decoded-size limit for this trigger's bodies, bytes. */
+  bodyLimit: number;
+  receivedAt: number;
+}
+
+/** The 200 answer (API.md). */
+export type WebhookAnswer =
+  | { status: 'accepted'; workflow_started: true; run_id: string }
+  | { status: 'accepted'; workflow_started: false; duplicate: true; run_id: string | null }
+  | { status: 'accepted'; workflow_started: false; test: true };
+
+export interface IngressServiceOptions {
+  store: Store;
+  registry: TriggerRegistry;
+  rejections: RejectionLog;
+  metrics: Metrics;
+  clock: () => number;
+  defaults: {
+    maxBodyBytes: number;
+    maxAttempts: number;
+    idempotencyTtlSeconds: number;
+    maxJsonDepth: number;
+    /** Calls per source IP per minute over all triggers; 0 = no limit. */
+    perIpPerMinute: number;
+  };
+}
+
+/**
+ * The webhook contract without a socket: `admit` runs the checks that need no body (lookup,
+ * source, rate, key, declared size), `accept` the rest (signature, parsing, idempotency) and
+ * the one durable write of event + queued run.
+ */
+export class IngressService {
+  private readonly triggerLimits = new RateLimiter();
+  private readonly ipLimits = new RateLimiter();
+  private readonly allowlists = new WeakMap<ResolvedTrigger, (ip: string) => boolean>();
+
+  constructor(private readonly options: IngressServiceOptions) {}
+
+  async admit(incoming: IncomingWebhook): Promise<AdmittedWebhook> {
+    const now = this.options.clock();
+    const { defaults } = this.options;
+    if (defaults.perIpPerMinute > 0) {
+      const wait = this.ipLimits.take(incoming.sourceIp, defaults.perIpPerMinute, now);
+      if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'source_ip_rate_limit', now, { retryAfterSeconds: wait });
+    }
+    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+    if (trigger === null || !trigger.enabled) {
+      this.options.metrics.webhooks.inc({ outcome: 'not_found' });
+      throw new HookflowError('HOOKFLOW_ERR_WEBHOOK_NOT_FOUND');
+    }
+    const { allowedIps, rateLimit, signature } = trigger.trigger;
+    if (allowedIps !== undefined && !this.allowlistOf(trigger)(incoming.sourceIp)) {
+      throw this.refuse(incoming, 'HOOKFLOW_ERR_FORBIDDEN', 'ip_not_allowed', now);
+    }
+    const presented = findPresentedKey(incoming.query, incoming.headers);
+    const keyRequired = signature === undefined || signature.requireSharedKey === true;
+    // Key before rate limit: only authenticated calls use up the trigger's quota, so a flood
+    // of wrong keys cannot lock out the real sender.
+    if (keyRequired && (presented.key === undefined || !matchesAnyDigest(presented.key, validAt(trigger.keyDigests, now)))) {
+      throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', presented.key === undefined ? 'missing_key' : 'invalid_key', now);
+    }
+    if (rateLimit !== undefined) {
+      const wait = this.triggerLimits.take(`${incoming.workspaceId}\u0000${incoming.workflowId}`, rateLimit.perMinute, now);
+      if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
+    }
+    const bodyLimit = trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes;
+    const declared = Number(incoming.headers['content-length']);
+    const encoded = incoming.headers['content-encoding'] !== undefined && incoming.headers['content-encoding'] !== 'identity';
+    if (!encoded && Number.isFinite(declared) && declared > bodyLimit) {
+      throw this.refuse(incoming, 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE', 'body_too_large', now, { bodyBytes: declared });
+    }
+    return { incoming, trigger, keySource: presented.source, bodyLimit, receivedAt: now };
+  }
+
+  async accept(admitted: AdmittedWebhook, rawBody: Buffer): Promise<WebhookAnswer> {
+    const { incoming, trigger } = admitted;
+    const now = this.options.clock();
+    const signature = trigger.trigger.signature;
+    if (signature !== undefined) {
+      const result = getSignatureScheme(signature.scheme).verify({
+        rawBody,
+        headers: incoming.headers,
+        secrets: validAt(trigger.signatureSecrets, now),
+        nowSeconds: Math.floor(now / 1000),
+        options: signature,
+      });
+      if (!result.ok) throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', `signature_${result.reason}`, now, { bodyBytes: rawBody.length });
+    }
+    const contentType = headerValue(incoming.headers['content-type']);
+    let body: unknown;
+    try {
+      body = parseBody(rawBody, { contentType, maxJsonDepth: this.options.defaults.maxJsonDepth });
+    } catch (error) {
+      this.options.metrics.webhooks.inc({ outcome: 'bad_request' });
+      throw error;
+    }
+    const eventId = newId('evt', now);
+    const idempotencyKey = incoming.test ? null : idempotencyKeyOf(incoming.headers, trigger.trigger.idempotencyHeader);
+    const { key: _key, ...queryWithoutKey } = incoming.query;
+    const meta = {
+      eventId,
+      receivedAt: new Date(admitted.receivedAt).toISOString(),
+      method: incoming.method,
+      query: queryWithoutKey,
+      sourceIp: incoming.sourceIp,
+      contentType: contentType ?? null,
+      bodyBytes: rawBody.length,
+      ...(idempotencyKey === null ? {} : { idempotencyKey }),
+      ...(incoming.test ? { test: true } : {}),
+    };
+    const result = await this.options.store.ingest(
+      {
+        event: {
+          id: eventId,
+          workspaceId: trigger.workspaceId,
+          workflowId: trigger.workflowId,
+          workflowVersion: trigger.version,
+          receivedAt: admitted.receivedAt,
+          test: incoming.test,
+          headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.keySource)),
+          bodyJson: JSON.stringify(body) ?? 'null',
+          metaJson: JSON.stringify(meta),
+          idempotencyKey,
+        },
+        run: incoming.test ? null : { id: newId('run', now), maxAttempts: trigger.maxAttempts ?? this.options.defaults.maxAttempts },
+        idempotency: idempotencyKey === null ? null : { key: idempotencyKey, expiresAt: now + this.options.defaults.idempotencyTtlSeconds * 1000 },
+      },
+      now,
+    );
+    return this.answer(incoming, result, now - admitted.receivedAt);
+  }
+
+  /** Records a refusal raised outside the service (a body over the limit found while reading). */
+  recordRefusal(incoming: IncomingWebhook, error: HookflowError, bodyBytes: number | null): void {
+    if (error.code === 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE') this.refuse(incoming, error.code, 'body_too_large', this.options.clock(), { bodyBytes });
+  }
+
+  private answer(incoming: IncomingWebhook, result: IngestResult, elapsedMs: number): WebhookAnswer {
+    const { metrics } = this.options;
+    if (incoming.test) {
+      metrics.webhooks.inc({ outcome: 'test' });
+      return { status: 'accepted', workflow_started: false, test: true };
+    }
+    if (result.duplicate) {
+      metrics.webhooks.inc({ outcome: 'duplicate' });
+      return { status: 'accepted', workflow_started: false, duplicate: true, run_id: result.runId };
+    }
+    metrics.webhooks.inc({ outcome: 'accepted' });
+    metrics.ingestSeconds.observe(elapsedMs / 1000);
+    return { status: 'accepted', workflow_started: true, run_id: result.runId ?? '' };
+  }
+
+  private refuse(
+    incoming: IncomingWebhook,
+    code: 'HOOKFLOW_ERR_RATE_LIMITED' | 'HOOKFLOW_ERR_FORBIDDEN' | 'HOOKFLOW_ERR_INVALID_KEY' | 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE',
+    reason: string,
+    now: number,
+    extra: { retryAfterSeconds?: number; bodyBytes?: number | null } = {},
+  ): HookflowError {
+    const error = new HookflowError(code, `Webhook refused: ${reason}`, { retryAfterSeconds: extra.retryAfterSeconds });
+    this.options.metrics.webhooks.inc({ outcome: reason });
+    this.options.rejections.record(
+      { workspaceId: incoming.workspaceId, workflowId: incoming.workflowId, status: error.status, reason, sourceIp: incoming.sourceIp, bodyBytes: extra.bodyBytes ?? null },
+      now,
+    );
+    return error;
+  }
+
+  private allowlistOf(trigger: ResolvedTrigger): (ip: string) => boolean {
+    let allows = this.allowlists.get(trigger);
+    if (allows === undefined) {
+      allows = compileIpAllowlist(trigger.trigger.allowedIps ?? []);
+      this.allowlists.set(trigger, allows);
+    }
+    return allows;
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,36 @@
+/** Where a shared key was found on a request; that header is removed before storing. */
+export type KeySource = 'query' | 'x-webhook-key' | 'authorization' | 'none';
+
+export interface PresentedKey {
+  key: string | undefined;
+  source: KeySource;
+}
+
+/**
+ * Finds the shared key: `?key=`, then `X-Webhook-Key`, then `Authorization: Bearer`.
+ * Headers are lower-cased Node headers.
+ */
+export function findPresentedKey(query: Readonly<Record<string, unknown>>, headers: Readonly<Record<string, string | string[] | undefined>>): PresentedKey {
+  const fromQuery = query['key'];
+  if (typeof fromQuery === 'string') return { key: fromQuery, source: 'query' };
+  if (Array.isArray(fromQuery) && typeof fromQuery[0] === 'string') return { key: fromQuery[0], source: 'query' };
+  const fromHeader = headers['x-webhook-key'];
+  if (typeof fromHeader === 'string') return { key: fromHeader, source: 'x-webhook-key' };
+  const authorization = headers['authorization'];
+  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) {
+    return { key: authorization.replace(/^bearer\s+/i, '').trim(), source: 'authorization' };
+  }
+  return { key: undefined, source: 'none' };
+}
+
+/** Headers as stored in the event: lower-cased names, single string values, the key header gone. */
+export function headersForStorage(headers: Readonly<Record<string, string | string[] | undefined>>, keySource: KeySource): Record<string, string> {
+  const stored: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (name === 'x-webhook-key') continue; // never store a key header, even one that didn't authenticate
+    if (name === 'authorization' && keySource === 'authorization') continue;
+    stored[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return stored;
+}

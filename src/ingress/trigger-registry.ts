@@ -1,0 +1,112 @@
+import type { TriggerDefinition } from '../config/workflow-definition.js';
+import { secretDigest } from '../secrets/constant-time.js';
+import type { SecretCipher } from '../secrets/cipher.js';
+import type { Store } from '../store/store.js';
+import { SECRET_PURPOSE, secretAssociatedData } from '../workflows/secret-purposes.js';
+
+/** A secret valid until `expiresAt` (null: no expiry). */
+export interface TimedSecret<T> {
+  value: T;
+  expiresAt: number | null;
+}
+
+/** Everything the ingress needs to judge a request, resolved once and cached. */
+export interface ResolvedTrigger {
+  workspaceId: string;
+  workflowId: string;
+  version: number;
+  enabled: boolean;
+  maxAttempts: number | undefined;
+  trigger: TriggerDefinition;
+  /** SHA-256 digests of the valid shared keys: the plaintext is not kept. */
+  keyDigests: TimedSecret<Buffer>[];
+  /** Signature secrets (HMAC needs the secret itself). */
+  signatureSecrets: TimedSecret<string>[];
+}
+
+export interface TriggerRegistryOptions {
+  store: Store;
+  cipher: SecretCipher;
+  /** How long an entry is trusted before it is read again, ms. Bounds staleness across nodes. */
+  ttlMs: number;
+  /** Most entries kept (unknown ids included, so a flood of random URLs costs one read each per TTL). */
+  maxEntries: number;
+}
+
+interface Entry {
+  trigger: ResolvedTrigger | null;
+  loadedAt: number;
+}
+
+/**
+ * Finds triggers by the ids in the URL. There is nothing to register: a workflow is reachable as
+ * soon as it exists and is enabled. Lookups are cached so the hot path makes no query; every
+ * change made through this node invalidates its entry at once, and the TTL bounds how long
+ * another node's change can go unseen.
+ */
+export class TriggerRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<ResolvedTrigger | null>>();
+
+  constructor(private readonly options: TriggerRegistryOptions) {}
+
+  async find(workspaceId: string, workflowId: string, now: number = Date.now()): Promise<ResolvedTrigger | null> {
+    const cacheKey = `${workspaceId}\u0000${workflowId}`;
+    const entry = this.entries.get(cacheKey);
+    if (entry !== undefined && now - entry.loadedAt < this.options.ttlMs) return entry.trigger;
+    let loading = this.loading.get(cacheKey);
+    if (loading === undefined) {
+      // One read per key however many requests arrive while it runs.
+      loading = this.load(workspaceId, workflowId).finally(() => this.loading.delete(cacheKey));
+      this.loading.set(cacheKey, loading);
+    }
+    const trigger = await loading;
+    this.remember(cacheKey, { trigger, loadedAt: now });
+    return trigger;
+  }
+
+  /** Forgets one workflow (after an update, delete or key rotation). */
+  invalidate(workspaceId: string, workflowId: string): void {
+    this.entries.delete(`${workspaceId}\u0000${workflowId}`);
+  }
+
+  private remember(cacheKey: string, entry: Entry): void {
+    if (this.entries.size >= this.options.maxEntries && !this.entries.has(cacheKey)) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    this.entries.set(cacheKey, entry);
+  }
+
+  private async load(workspaceId: string, workflowId: string): Promise<ResolvedTrigger | null> {
+    const { store, cipher } = this.options;
+    const workflow = await store.getWorkflow(workspaceId, workflowId);
+    if (workflow === null) return null;
+    const definition = workflow.definition as { trigger: TriggerDefinition; maxAttempts?: number };
+    const secrets = await store.listSecrets(workspaceId, workflowId);
+    const keyDigests: TimedSecret<Buffer>[] = [];
+    const signatureSecrets: TimedSecret<string>[] = [];
+    for (const secret of secrets) {
+      if (secret.purpose === SECRET_PURPOSE.sharedKey) {
+        keyDigests.push({ value: secretDigest(cipher.decrypt(secret.ciphertext, secretAssociatedData(secret))), expiresAt: secret.expiresAt });
+      } else if (secret.purpose === SECRET_PURPOSE.signature) {
+        signatureSecrets.push({ value: cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)), expiresAt: secret.expiresAt });
+      }
+    }
+    return {
+      workspaceId,
+      workflowId,
+      version: workflow.version,
+      enabled: workflow.enabled,
+      maxAttempts: definition.maxAttempts,
+      trigger: definition.trigger,
+      keyDigests,
+      signatureSecrets,
+    };
+  }
+}
+
+/** The secrets of a list that are still valid at `now`. */
+export function validAt<T>(secrets: readonly TimedSecret<T>[], now: number): T[] {
+  return secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > now).map((secret) => secret.value);
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { isHookflowError, toError } from '../errors/catalogue.js';
+import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { retryDelayMs, type BackoffOptions } from './backoff.js';
+
+/** Runs one claimed run's steps; throws (transient or not) when a step fails. */
+export type RunSteps = (
+  claimed: ClaimedRun,
+  context: { ref: AttemptRef; signal: AbortSignal; checkpoint: (step: StepResultRecord) => Promise<boolean>; onStep: (type: string, status: 'succeeded' | 'failed') => void },
+) => Promise<void>;
+
+export interface WorkerPoolOptions {
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+  clock: () => number;
+  /** Runs executed at once by this process. */
+  concurrency: number;
+  /** Lease per claim, ms; heartbeats renew it every third of it. */
+  leaseMs: number;
+  runSteps: RunSteps;
+  /** Finished runs older than this are pruned, days; 0 keeps everything. */
+  retentionDays: number;
+  backoff?: BackoffOptions;
+  /** Longest sleep between polls when idle, ms (wake-ups cut it short). Default 1000. */
+  pollIntervalMs?: number;
+  /** On stop, how long in-flight runs may take to finish before they are released, ms. Default 10000. */
+  shutdownGraceMs?: number;
+}
+
+const STORAGE_BACKOFF_MS = 500;
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/**
+ * Claims runs from the store (the runs table is the queue) and executes them, up to
+ * `concurrency` at once. Invariants: every claimed attempt ends in exactly one of complete,
+ * fail (retry or dead letter) or release — in `finally`; a storage error never stops the
+ * loop, it backs off and tries again; the lease is kept alive by heartbeats, and a lost lease
+ * aborts the attempt, whose late writes the store then refuses (fencing).
+ */
+export class WorkerPool {
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly inFlight = new Map<string, AbortController>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private lastPrune = 0;
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.claimLoop();
+  }
+
+  /** Cuts the idle sleep short: new work was queued. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming; lets in-flight runs finish within the grace period, then releases them. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const deadline = Date.now() + (this.options.shutdownGraceMs ?? 10_000);
+    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
+    for (const controller of this.inFlight.values()) controller.abort();
+    while (this.inFlight.size > 0) await sleep(20);
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { store, logger, clock } = this.options;
+    while (this.running) {
+      const free = this.options.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await this.idle(this.options.pollIntervalMs ?? 1000);
+        continue;
+      }
+      let claimed: ClaimedRun[] = [];
+      try {
+        this.woken = false;
+        claimed = await store.claimRuns({ workerId: this.workerId, limit: free, leaseMs: this.options.leaseMs, now: clock() });
+        await this.maybePrune();
+      } catch (error) {
+        logger.warn({ err: error }, 'claiming runs failed; backing off');
+        await sleep(STORAGE_BACKOFF_MS);
+        continue;
+      }
+      for (const run of claimed) this.execute(run);
+      if (claimed.length < free && !this.woken) await this.idle(await this.sleepBudget());
+    }
+  }
+
+  private async sleepBudget(): Promise<number> {
+    const poll = this.options.pollIntervalMs ?? 1000;
+    try {
+      const due = await this.options.store.nextDueAt();
+      return due === null ? poll : Math.max(0, Math.min(poll, due - this.options.clock()));
+    } catch {
+      return poll;
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.woken || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private execute(claimed: ClaimedRun): void {
+    const { store, logger, metrics, clock, leaseMs } = this.options;
+    const { run } = claimed;
+    const ref: AttemptRef = { runId: run.id, attempt: run.attempts, workerId: this.workerId };
+    const controller = new AbortController();
+    this.inFlight.set(run.id, controller);
+    metrics.runsInFlight.inc();
+    if (run.attempts === 1) metrics.queueLagSeconds.observe(Math.max(0, clock() - run.createdAt) / 1000);
+    const heartbeat = setInterval(() => {
+      store.heartbeat(ref, clock() + leaseMs).then(
+        (owned) => {
+          if (!owned) controller.abort();
+        },
+        (error: unknown) => logger.warn({ err: error, runId: run.id }, 'heartbeat failed'),
+      );
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+
+    const attempt = async (): Promise<void> => {
+      try {
+        await this.options.runSteps(claimed, {
+          ref,
+          signal: controller.signal,
+          checkpoint: (step) => store.checkpointStep(ref, step),
+          onStep: (type, status) => metrics.steps.inc({ type, status }),
+        });
+        if (await store.completeRun(ref, clock())) metrics.runsFinished.inc({ status: 'succeeded' });
+      } catch (thrown) {
+        await this.settleFailure(claimed, ref, thrown, controller.signal.aborted && !this.running);
+      }
+    };
+    attempt()
+      .catch((error: unknown) => logger.error({ err: error, runId: run.id }, 'could not record the outcome of a run; its lease will expire and it will be retried'))
+      .finally(() => {
+        clearInterval(heartbeat);
+        this.inFlight.delete(run.id);
+        metrics.runsInFlight.dec();
+        this.wake();
+      });
+  }
+
+  private async settleFailure(claimed: ClaimedRun, ref: AttemptRef, thrown: unknown, shuttingDown: boolean): Promise<void> {
+    const { store, logger, metrics, clock } = this.options;
+    if (shuttingDown) {
+      // Stopped mid-run by a graceful shutdown: give the attempt back unused.
+      await store.releaseRun(ref);
+      return;
+    }
+    const error = toError(thrown);
+    const transient = isHookflowError(error) ? error.transient : false;
+    const message = isHookflowError(error) ? `${error.code}: ${error.message}` : error.message;
+    const canRetry = transient && ref.attempt < claimed.run.maxAttempts;
+    const retryAfterMs = isHookflowError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+    const retryAt = canRetry ? clock() + Math.max(retryAfterMs, retryDelayMs(ref.attempt, this.options.backoff)) : null;
+    const recorded = await store.failRun(ref, message, retryAt, clock());
+    if (recorded && retryAt === null) metrics.runsFinished.inc({ status: 'failed' });
+    logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
+  }
+
+  private async maybePrune(): Promise<void> {
+    const { retentionDays, clock, store, logger } = this.options;
+    const now = clock();
+    if (retentionDays <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    const pruned = await store.prune(now - retentionDays * 86_400_000);
+    if (pruned.runs + pruned.events > 0) logger.info(pruned, 'pruned old runs and events');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus metric hookflow exports, on a registry of its own (no global state). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Webhook calls by answer: accepted, duplicate, test, or the rejection reason. */
+  readonly webhooks = new Counter({
+    name: 'hookflow_webhooks_total',
+    help: 'Webhook calls by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Time from request start to answer for accepted webhooks, including the durable commit. */
+  readonly ingestSeconds = new Histogram({
+    name: 'hookflow_ingest_duration_seconds',
+    help: 'Webhook ingest latency (accepted calls), seconds',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  /** Rejected calls by status and reason (all of them, even those the sampled log skips). */
+  readonly rejected = new Counter({
+    name: 'hookflow_rejected_calls_total',
+    help: 'Rejected webhook calls by status and reason',
+    labelNames: ['status', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Runs finished by final status. */
+  readonly runsFinished = new Counter({
+    name: 'hookflow_runs_finished_total',
+    help: 'Runs finished, by status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  /** Step executions by type and status. */
+  readonly steps = new Counter({
+    name: 'hookflow_steps_total',
+    help: 'Step executions by type and status',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  /** Time from accepted to first started, seconds. */
+  readonly queueLagSeconds = new Histogram({
+    name: 'hookflow_queue_lag_seconds',
+    help: 'Time from webhook accepted to run started, seconds',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  /** Runs currently executing in this process. */
+  readonly runsInFlight = new Gauge({
+    name: 'hookflow_runs_in_flight',
+    help: 'Runs executing in this process',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'hookflow_' });
+  }
+}

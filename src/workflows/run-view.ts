@@ -1,0 +1,58 @@
+import type { EventRecord, RunRecord, StepResultRecord } from '../store/store.js';
+
+const iso = (time: number | null): string | null => (time === null ? null : new Date(time).toISOString());
+
+/** A run as `GET /api/workspaces/:ws/runs/:runId` shows it. */
+export function runDetailView(run: RunRecord, memory: Record<string, unknown>, steps: readonly StepResultRecord[]): Record<string, unknown> {
+  return {
+    ...runSummaryView(run),
+    memory,
+    steps: steps.map((step) => ({
+      id: step.stepId,
+      type: step.type,
+      status: step.status,
+      attempt: step.attempt,
+      startedAt: iso(step.startedAt),
+      finishedAt: iso(step.finishedAt),
+      durationMs: step.finishedAt - step.startedAt,
+      output: step.output,
+      error: step.error,
+      logs: step.logs,
+      ...(step.usage === null ? {} : { usage: step.usage }),
+    })),
+  };
+}
+
+/** A run in lists. */
+export function runSummaryView(run: RunRecord): Record<string, unknown> {
+  return {
+    id: run.id,
+    workspaceId: run.workspaceId,
+    workflowId: run.workflowId,
+    workflowVersion: run.workflowVersion,
+    eventId: run.eventId,
+    status: run.status,
+    attempts: run.attempts,
+    maxAttempts: run.maxAttempts,
+    createdAt: iso(run.createdAt),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    nextAttemptAt: run.status === 'queued' && run.attempts > 0 ? iso(run.availableAt) : null,
+    error: run.lastError,
+    replayOf: run.replayOf,
+  };
+}
+
+/** A stored request as the events endpoint shows it. */
+export function eventView(event: EventRecord): Record<string, unknown> {
+  return {
+    id: event.id,
+    workflowId: event.workflowId,
+    workflowVersion: event.workflowVersion,
+    receivedAt: iso(event.receivedAt),
+    test: event.test,
+    headers: event.headers,
+    body: event.body,
+    webhook: event.meta,
+  };
+}

@@ -1,0 +1,11 @@
+/** The `purpose` of each kind of secret a workflow owns (see SecretRecord). */
+export const SECRET_PURPOSE = {
+  sharedKey: 'trigger.sharedKey',
+  signature: 'trigger.signature.secret',
+  llmApiKey: (stepId: string) => `steps.${stepId}.apiKey`,
+} as const;
+
+/** Associated data binding a ciphertext to its row: moved to another row, it fails to decrypt. */
+export function secretAssociatedData(secret: { id: string; workspaceId: string; workflowId: string; purpose: string }): string {
+  return `hookflow-secret:${secret.id}:${secret.workspaceId}:${secret.workflowId}:${secret.purpose}`;
+}

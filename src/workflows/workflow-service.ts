@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { describeIssues, RESOURCE_ID, workflowDefinitionSchema, type WorkflowDefinition } from '../config/workflow-definition.js';
+import { HookflowError } from '../errors/catalogue.js';
+import type { TriggerRegistry } from '../ingress/trigger-registry.js';
+import type { SecretCipher } from '../secrets/cipher.js';
+import { newId } from '../store/ids.js';
+import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord } from '../store/store.js';
+import { SECRET_PURPOSE, secretAssociatedData } from './secret-purposes.js';
+import { isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
+
+export interface WorkflowServiceOptions {
+  store: Store;
+  cipher: SecretCipher;
+  registry: TriggerRegistry;
+  /** Base of the webhook URLs handed out, without a trailing slash. */
+  publicUrl: () => string;
+  clock: () => number;
+}
+
+/** Grace period of the old key after a rotation, seconds (API.md). */
+export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
+
+/**
+ * Workspaces and workflows as the management API sees them. Secrets are encrypted before they
+ * reach the store and are never returned after creation (a new shared key is shown once).
+ */
+export class WorkflowService {
+  constructor(private readonly options: WorkflowServiceOptions) {}
+
+  async createWorkspace(input: unknown): Promise<Workspace> {
+    const body = asObject(input);
+    const name = body['name'];
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 200) throw validation(['name: must be a non-empty string of at most 200 characters']);
+    const id = body['id'] ?? newId('ws');
+    if (typeof id !== 'string' || !RESOURCE_ID.test(id)) throw validation(['id: must be 1-64 characters of A-Z a-z 0-9 _ -']);
+    const workspace = { id, name: name.trim(), createdAt: this.options.clock() };
+    await this.options.store.createWorkspace(workspace);
+    return workspace;
+  }
+
+  listWorkspaces(page: PageRequest): Promise<Page<Workspace>> {
+    return this.options.store.listWorkspaces(page);
+  }
+
+  async requireWorkspace(workspaceId: string): Promise<Workspace> {
+    const workspace = await this.options.store.getWorkspace(workspaceId);
+    if (workspace === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workspace "${workspaceId}" not found`);
+    return workspace;
+  }
+
+  /** Creates a workflow; the answer carries the shared key in `webhookUrl`, this once. */
+  async createWorkflow(workspaceId: string, input: unknown): Promise<Record<string, unknown>> {
+    await this.requireWorkspace(workspaceId);
+    const definition = parseDefinition(input);
+    const sharedKey = definition.trigger.sharedKey ?? generateKey();
+    definition.trigger.sharedKey = sharedKey;
+    const now = this.options.clock();
+    const id = definition.id ?? newId('wf', now);
+    const { stored, secrets } = withoutSecrets(definition);
+    const record: WorkflowRecord = { workspaceId, id, version: 1, name: definition.name, enabled: definition.enabled, definition: stored, createdAt: now, updatedAt: now };
+    await this.options.store.createWorkflow(record, this.encryptAll(workspaceId, id, secrets, now));
+    this.options.registry.invalidate(workspaceId, id);
+    const created = await this.requireWorkflowRecord(workspaceId, id);
+    return this.view(created, new Set(secrets.keys()), sharedKey);
+  }
+
+  async getWorkflow(workspaceId: string, workflowId: string): Promise<Record<string, unknown>> {
+    const record = await this.requireWorkflowRecord(workspaceId, workflowId);
+    return this.view(record, await this.secretPurposes(workspaceId, workflowId));
+  }
+
+  async listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<Record<string, unknown>>> {
+    await this.requireWorkspace(workspaceId);
+    const result = await this.options.store.listWorkflows(workspaceId, page);
+    const items = await Promise.all(result.items.map(async (record) => this.view(record, await this.secretPurposes(workspaceId, record.id))));
+    return { items, nextCursor: result.nextCursor };
+  }
+
+  /**
+   * Replaces the definition with a new version. Secrets left out (or sent back as the
+   * `{"set":true}` placeholder) keep their current value; secrets given replace it.
+   */
+  async updateWorkflow(workspaceId: string, workflowId: string, input: unknown): Promise<Record<string, unknown>> {
+    const current = await this.requireWorkflowRecord(workspaceId, workflowId);
+    const definition = parseDefinition(stripPlaceholders(input));
+    if (definition.id !== undefined && definition.id !== workflowId) throw validation([`id: cannot change a workflow's id (is "${workflowId}")`]);
+    const now = this.options.clock();
+    const { stored, secrets } = withoutSecrets(definition);
+    const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
+    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now), [...secrets.keys()]);
+    this.options.registry.invalidate(workspaceId, workflowId);
+    return this.getWorkflow(workspaceId, workflowId);
+  }
+
+  async deleteWorkflow(workspaceId: string, workflowId: string): Promise<void> {
+    const deleted = await this.options.store.deleteWorkflow(workspaceId, workflowId);
+    this.options.registry.invalidate(workspaceId, workflowId);
+    if (!deleted) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflowId}" not found`);
+  }
+
+  /**
+   * Rotates the shared key (and, when given, the signature secret): the new one works at once,
+   * the current ones keep working for `graceSeconds`, then are refused.
+   */
+  async rotateKeys(workspaceId: string, workflowId: string, input: unknown): Promise<Record<string, unknown>> {
+    await this.requireWorkflowRecord(workspaceId, workflowId);
+    const body = asObject(input ?? {});
+    const graceSeconds = body['graceSeconds'] ?? DEFAULT_ROTATION_GRACE_SECONDS;
+    if (typeof graceSeconds !== 'number' || !Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 365 * 86_400) {
+      throw validation(['graceSeconds: must be a whole number of seconds between 0 and 31536000']);
+    }
+    const sharedKey = body['sharedKey'] ?? generateKey();
+    if (typeof sharedKey !== 'string' || sharedKey.length < 8 || sharedKey.length > 512) throw validation(['sharedKey: must be 8-512 characters']);
+    const signatureSecret = body['signatureSecret'];
+    if (signatureSecret !== undefined && (typeof signatureSecret !== 'string' || signatureSecret.length === 0)) throw validation(['signatureSecret: must be a non-empty string']);
+    const now = this.options.clock();
+    const expiresAt = now + graceSeconds * 1000;
+    const rotating = new Set<string>([SECRET_PURPOSE.sharedKey, ...(signatureSecret === undefined ? [] : [SECRET_PURPOSE.signature])]);
+    const expire = (await this.options.store.listSecrets(workspaceId, workflowId))
+      .filter((secret) => rotating.has(secret.purpose) && (secret.expiresAt === null || secret.expiresAt > expiresAt))
+      .map((secret) => ({ id: secret.id, expiresAt }));
+    const fresh = new Map<string, string>([[SECRET_PURPOSE.sharedKey, sharedKey]]);
+    if (typeof signatureSecret === 'string') fresh.set(SECRET_PURPOSE.signature, signatureSecret);
+    await this.options.store.rotateSecrets(this.encryptAll(workspaceId, workflowId, fresh, now), expire);
+    this.options.registry.invalidate(workspaceId, workflowId);
+    return {
+      webhookUrl: this.webhookUrl(workspaceId, workflowId, sharedKey),
+      previousKeysExpireAt: new Date(expiresAt).toISOString(),
+    };
+  }
+
+  /** Decrypts one secret of a workflow version (the engine's LLM keys). */
+  async readSecret(workspaceId: string, workflowId: string, purpose: string): Promise<string | undefined> {
+    const secret = (await this.options.store.listSecrets(workspaceId, workflowId)).find((s) => s.purpose === purpose);
+    return secret === undefined ? undefined : this.options.cipher.decrypt(secret.ciphertext, secretAssociatedData(secret));
+  }
+
+  private async requireWorkflowRecord(workspaceId: string, workflowId: string): Promise<WorkflowRecord> {
+    const record = await this.options.store.getWorkflow(workspaceId, workflowId);
+    if (record === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflowId}" not found`);
+    return record;
+  }
+
+  private async secretPurposes(workspaceId: string, workflowId: string): Promise<Set<string>> {
+    return new Set((await this.options.store.listSecrets(workspaceId, workflowId)).map((secret) => secret.purpose));
+  }
+
+  private encryptAll(workspaceId: string, workflowId: string, secrets: ReadonlyMap<string, string>, now: number): SecretRecord[] {
+    return [...secrets].map(([purpose, plaintext]) => {
+      const owner = { id: newId('sec', now), workspaceId, workflowId, purpose };
+      return { ...owner, ciphertext: this.options.cipher.encrypt(plaintext, secretAssociatedData(owner)), createdAt: now, expiresAt: null };
+    });
+  }
+
+  private webhookUrl(workspaceId: string, workflowId: string, key?: string): string {
+    const base = `${this.options.publicUrl()}/api/webhook/${encodeURIComponent(workspaceId)}/${encodeURIComponent(workflowId)}`;
+    return key === undefined ? base : `${base}?key=${encodeURIComponent(key)}`;
+  }
+
+  private view(record: WorkflowRecord, purposes: ReadonlySet<string>, sharedKey?: string): Record<string, unknown> {
+    return workflowView(record, purposes, {
+      webhookUrl: this.webhookUrl(record.workspaceId, record.id, sharedKey),
+      testWebhookUrl: `${this.options.publicUrl()}/api/webhook-test/${encodeURIComponent(record.workspaceId)}/${encodeURIComponent(record.id)}`,
+    });
+  }
+}
+
+function parseDefinition(input: unknown): WorkflowDefinition {
+  const parsed = workflowDefinitionSchema.safeParse(input);
+  if (!parsed.success) throw validation(describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/** Drops `{"set":true}` placeholders so a definition fetched with GET can be PUT back as is. */
+function stripPlaceholders(input: unknown): unknown {
+  if (Array.isArray(input)) return input.map(stripPlaceholders);
+  if (typeof input !== 'object' || input === null) return input;
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (isSecretPlaceholder(value)) continue;
+    if (name === 'signature' && typeof value === 'object' && value !== null && isSecretPlaceholder((value as Record<string, unknown>)['secret'])) {
+      throw validation(['trigger.signature.secret: send the secret again when changing the signature settings']);
+    }
+    copy[name] = stripPlaceholders(value);
+  }
+  return copy;
+}
+
+function generateKey(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+function asObject(input: unknown): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw validation(['(root): expected a JSON object']);
+  return input as Record<string, unknown>;
+}
+
+function validation(details: string[]): HookflowError {
+  return new HookflowError('HOOKFLOW_ERR_VALIDATION', details.join('; '), { details });
+}

@@ -1,0 +1,58 @@
+import type { WorkflowDefinition } from '../config/workflow-definition.js';
+import type { WorkflowRecord } from '../store/store.js';
+
+/** How a secret is shown after creation: only that it is set. */
+export const SECRET_SET = Object.freeze({ set: true });
+
+/**
+ * Splits a definition into what may be stored in the clear and the secrets it carries
+ * (shared key, signature secret, LLM API keys), keyed by their purpose path.
+ */
+export function withoutSecrets(definition: WorkflowDefinition): { stored: WorkflowDefinition; secrets: Map<string, string> } {
+  const secrets = new Map<string, string>();
+  const { sharedKey, signature, ...trigger } = definition.trigger;
+  if (sharedKey !== undefined) secrets.set('trigger.sharedKey', sharedKey);
+  let storedSignature: WorkflowDefinition['trigger']['signature'];
+  if (signature !== undefined) {
+    const { secret, ...rest } = signature;
+    secrets.set('trigger.signature.secret', secret);
+    storedSignature = rest as typeof signature;
+  }
+  const steps = definition.steps.map((step) => {
+    if (step.type !== 'llm' || step.apiKey === undefined) return step;
+    const { apiKey, ...rest } = step;
+    secrets.set(`steps.${step.id}.apiKey`, apiKey);
+    return rest as typeof step;
+  });
+  const stored = { ...definition, trigger: { ...trigger, ...(storedSignature === undefined ? {} : { signature: storedSignature }) }, steps };
+  delete (stored as { id?: string }).id;
+  return { stored, secrets };
+}
+
+/** The workflow as the management API shows it: secrets as `{"set":true}`. */
+export function workflowView(record: WorkflowRecord, secretPurposes: ReadonlySet<string>, urls: { webhookUrl: string; testWebhookUrl: string }): Record<string, unknown> {
+  const definition = record.definition as WorkflowDefinition;
+  const trigger: Record<string, unknown> = { ...definition.trigger };
+  if (secretPurposes.has('trigger.sharedKey')) trigger['sharedKey'] = SECRET_SET;
+  if (definition.trigger.signature !== undefined) trigger['signature'] = { ...definition.trigger.signature, secret: SECRET_SET };
+  const steps = definition.steps.map((step) =>
+    step.type === 'llm' && secretPurposes.has(`steps.${step.id}.apiKey`) ? { ...step, apiKey: SECRET_SET } : step,
+  );
+  return {
+    id: record.id,
+    workspaceId: record.workspaceId,
+    version: record.version,
+    ...definition,
+    trigger,
+    steps,
+    webhookUrl: urls.webhookUrl,
+    testWebhookUrl: urls.testWebhookUrl,
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+  };
+}
+
+/** True for the `{"set":true}` placeholder a client may send back unchanged from a GET. */
+export function isSecretPlaceholder(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && (value as { set?: unknown }).set === true;
+}
