@@ -1,0 +1,74 @@
+// End to end: webhooks/s from POST to `succeeded` for a one-step script workflow, and queue lag
+// (accepted → started) p50/p99 at half that rate. Same loopback rules as the ingest bench.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { ORDER_BODY, api, startHookflow, stopProcess } from './harness.mjs';
+
+const KEY = 'bench-e2e-key-0123456789';
+const BURST = Number(process.env.BENCH_E2E_RUNS ?? 5000);
+const CONCURRENCY = process.env.BENCH_WORKER_CONCURRENCY ?? '16';
+
+async function waitUntilFinished(base, expected, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await api(base, 'GET', '/api/workspaces/bench/workflows/e2e/stats?windowSeconds=3600');
+    const finished = stats.counts.succeeded + stats.counts.failed;
+    if (finished >= expected) return stats;
+    if (Date.now() > deadline) throw new Error(`only ${finished}/${expected} runs finished in time`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function allRuns(base) {
+  const runs = [];
+  let cursor = null;
+  do {
+    const page = await api(base, 'GET', `/api/workspaces/bench/workflows/e2e/runs?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    runs.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return runs;
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+export async function benchEndToEnd() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-e2e-'));
+  const hookflow = await startHookflow(dataDir, { HOOKFLOW_WORKER_CONCURRENCY: CONCURRENCY });
+  const url = `${hookflow.url}/api/webhook/bench/e2e?key=${KEY}`;
+  const headers = { 'content-type': 'application/json' };
+  try {
+    await api(hookflow.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
+    await api(hookflow.url, 'POST', '/api/workspaces/bench/workflows', {
+      id: 'e2e', name: 'E2E', trigger: { type: 'webhook', sharedKey: KEY, bodyMemory: 'order' },
+      steps: [{ id: 'pick', type: 'script', code: 'return memory.load("order").order_id;', output: 'orderId' }],
+    });
+
+    // 1. Throughput: a burst of webhooks, timed from the first POST until every run finished.
+    const started = Date.now();
+    await autocannon({ url, method: 'POST', headers, body: ORDER_BODY, connections: 50, amount: BURST });
+    const afterIngest = Date.now();
+    await waitUntilFinished(hookflow.url, BURST);
+    const seconds = (Date.now() - started) / 1000;
+    const runsPerSec = Math.round(BURST / seconds);
+
+    // 2. Lag at half that rate: accepted → started, for every run of a steady stream.
+    const rate = Math.max(1, Math.round(runsPerSec / 2));
+    const steadySeconds = 10;
+    await autocannon({ url, method: 'POST', headers, body: ORDER_BODY, connections: 20, overallRate: rate, duration: steadySeconds });
+    const expected = (await api(hookflow.url, 'GET', '/api/workspaces/bench/workflows/e2e/stats?windowSeconds=3600')).runs;
+    await waitUntilFinished(hookflow.url, expected);
+    const runs = (await allRuns(hookflow.url)).slice(0, expected - BURST);
+    const lags = runs.filter((r) => r.startedAt).map((r) => Date.parse(r.startedAt) - Date.parse(r.createdAt)).sort((a, b) => a - b);
+    const failed = runs.filter((r) => r.status !== 'succeeded').length;
+
+    console.log(`\nend to end (one script step, ${CONCURRENCY} workers in the serve process):`);
+    console.log(`  burst of ${BURST}: ingest ${Math.round(BURST / ((afterIngest - started) / 1000))} req/s, all runs succeeded after ${seconds.toFixed(2)} s → ${runsPerSec} runs/s`);
+    console.log(`  steady ${rate} webhooks/s for ${steadySeconds} s (${lags.length} runs, ${failed} not succeeded): queue lag p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${lags.at(-1)} ms`);
+  } finally {
+    await stopProcess(hookflow.child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,59 @@
+// npm run bench: hookflow ingest against a bare Fastify baseline, measured in the same run on
+// loopback with autocannon (50 connections, ~1 KB JSON). Prints req/s, p50/p99 and the ratio.
+// Set BENCH_DURATION_S / BENCH_CONNECTIONS to change the load. Never an assertion: numbers only.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { ADMIN, ORDER_BODY, ROOT, api, startHookflow, startProcess, stopProcess } from './harness.mjs';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const KEY = 'bench-shared-key-0123456789';
+
+async function load(url, headers, body = ORDER_BODY) {
+  // A short warm-up so JIT and caches settle, then the measured run.
+  await autocannon({ url, method: 'POST', headers, body, connections: CONNECTIONS, duration: 2 });
+  const result = await autocannon({ url, method: 'POST', headers, body, connections: CONNECTIONS, duration: DURATION_S });
+  return {
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+const row = (name, r, base) =>
+  `${name.padEnd(34)} ${String(r.reqPerSec).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ratio ${(r.reqPerSec / base.reqPerSec).toFixed(2)}   non-2xx ${r.non2xx}   errors ${r.errors}`;
+
+const baseline = await startProcess([join(ROOT, 'bench', 'baseline-server.mjs')], {}, /"url":"([^"]+)"/);
+const base = await load(`${baseline.url}/api/webhook/ws/wf`, { 'content-type': 'application/json' });
+await stopProcess(baseline.child);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
+const hookflow = await startHookflow(dataDir, { HOOKFLOW_WORKER_CONCURRENCY: '0' });
+await api(hookflow.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
+await api(hookflow.url, 'POST', '/api/workspaces/bench/workflows', {
+  id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: KEY, headerMemory: 'orderHeaders', bodyMemory: 'orderData' },
+});
+await api(hookflow.url, 'POST', '/api/workspaces/bench/workflows', {
+  id: 'signed', name: 'Signed', trigger: { type: 'webhook', bodyMemory: 'payload', signature: { scheme: 'github', secret: 'bench-github-secret' } },
+});
+const ingest = await load(`${hookflow.url}/api/webhook/bench/orders?key=${KEY}`, { 'content-type': 'application/json', 'user-agent': 'bench/1.0' });
+const { createHmac } = await import('node:crypto');
+const signature = `sha256=${createHmac('sha256', 'bench-github-secret').update(ORDER_BODY).digest('hex')}`;
+const signed = await load(`${hookflow.url}/api/webhook/bench/signed`, { 'content-type': 'application/json', 'x-hub-signature-256': signature });
+await stopProcess(hookflow.child);
+rmSync(dataDir, { recursive: true, force: true });
+
+console.log(`\ningest: ${CONNECTIONS} connections, ${DURATION_S} s, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL, loopback`);
+console.log(row('bare Fastify (baseline)', base, base));
+console.log(row('hookflow ingest (shared key)', ingest, base));
+console.log(row('hookflow ingest (github signature)', signed, base));
+console.log(`signature p50 overhead vs shared key: ${ingest.p50 === 0 ? 'n/a' : `${Math.round(((signed.p50 - ingest.p50) / ingest.p50) * 100)}%`}`);
+
+if (process.env.BENCH_SKIP_E2E !== '1') {
+  const { benchEndToEnd } = await import('./end-to-end.mjs');
+  await benchEndToEnd();
+}

@@ -1,0 +1,102 @@
+import type { Pool } from 'pg';
+import type { ClaimedRun, EventRecord, StepResultRecord, WorkflowRecord } from '../store.js';
+import { releaseRun } from './attempt-writes.js';
+import { storageError } from './pg-errors.js';
+import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from './rows.js';
+
+/**
+ * A lapsed lease means its worker died: the run goes back to the queue (due now) while it has
+ * attempts left, else it is dead-lettered. SKIP LOCKED: a run locked right now is being
+ * heartbeated or finished by its owner, or recovered by another node — leave it to them.
+ */
+const RECOVER_SQL = `
+  UPDATE runs r SET
+    status = CASE WHEN r.attempts < r.max_attempts THEN 'queued' ELSE 'failed' END,
+    available_at = CASE WHEN r.attempts < r.max_attempts THEN $1 ELSE r.available_at END,
+    finished_at = CASE WHEN r.attempts < r.max_attempts THEN r.finished_at ELSE $1 END,
+    last_error = CASE WHEN r.attempts < r.max_attempts THEN r.last_error
+                      ELSE COALESCE(r.last_error, 'Worker lost its lease on the last attempt') END,
+    lease_owner = NULL,
+    lease_expires_at = NULL
+  FROM (SELECT id FROM runs WHERE status = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED) AS expired
+  WHERE r.id = expired.id`;
+
+/**
+ * Claims due runs, oldest first, and starts their next attempt. FOR UPDATE SKIP LOCKED lets
+ * any number of workers on any number of nodes claim at once: each skips the rows another is
+ * claiming, so no run is handed out twice and nobody waits. The runs_due index (available_at,
+ * id) serves the ORDER BY, so the statement reads only the head of the queue.
+ */
+const CLAIM_SQL = `
+  WITH due AS (
+    SELECT id FROM runs
+    WHERE status = 'queued' AND available_at <= $1
+    ORDER BY available_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+  )
+  UPDATE runs r SET
+    status = 'running',
+    attempts = r.attempts + 1,
+    lease_owner = $3,
+    lease_expires_at = $4,
+    started_at = COALESCE(r.started_at, $1)
+  FROM due
+  WHERE r.id = due.id
+  RETURNING r.*`;
+
+/**
+ * Recovers expired leases, claims up to `limit` due runs for `workerId`, and loads what each
+ * needs to run (event, workflow version, steps finished by earlier attempts).
+ */
+export async function claimRuns(pool: Pool, options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
+  const { workerId, limit, leaseMs, now } = options;
+  let claimed: RunRow[];
+  try {
+    await pool.query({ name: 'hookflow_recover_leases', text: RECOVER_SQL, values: [now] });
+    claimed = (await pool.query<RunRow>({ name: 'hookflow_claim_runs', text: CLAIM_SQL, values: [now, limit, workerId, now + leaseMs] })).rows;
+  } catch (error) {
+    throw storageError(error, 'claim');
+  }
+  if (claimed.length === 0) return [];
+  claimed.sort((a, b) => a.available_at - b.available_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  try {
+    return await loadClaimed(pool, claimed);
+  } catch (error) {
+    // We MUST give back what we claimed but cannot hand over, or each run would sit out a
+    // lease and lose an attempt. Best effort: if this fails too, lease expiry recovers them.
+    await Promise.all(claimed.map((run) => releaseRun(pool, { runId: run.id, attempt: run.attempts, workerId }).catch(() => false)));
+    throw storageError(error, 'claim');
+  }
+}
+
+async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<ClaimedRun[]> {
+  const runIds = claimed.map((run) => run.id);
+  const [events, workflows, steps] = await Promise.all([
+    pool.query<EventRow>('SELECT * FROM events WHERE id = ANY($1::text[])', [claimed.map((run) => run.event_id)]),
+    pool.query<WorkflowRow>(
+      `${WORKFLOW_SELECT} JOIN unnest($1::text[], $2::text[], $3::int[]) AS wanted(workspace_id, workflow_id, version)
+         ON wanted.workspace_id = v.workspace_id AND wanted.workflow_id = v.workflow_id AND wanted.version = v.version`,
+      [claimed.map((run) => run.workspace_id), claimed.map((run) => run.workflow_id), claimed.map((run) => run.workflow_version)],
+    ),
+    pool.query<StepRow>("SELECT * FROM step_results WHERE run_id = ANY($1::text[]) AND status = 'succeeded' ORDER BY run_id, step_index", [runIds]),
+  ]);
+  const eventById = new Map<string, EventRecord>(events.rows.map((row) => [row.id, toEvent(row)]));
+  const workflowByVersion = new Map<string, WorkflowRecord>(workflows.rows.map((row) => [versionKey(row.workspace_id, row.workflow_id, row.version), toWorkflow(row)]));
+  const stepsByRun = new Map<string, StepResultRecord[]>();
+  for (const row of steps.rows) {
+    const list = stepsByRun.get(row.run_id) ?? [];
+    list.push(toStepResult(row));
+    stepsByRun.set(row.run_id, list);
+  }
+  return claimed.map((row) => {
+    const event = eventById.get(row.event_id);
+    const workflow = workflowByVersion.get(versionKey(row.workspace_id, row.workflow_id, row.workflow_version));
+    if (event === undefined || workflow === undefined) throw new Error(`Run ${row.id} lost its event or workflow version`);
+    return { run: toRun(row), event, workflow, finishedSteps: stepsByRun.get(row.id) ?? [] };
+  });
+}
+
+function versionKey(workspaceId: string, workflowId: string, version: number): string {
+  return JSON.stringify([workspaceId, workflowId, version]);
+}

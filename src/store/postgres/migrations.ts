@@ -1,0 +1,152 @@
+import type { Pool } from 'pg';
+import { withTransaction } from './pg-pool.js';
+
+/**
+ * Numbered schema migrations for PostgreSQL: the same numbers, tables and column names as
+ * `../sqlite/migrations.ts`, with PostgreSQL types. Times are BIGINT epoch milliseconds. JSON
+ * travels as TEXT, not JSONB: the write path hands us already-serialised JSON, nothing queries
+ * inside it, and JSONB would reorder keys and refuse a `\u0000` that a webhook body may carry.
+ * Ids are `COLLATE "C"` so newest-first paging orders ties by id the way SQLite does, whatever
+ * the database's locale. Never edit a published migration: add one.
+ */
+export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE workspaces (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE workflows (
+        workspace_id TEXT COLLATE "C" NOT NULL REFERENCES workspaces(id),
+        id TEXT COLLATE "C" NOT NULL,
+        latest_version INTEGER NOT NULL,
+        deleted_at BIGINT,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, id)
+      );
+
+      CREATE TABLE workflow_versions (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        version INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        definition TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, version)
+      );
+
+      CREATE TABLE secrets (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        purpose TEXT NOT NULL,
+        ciphertext TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT
+      );
+      CREATE INDEX secrets_owner ON secrets (workspace_id, workflow_id);
+
+      CREATE TABLE events (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        workflow_version INTEGER NOT NULL,
+        received_at BIGINT NOT NULL,
+        test BOOLEAN NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        idempotency_key TEXT
+      );
+      CREATE INDEX events_by_workflow ON events (workspace_id, workflow_id, received_at DESC, id DESC);
+
+      CREATE TABLE runs (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        workflow_version INTEGER NOT NULL,
+        event_id TEXT COLLATE "C" NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        available_at BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT,
+        lease_owner TEXT,
+        lease_expires_at BIGINT,
+        last_error TEXT,
+        replay_of TEXT COLLATE "C"
+      );
+      CREATE INDEX runs_by_workflow ON runs (workspace_id, workflow_id, created_at DESC, id DESC);
+      -- (available_at, id) matches the claim's ORDER BY, so a claim reads the index head and stops.
+      CREATE INDEX runs_due ON runs (available_at, id) WHERE status = 'queued';
+      CREATE INDEX runs_leased ON runs (lease_expires_at) WHERE status = 'running';
+      CREATE INDEX runs_by_event ON runs (event_id);
+
+      CREATE TABLE step_results (
+        run_id TEXT COLLATE "C" NOT NULL,
+        step_id TEXT COLLATE "C" NOT NULL,
+        step_index INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        finished_at BIGINT NOT NULL,
+        output TEXT NOT NULL,
+        memory_writes TEXT NOT NULL,
+        error TEXT,
+        logs TEXT NOT NULL,
+        usage TEXT,
+        PRIMARY KEY (run_id, step_id)
+      );
+
+      CREATE TABLE idempotency_keys (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        event_id TEXT COLLATE "C" NOT NULL,
+        run_id TEXT COLLATE "C",
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, key)
+      );
+      CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at);
+
+      CREATE TABLE rejected_calls (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        received_at BIGINT NOT NULL,
+        status INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        body_bytes INTEGER
+      );
+      CREATE INDEX rejected_by_workflow ON rejected_calls (workspace_id, workflow_id, received_at DESC, id DESC);
+    `,
+  },
+];
+
+/**
+ * Applies pending migrations in ONE transaction that first takes a transaction-scoped advisory
+ * lock keyed by the schema: when several nodes start at once, one migrates and the others wait,
+ * then find nothing left to do. Safe to call on every start.
+ */
+export async function migrate(pool: Pool): Promise<void> {
+  await withTransaction(pool, 'migration', async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('hookflow.migrate'), hashtext(current_schema()))");
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    for (const migration of POSTGRES_MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
+    }
+  });
+}

@@ -1,0 +1,142 @@
+import type { EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepResultRecord, StepStatus, Workspace, WorkflowRecord } from '../store.js';
+
+/*
+ * Row shapes as PostgreSQL returns them through our pool (BIGINT parsed to number, see
+ * PG_TYPES), and their mapping to the contract's records. Column names match SQLite's.
+ */
+
+/** A `workspaces` row. */
+export interface WorkspaceRow { id: string; name: string; created_at: number }
+/** A workflow version joined with its workflow (see WORKFLOW_SELECT). */
+export interface WorkflowRow {
+  workspace_id: string; workflow_id: string; version: number; name: string; enabled: boolean;
+  definition: string; created_at: number; updated_at: number;
+}
+/** A `secrets` row. */
+export interface SecretRow {
+  id: string; workspace_id: string; workflow_id: string; purpose: string; ciphertext: string;
+  created_at: number; expires_at: number | null;
+}
+/** An `events` row. */
+export interface EventRow {
+  id: string; workspace_id: string; workflow_id: string; workflow_version: number; received_at: number;
+  test: boolean; headers: string; body: string; meta: string; idempotency_key: string | null;
+}
+/** A `runs` row. */
+export interface RunRow {
+  id: string; workspace_id: string; workflow_id: string; workflow_version: number; event_id: string;
+  status: RunStatus; attempts: number; max_attempts: number; created_at: number; available_at: number;
+  started_at: number | null; finished_at: number | null; lease_owner: string | null;
+  lease_expires_at: number | null; last_error: string | null; replay_of: string | null;
+}
+/** A `step_results` row. */
+export interface StepRow {
+  run_id: string; step_id: string; step_index: number; type: string; attempt: number; status: StepStatus;
+  started_at: number; finished_at: number; output: string; memory_writes: string; error: string | null;
+  logs: string; usage: string | null;
+}
+/** A `rejected_calls` row. */
+export interface RejectedRow {
+  id: string; workspace_id: string; workflow_id: string; received_at: number; status: number;
+  reason: string; source_ip: string; body_bytes: number | null;
+}
+
+/** Maps a workspaces row. */
+export const toWorkspace = (row: WorkspaceRow): Workspace => ({ id: row.id, name: row.name, createdAt: row.created_at });
+
+/** Maps a workflow version row; `definition` is parsed. */
+export const toWorkflow = (row: WorkflowRow): WorkflowRecord => ({
+  workspaceId: row.workspace_id,
+  id: row.workflow_id,
+  version: row.version,
+  name: row.name,
+  enabled: row.enabled,
+  definition: JSON.parse(row.definition) as unknown,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+/** Maps a secrets row. */
+export const toSecret = (row: SecretRow): SecretRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  purpose: row.purpose,
+  ciphertext: row.ciphertext,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+});
+
+/** Maps an events row; headers, body and meta are parsed. */
+export const toEvent = (row: EventRow): EventRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  workflowVersion: row.workflow_version,
+  receivedAt: row.received_at,
+  test: row.test,
+  headers: JSON.parse(row.headers) as Record<string, string>,
+  body: JSON.parse(row.body) as unknown,
+  meta: JSON.parse(row.meta) as Record<string, unknown>,
+  idempotencyKey: row.idempotency_key,
+});
+
+/** Maps a runs row. */
+export const toRun = (row: RunRow): RunRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  workflowVersion: row.workflow_version,
+  eventId: row.event_id,
+  status: row.status,
+  attempts: row.attempts,
+  maxAttempts: row.max_attempts,
+  createdAt: row.created_at,
+  availableAt: row.available_at,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  leaseOwner: row.lease_owner,
+  leaseExpiresAt: row.lease_expires_at,
+  lastError: row.last_error,
+  replayOf: row.replay_of,
+});
+
+/** Maps a step_results row; output, memory writes, logs and usage are parsed. */
+export const toStepResult = (row: StepRow): StepResultRecord => ({
+  runId: row.run_id,
+  stepId: row.step_id,
+  stepIndex: row.step_index,
+  type: row.type,
+  attempt: row.attempt,
+  status: row.status,
+  startedAt: row.started_at,
+  finishedAt: row.finished_at,
+  output: JSON.parse(row.output) as unknown,
+  memoryWrites: JSON.parse(row.memory_writes) as Record<string, unknown>,
+  error: row.error,
+  logs: JSON.parse(row.logs) as string[],
+  usage: row.usage === null ? null : (JSON.parse(row.usage) as Record<string, unknown>),
+});
+
+/** Maps a rejected_calls row. */
+export const toRejectedCall = (row: RejectedRow): RejectedCallRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  receivedAt: row.received_at,
+  status: row.status,
+  reason: row.reason,
+  sourceIp: row.source_ip,
+  bodyBytes: row.body_bytes,
+});
+
+/** Workflow-version join used by every workflow read; callers add the version condition. */
+export const WORKFLOW_SELECT = `
+  SELECT v.workspace_id, v.workflow_id, v.version, v.name, v.enabled, v.definition,
+         w.created_at, v.created_at AS updated_at
+  FROM workflows w JOIN workflow_versions v
+    ON v.workspace_id = w.workspace_id AND v.workflow_id = w.id`;
+
+/** Every runs column, for statements that RETURN a run. */
+export const RUN_COLUMNS = `id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts,
+  created_at, available_at, started_at, finished_at, lease_owner, lease_expires_at, last_error, replay_of`;
