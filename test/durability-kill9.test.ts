@@ -1,50 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
+import { exited, startCli } from './helpers/cli.js';
 
 /**
  * The promise behind every 200: the event and its queued run are committed before the answer.
  * A real `hookflow serve` process is killed with SIGKILL in the middle of a burst of concurrent
  * webhooks; after a restart on the same data dir, every run_id that was answered 200 exists.
  */
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 const ADMIN = 'durability-admin-token-0123456789';
 const TOTAL = 2500;
 const KILL_AFTER_ACCEPTED = 800;
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function serve(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: '0',
-      HOOKFLOW_DATA_DIR: dataDir,
-      HOOKFLOW_ADMIN_TOKEN: ADMIN,
-      HOOKFLOW_WORKER_CONCURRENCY: '0',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"[^\n]*hookflow listening/.exec(output);
-      if (match?.[1] !== undefined) resolve({ child, url: match[1], output: () => output });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`hookflow exited early (${code}): ${output}`)));
-  });
-}
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -57,7 +26,8 @@ describe('durability under kill -9', () => {
   it('keeps every acknowledged webhook across a SIGKILL mid-burst', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-kill9-'));
     dirs.push(dataDir);
-    const first = await serve(dataDir);
+    const env = { PORT: '0', HOOKFLOW_DATA_DIR: dataDir, HOOKFLOW_ADMIN_TOKEN: ADMIN, HOOKFLOW_WORKER_CONCURRENCY: '0' };
+    const first = await startCli('serve', env);
     children.push(first.child);
     const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     expect((await fetch(`${first.url}/api/workspaces`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'shop', name: 'Shop' }) })).status).toBe(201);
@@ -96,9 +66,9 @@ describe('durability under kill -9', () => {
     await dispatcher.close();
     expect(killed).toBe(true);
     expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACCEPTED);
-    await new Promise((resolve) => first.child.once('exit', resolve).exitCode !== null && resolve(null));
+    await exited(first.child);
 
-    const second = await serve(dataDir);
+    const second = await startCli('serve', env);
     children.push(second.child);
     const missing: string[] = [];
     const notQueued: string[] = [];

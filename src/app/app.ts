@@ -59,9 +59,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       leaseMs: config.workers.leaseMs,
       runSteps: createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, logger }),
       retentionDays: config.retentionDays,
+      backoff: { baseMs: config.workers.retryBaseMs, maxMs: config.workers.retryMaxMs },
     });
   }
 
+  const stopHooks: (() => Promise<void>)[] = [];
   let server: FastifyInstance | null = null;
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
@@ -118,7 +120,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       process.stderr.write(`\nhookflow admin token (shown once, store it now):\n  ${adminToken.generated}\n\n`);
     }
   }
-  workers?.start();
+  if (workers !== null) {
+    const pool = workers;
+    const unsubscribe = store.onRunQueued?.(() => pool.wake());
+    stopHooks.push(async () => unsubscribe?.());
+    workers.start();
+    logger.info({ concurrency: config.workers.concurrency, workerId: workers.workerId }, 'workers started');
+  }
 
   let stopping: Promise<void> | null = null;
   return {
@@ -129,6 +137,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     stop() {
       stopping ??= (async () => {
         await server?.close();
+        for (const hook of stopHooks) await hook();
         await workers?.stop();
         await store.close();
       })();

@@ -60,6 +60,10 @@ const envSchema = z.object({
   HOOKFLOW_LEASE_MS: intFrom(1000).default(30_000),
   /** Default attempts per run before it is dead-lettered; a workflow may set its own. */
   HOOKFLOW_MAX_ATTEMPTS: intFrom(1, 100).default(5),
+  /** Delay before the first retry of a failed run, ms; doubles per attempt (with jitter). */
+  HOOKFLOW_RETRY_BASE_MS: intFrom(1).default(1000),
+  /** Longest delay between retries, ms. */
+  HOOKFLOW_RETRY_MAX_MS: intFrom(1).default(300_000),
   /** Runs and events older than this are pruned, days; 0 keeps everything. */
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
   /** Deepest JSON nesting accepted in a webhook body; deeper is a 400. */
@@ -125,6 +129,8 @@ export interface ServerConfig {
     readonly concurrency: number;
     readonly leaseMs: number;
     readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
   };
   readonly retentionDays: number;
   readonly logLevel: string;
@@ -189,6 +195,8 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       concurrency: e.HOOKFLOW_WORKER_CONCURRENCY,
       leaseMs: e.HOOKFLOW_LEASE_MS,
       maxAttempts: e.HOOKFLOW_MAX_ATTEMPTS,
+      retryBaseMs: e.HOOKFLOW_RETRY_BASE_MS,
+      retryMaxMs: e.HOOKFLOW_RETRY_MAX_MS,
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,

@@ -223,4 +223,10 @@ export interface Store {
   prune(before: number): Promise<{ runs: number; events: number }>;
   /** The earliest time a queued run becomes due, for the worker's sleep; null if none. */
   nextDueAt(): Promise<number | null>;
+  /**
+   * Calls `listener` when another process queued runs (PostgreSQL LISTEN/NOTIFY), so idle
+   * workers wake at once instead of at their next poll. Absent where there is no such signal
+   * (SQLite: workers in `serve` are woken directly, other processes poll). Returns unsubscribe.
+   */
+  onRunQueued?(listener: () => void): () => void;
 }

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { ClaimedRun, EventRecord, StepResultRecord, WorkflowRecord } from '../store.js';
-import { releaseRun } from './attempt-writes.js';
+import { failRun, releaseRun } from './attempt-writes.js';
 import { storageError } from './pg-errors.js';
 import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from './rows.js';
 
@@ -60,17 +60,24 @@ export async function claimRuns(pool: Pool, options: { workerId: string; limit: 
   }
   if (claimed.length === 0) return [];
   claimed.sort((a, b) => a.available_at - b.available_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let loaded: { ready: ClaimedRun[]; orphans: RunRow[] };
   try {
-    return await loadClaimed(pool, claimed);
+    loaded = await loadClaimed(pool, claimed);
   } catch (error) {
     // We MUST give back what we claimed but cannot hand over, or each run would sit out a
     // lease and lose an attempt. Best effort: if this fails too, lease expiry recovers them.
     await Promise.all(claimed.map((run) => releaseRun(pool, { runId: run.id, attempt: run.attempts, workerId }).catch(() => false)));
     throw storageError(error, 'claim');
   }
+  // A run whose event or workflow version is gone can never run; released, it would be claimed
+  // again forever. Dead-letter it instead.
+  for (const orphan of loaded.orphans) {
+    await failRun(pool, { runId: orphan.id, attempt: orphan.attempts, workerId }, 'The run\'s event or workflow version no longer exists', null, now).catch(() => false);
+  }
+  return loaded.ready;
 }
 
-async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<ClaimedRun[]> {
+async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<{ ready: ClaimedRun[]; orphans: RunRow[] }> {
   const runIds = claimed.map((run) => run.id);
   const [events, workflows, steps] = await Promise.all([
     pool.query<EventRow>('SELECT * FROM events WHERE id = ANY($1::text[])', [claimed.map((run) => run.event_id)]),
@@ -89,12 +96,15 @@ async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<ClaimedRun[]>
     list.push(toStepResult(row));
     stepsByRun.set(row.run_id, list);
   }
-  return claimed.map((row) => {
+  const ready: ClaimedRun[] = [];
+  const orphans: RunRow[] = [];
+  for (const row of claimed) {
     const event = eventById.get(row.event_id);
     const workflow = workflowByVersion.get(versionKey(row.workspace_id, row.workflow_id, row.workflow_version));
-    if (event === undefined || workflow === undefined) throw new Error(`Run ${row.id} lost its event or workflow version`);
-    return { run: toRun(row), event, workflow, finishedSteps: stepsByRun.get(row.id) ?? [] };
-  });
+    if (event === undefined || workflow === undefined) orphans.push(row);
+    else ready.push({ run: toRun(row), event, workflow, finishedSteps: stepsByRun.get(row.id) ?? [] });
+  }
+  return { ready, orphans };
 }
 
 function versionKey(workspaceId: string, workflowId: string, version: number): string {

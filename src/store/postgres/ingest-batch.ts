@@ -171,7 +171,12 @@ export class IngestBatcher {
         const batch = this.queue.splice(0, this.options.maxBatch ?? 1000).filter((pending) => !pending.settled);
         if (batch.length === 0) continue;
         this.inFlight = batch;
-        await this.commit(batch);
+        try {
+          await this.commit(batch);
+        } catch (error) {
+          // commit() settles every call itself; this only guards against a bug leaving callers hanging.
+          for (const pending of batch) this.fail(pending, storageError(error, 'ingest'));
+        }
         this.inFlight = [];
       }
     } finally {

@@ -137,6 +137,3 @@ export const WORKFLOW_SELECT = `
   FROM workflows w JOIN workflow_versions v
     ON v.workspace_id = w.workspace_id AND v.workflow_id = w.id`;
 
-/** Every runs column, for statements that RETURN a run. */
-export const RUN_COLUMNS = `id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts,
-  created_at, available_at, started_at, finished_at, lease_owner, lease_expires_at, last_error, replay_of`;

@@ -145,8 +145,14 @@ export class SqliteWrites {
     for (const row of due) {
       if (claim.run(args.workerId, args.now + args.leaseMs, args.now, row.id).changes === 0) continue;
       const run = toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(row.id) as RunRow);
-      const event = toEvent(this.sql('SELECT * FROM events WHERE id = ?').get(run.eventId) as EventRow);
-      const workflowRow = this.sql(`${WORKFLOW_SELECT} WHERE v.workspace_id = ? AND v.workflow_id = ? AND v.version = ?`).get(run.workspaceId, run.workflowId, run.workflowVersion) as WorkflowRow;
+      const eventRow = this.sql('SELECT * FROM events WHERE id = ?').get(run.eventId) as EventRow | undefined;
+      const workflowRow = this.sql(`${WORKFLOW_SELECT} WHERE v.workspace_id = ? AND v.workflow_id = ? AND v.version = ?`).get(run.workspaceId, run.workflowId, run.workflowVersion) as WorkflowRow | undefined;
+      if (eventRow === undefined || workflowRow === undefined) {
+        // Its event or version was pruned: it can never run, and must not block the queue.
+        this.sql("UPDATE runs SET status = 'failed', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = 'Event or workflow version no longer exists' WHERE id = ?").run(args.now, run.id);
+        continue;
+      }
+      const event = toEvent(eventRow);
       const finishedSteps = (this.sql("SELECT * FROM step_results WHERE run_id = ? AND status = 'succeeded' ORDER BY step_index").all(run.id) as StepRow[]).map(toStepResult);
       claimed.push({ run, event, workflow: toWorkflow(workflowRow), finishedSteps });
     }
@@ -172,7 +178,7 @@ export class SqliteWrites {
     if (!this.owns(args.ref)) return false;
     const s = args.step;
     this.sql('INSERT OR REPLACE INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-      s.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, JSON.stringify(s.output ?? null),
+      args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, JSON.stringify(s.output ?? null),
       JSON.stringify(s.memoryWrites), s.error, JSON.stringify(s.logs), s.usage === null ? null : JSON.stringify(s.usage),
     );
     return true;

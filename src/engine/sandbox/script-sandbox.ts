@@ -1,0 +1,306 @@
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
+import { HookflowError } from '../../errors/catalogue.js';
+import { createBridges, type BridgeState } from './host-bridges.js';
+import { GUEST_PRELUDE, GUEST_PRELUDE_FILENAME, GUEST_SCRIPT_LINE_OFFSET } from './guest-prelude.js';
+import { acquireModule, discardModule, MAX_MEMORY_LIMIT_BYTES, type SandboxModule } from './quickjs-modules.js';
+
+/** What a script step asks the sandbox to run. */
+export interface ScriptRunOptions {
+  /**
+   * The script body, compiled as a function body (so `return` works). It may return a promise,
+   * which is awaited inside the sandbox; top-level `await` is not supported (wrap it in an
+   * async function and return its promise).
+   */
+  code: string;
+  /** The run's memory (JSON-compatible values), readable through `memory.load(name)`. */
+  memory: Readonly<Record<string, unknown>>;
+  /** Wall-clock limit in milliseconds, from the script's start until its result settles. */
+  timeoutMs: number;
+  /**
+   * Memory limit in bytes, 1 MiB to 1 GiB. QuickJS enforces it per allocation; the script's
+   * total is capped by its WASM module's memory ceiling (the limit rounded up to a power of
+   * two plus 8 MiB, at least 16 MiB) — see quickjs-modules.ts for why.
+   */
+  memoryLimitBytes: number;
+  /** Cap on captured console output, in UTF-8 bytes; default 64 KiB (DEFAULT_MAX_LOG_BYTES). */
+  maxLogBytes?: number;
+}
+
+/** What a script produced. */
+export interface ScriptRunResult {
+  /** The return value (JSON-compatible; `undefined` becomes `null`). */
+  output: unknown;
+  /** `memory.save(name, value)` calls: first-save order, last value wins. */
+  saved: Record<string, unknown>;
+  /** One entry per console call; `info`/`warn`/`error` lines are prefixed `[info] ` etc. */
+  logs: string[];
+}
+
+/** Default cap on captured console output: 64 KiB. */
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024;
+
+/** Smallest accepted `memoryLimitBytes` (1 MiB): below it even an empty context may not fit. */
+export const MIN_MEMORY_LIMIT_BYTES = 1024 * 1024;
+
+// WASM frames also live on Node's native stack, at roughly twice the QuickJS stack bytes:
+// at 512 KiB Node's own ~1 MB stack overflows first, mid-QuickJS, and corrupts the module.
+// 256 KiB allows ~1,400 plain recursive calls and keeps QuickJS's clean "stack overflow".
+const MAX_STACK_BYTES = 256 * 1024;
+
+function sandboxError(message: string, cause?: unknown): HookflowError {
+  return new HookflowError('HOOKFLOW_ERR_SANDBOX', message, cause === undefined ? {} : { cause });
+}
+
+function checkOptions(options: ScriptRunOptions): Required<ScriptRunOptions> {
+  const { code, memory, timeoutMs, memoryLimitBytes, maxLogBytes = DEFAULT_MAX_LOG_BYTES } = options;
+  if (typeof code !== 'string') throw sandboxError('Script code must be a string');
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw sandboxError(`Script timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  }
+  if (
+    !Number.isSafeInteger(memoryLimitBytes) ||
+    memoryLimitBytes < MIN_MEMORY_LIMIT_BYTES ||
+    memoryLimitBytes > MAX_MEMORY_LIMIT_BYTES
+  ) {
+    throw sandboxError(
+      `Script memoryLimitBytes must be an integer from ${MIN_MEMORY_LIMIT_BYTES} to ${MAX_MEMORY_LIMIT_BYTES}, got ${String(memoryLimitBytes)}`,
+    );
+  }
+  if (!Number.isSafeInteger(maxLogBytes) || maxLogBytes < 0) {
+    throw sandboxError(`Script maxLogBytes must be a non-negative integer, got ${String(maxLogBytes)}`);
+  }
+  return { code, memory, timeoutMs, memoryLimitBytes, maxLogBytes };
+}
+
+/**
+ * Runs a user script in a fresh QuickJS runtime and context (nothing carries over between
+ * runs) inside WebAssembly: no `process`, `require`, `import()`, timers, network or file
+ * system; only `memory.load/save`, `console.log/info/warn/error` and the standard built-ins.
+ *
+ * Blocks the Node event loop while the script runs (up to `timeoutMs`): the QuickJS build is
+ * synchronous. Callers needing a responsive loop under long scripts should run this in a
+ * worker thread.
+ *
+ * @throws HookflowError HOOKFLOW_ERR_SANDBOX (permanent) when the options are invalid, the
+ *   script times out, exceeds its memory or stack, throws, has a syntax error, returns a
+ *   non-JSON value, or the engine fails.
+ */
+export async function runScript(options: ScriptRunOptions): Promise<ScriptRunResult> {
+  const settings = checkOptions(options);
+  let sandboxModule: SandboxModule;
+  try {
+    sandboxModule = await acquireModule(settings.memoryLimitBytes);
+    if (sandboxModule.broken) sandboxModule = await acquireModule(settings.memoryLimitBytes);
+  } catch (error) {
+    throw sandboxError('Script sandbox could not be loaded', error);
+  }
+  // Invariant: no `await` from here on. The module's memory ceiling is a per-run limit only
+  // while a single runtime is alive in it, and the run starts on a fresh microtask, so its
+  // native stack use does not depend on the caller's depth.
+  return runInModule(sandboxModule, settings);
+}
+
+function disposeQuietly(target: { alive: boolean; dispose(): void }, sandboxModule: SandboxModule): void {
+  try {
+    if (target.alive) target.dispose();
+  } catch {
+    // A failed free (QuickJS asserts its GC lists are empty) leaves the instance suspect.
+    discardModule(sandboxModule);
+  }
+}
+
+function runInModule(sandboxModule: SandboxModule, settings: Required<ScriptRunOptions>): ScriptRunResult {
+  const deadline = Date.now() + settings.timeoutMs;
+  const run: RunControl = {
+    sandboxModule,
+    settings,
+    interrupted: false,
+    timedOut: () => run.interrupted || Date.now() >= deadline,
+  };
+  sandboxModule.growRefused = false;
+  let runtime: QuickJSRuntime | undefined;
+  try {
+    runtime = sandboxModule.quickjs.newRuntime({
+      memoryLimitBytes: settings.memoryLimitBytes,
+      maxStackSizeBytes: MAX_STACK_BYTES,
+      interruptHandler: () => {
+        if (Date.now() >= deadline) run.interrupted = true;
+        return run.interrupted;
+      },
+    });
+    const context = runtime.newContext();
+    try {
+      return execute(run, runtime, context);
+    } finally {
+      disposeQuietly(context, sandboxModule);
+    }
+  } catch (error) {
+    if (error instanceof HookflowError) throw error;
+    // Only the engine itself throws host errors here (an Emscripten abort, Node's stack
+    // overflowing inside WASM): the instance may be corrupt, so never reuse it.
+    discardModule(sandboxModule);
+    if (run.timedOut()) throw sandboxError(`Script timed out after ${settings.timeoutMs} ms`, error);
+    if (sandboxModule.growRefused) throw sandboxError('Script exceeded memory limit', error);
+    if (error instanceof RangeError) throw sandboxError('Script exceeded the maximum call stack size', error);
+    throw sandboxError('Script sandbox failed unexpectedly', error);
+  } finally {
+    if (runtime !== undefined) disposeQuietly(runtime, sandboxModule);
+  }
+}
+
+interface RunControl {
+  readonly sandboxModule: SandboxModule;
+  readonly settings: Required<ScriptRunOptions>;
+  interrupted: boolean;
+  timedOut(): boolean;
+}
+
+type FailureKind = 'setup' | 'syntax' | 'threw' | 'output';
+
+interface Thrown {
+  name?: string;
+  message?: string;
+  stack?: string;
+  value?: string;
+  isNull?: boolean;
+}
+
+function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSContext): ScriptRunResult {
+  const handles: QuickJSHandle[] = [];
+  const own = (handle: QuickJSHandle): QuickJSHandle => {
+    handles.push(handle);
+    return handle;
+  };
+  let describe: QuickJSHandle | undefined;
+
+  const readThrown = (errorHandle: QuickJSHandle): Thrown | undefined => {
+    if (describe === undefined || run.timedOut()) return undefined;
+    const described = context.callFunction(describe, context.undefined, errorHandle);
+    if (described.error !== undefined) {
+      own(described.error);
+      return undefined;
+    }
+    const text = context.getString(own(described.value));
+    try {
+      return JSON.parse(text) as Thrown;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const failure = (kind: FailureKind, errorHandle: QuickJSHandle): HookflowError => {
+    own(errorHandle);
+    if (run.timedOut()) return sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
+    const thrown = readThrown(errorHandle);
+    const outOfMemory =
+      (thrown?.name === 'InternalError' && thrown.message === 'out of memory') ||
+      ((thrown === undefined || thrown.isNull === true) && run.sandboxModule.growRefused);
+    if (outOfMemory) return sandboxError('Script exceeded memory limit');
+    if (thrown === undefined) return sandboxError('Script failed and its error could not be read');
+    if (thrown.name === 'InternalError' && thrown.message === 'stack overflow') {
+      return sandboxError('Script exceeded the maximum call stack size (too much recursion)');
+    }
+    if (thrown.isNull === true) return sandboxError('Script threw: null (QuickJS also throws null when out of memory)');
+    const what = thrown.name === undefined ? (thrown.value ?? '') : `${thrown.name}: ${thrown.message ?? ''}`;
+    const line = scriptLine(thrown.stack);
+    const where = line === undefined ? '' : ` (line ${line})`;
+    if (kind === 'syntax') return sandboxError(`Script has a syntax error: ${what}${where}`);
+    if (kind === 'output') return sandboxError(`Script returned a value that is not JSON-serialisable (${thrown.message ?? what})`);
+    if (kind === 'setup') return sandboxError(`Script sandbox could not start: ${what}`);
+    return sandboxError(`Script threw: ${what}${where}`);
+  };
+
+  const state: BridgeState = {
+    memory: run.settings.memory,
+    saved: new Map(),
+    loadCache: new Map(),
+    logs: [],
+    logBytesLeft: run.settings.maxLogBytes,
+    logTruncated: false,
+  };
+  try {
+    const prelude = context.evalCode(GUEST_PRELUDE, GUEST_PRELUDE_FILENAME, { type: 'global', strict: true });
+    if (prelude.error !== undefined) throw failure('setup', prelude.error);
+    const bridges = createBridges(context, state).map(own);
+    const maxLine = own(context.newNumber(run.settings.maxLogBytes));
+    const kitResult = context.callFunction(own(prelude.value), context.undefined, ...bridges, maxLine);
+    if (kitResult.error !== undefined) throw failure('setup', kitResult.error);
+    const kit = own(kitResult.value);
+    describe = own(context.getProp(kit, 'describe'));
+
+    const compiled = context.callFunction(own(context.getProp(kit, 'compile')), context.undefined, own(context.newString(run.settings.code)));
+    if (compiled.error !== undefined) throw failure('syntax', compiled.error);
+    const called = context.callFunction(own(compiled.value), context.undefined);
+    if (called.error !== undefined) throw failure('threw', called.error);
+    const result = settle(run, runtime, context, own(called.value), own, failure);
+
+    const json = context.callFunction(own(context.getProp(kit, 'toJson')), context.undefined, result);
+    if (json.error !== undefined) throw failure('output', json.error);
+    const output: unknown = JSON.parse(context.getString(own(json.value)));
+    return { output, saved: savedRecord(state), logs: finishLogs(state, run.settings.maxLogBytes) };
+  } finally {
+    for (const handle of handles.reverse()) disposeQuietly(handle, run.sandboxModule);
+  }
+}
+
+/** Resolves a returned promise by running QuickJS's job queue, then drains leftover jobs. */
+function settle(
+  run: RunControl,
+  runtime: QuickJSRuntime,
+  context: QuickJSContext,
+  value: QuickJSHandle,
+  own: (handle: QuickJSHandle) => QuickJSHandle,
+  failure: (kind: FailureKind, errorHandle: QuickJSHandle) => HookflowError,
+): QuickJSHandle {
+  for (;;) {
+    const state = context.getPromiseState(value);
+    if (state.type === 'rejected') throw failure('threw', state.error);
+    if (state.type === 'fulfilled') {
+      // For a non-promise, `state.value` is `value` itself and must not be owned twice.
+      const settled = state.notAPromise === true ? value : own(state.value);
+      drainJobs(run, runtime, failure);
+      return settled;
+    }
+    if (run.timedOut()) throw sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
+    // No host async functions exist, so with an empty job queue nothing can ever settle it;
+    // failing now beats holding the worker until the deadline.
+    if (!runtime.hasPendingJob()) {
+      throw sandboxError('Script timed out: its promise can never settle (nothing left to run)');
+    }
+    const ran = runtime.executePendingJobs();
+    if (ran.error !== undefined) throw failure('threw', ran.error);
+  }
+}
+
+/** Work the script queued but did not await (e.g. a `.then` that saves) still runs, within the deadline. */
+function drainJobs(
+  run: RunControl,
+  runtime: QuickJSRuntime,
+  failure: (kind: FailureKind, errorHandle: QuickJSHandle) => HookflowError,
+): void {
+  while (runtime.hasPendingJob()) {
+    if (run.timedOut()) throw sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
+    const ran = runtime.executePendingJobs();
+    if (ran.error !== undefined) throw failure('threw', ran.error);
+  }
+}
+
+/** The user's line from a QuickJS stack trace: the first frame in the compiled script. */
+function scriptLine(stack: string | undefined): number | undefined {
+  const match = stack === undefined ? null : /<input>:(\d+)/.exec(stack);
+  if (match === null) return undefined;
+  const line = Number(match[1]) - GUEST_SCRIPT_LINE_OFFSET;
+  return line >= 1 ? line : undefined;
+}
+
+function savedRecord(state: BridgeState): Record<string, unknown> {
+  const saved: Record<string, unknown> = {};
+  // Names are validated (and `__proto__` refused) by the bridge, so assignment is safe.
+  for (const [name, entry] of state.saved) saved[name] = entry.value;
+  return saved;
+}
+
+function finishLogs(state: BridgeState, maxLogBytes: number): string[] {
+  if (state.logTruncated) state.logs.push(`[hookflow] console output truncated at ${maxLogBytes} bytes`);
+  return state.logs;
+}

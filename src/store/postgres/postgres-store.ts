@@ -1,0 +1,274 @@
+import type { Pool, QueryResultRow } from 'pg';
+import { HookflowError } from '../../errors/catalogue.js';
+import { decodeCursor, pageOf } from '../cursor.js';
+import type {
+  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, Page, PageRequest, RejectedCallRecord, RunRecord,
+  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord,
+} from '../store.js';
+import * as attempts from './attempt-writes.js';
+import { claimRuns } from './claim-runs.js';
+import { IngestBatcher } from './ingest-batch.js';
+import { migrate } from './migrations.js';
+import { isUniqueViolation, storageError } from './pg-errors.js';
+import { createPool } from './pg-pool.js';
+import { prune } from './prune.js';
+import { replayRun } from './replay-run.js';
+import {
+  toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
+  type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
+} from './rows.js';
+import { RunNotifier } from './run-notifier.js';
+import * as workflows from './workflow-writes.js';
+
+/** How `openStore` opens PostgreSQL storage. */
+export interface PostgresStoreOptions {
+  /** `postgres://…`; `?options=-c search_path=…` picks a schema. */
+  connectionString: string;
+  /** Ingest calls allowed to wait for a commit; more are refused at once (→ 503). */
+  maxPending: number;
+  /** An ingest not committed within this answers 503; also the connect timeout, ms. */
+  writeTimeoutMs: number;
+}
+
+/**
+ * The scale-out store: any number of `serve` and `worker` processes share one database.
+ * Ingest is group-committed (IngestBatcher); the runs table is the queue, claimed with
+ * FOR UPDATE SKIP LOCKED and fenced per attempt (claim-runs.ts, attempt-writes.ts); commits
+ * that queue runs NOTIFY `hookflow_runs`, which `onRunQueued` listens to.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private readonly batcher: IngestBatcher;
+  private readonly notifier: RunNotifier;
+  private closed: Promise<void> | null = null;
+
+  private constructor(private readonly pool: Pool, options: PostgresStoreOptions) {
+    this.batcher = new IngestBatcher({ pool, maxPending: options.maxPending, timeoutMs: options.writeTimeoutMs });
+    this.notifier = new RunNotifier({ connectionString: options.connectionString, connectTimeoutMs: options.writeTimeoutMs });
+  }
+
+  /** Connects and applies pending migrations; STORAGE_UNAVAILABLE when the server cannot be reached. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const pool = createPool({ connectionString: options.connectionString, connectTimeoutMs: options.writeTimeoutMs });
+    try {
+      await migrate(pool);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw storageError(error, 'migration');
+    }
+    return new PostgresStore(pool, options);
+  }
+
+  /**
+   * Calls `listener` whenever any node commits a run to the queue (ingest, retry, release,
+   * replay), so idle workers wake without waiting for their poll. PostgreSQL-only: SQLite has
+   * one process, whose ingress wakes its workers directly. Returns the unsubscribe function.
+   * A wake-up is a hint, never a hand-over: the listener should still claim and poll.
+   */
+  onRunQueued(listener: () => void): () => void {
+    return this.notifier.subscribe(listener);
+  }
+
+  private async rows<Row extends QueryResultRow>(action: string, text: string, values: unknown[] = []): Promise<Row[]> {
+    try {
+      return (await this.pool.query<Row>(text, values)).rows;
+    } catch (error) {
+      throw storageError(error, action);
+    }
+  }
+
+  /** A newest-first page ordered by (`timeColumn` DESC, `idColumn` DESC); `where` uses $1… for `params`. */
+  private async page<Row extends QueryResultRow, T>(options: {
+    from: string; where: string; params: unknown[]; timeColumn: string; idColumn?: string; page: PageRequest;
+    map: (row: Row) => T; position: (item: T) => { time: number; id: string };
+  }): Promise<Page<T>> {
+    const id = options.idColumn ?? 'id';
+    const params = [...options.params];
+    let where = options.where;
+    if (options.page.cursor !== undefined) {
+      const after = decodeCursor(options.page.cursor);
+      if (after === null) throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid cursor');
+      params.push(after.time, after.id);
+      where += ` AND (${options.timeColumn}, ${id}) < ($${params.length - 1}, $${params.length})`;
+    }
+    params.push(options.page.limit + 1);
+    const text = `${options.from} WHERE ${where} ORDER BY ${options.timeColumn} DESC, ${id} DESC LIMIT $${params.length}`;
+    const rows = (await this.rows<Row>('read', text, params)).map(options.map);
+    return pageOf(rows, options.page.limit, options.position);
+  }
+
+  async ping(): Promise<void> {
+    await this.rows('ping', 'SELECT 1');
+  }
+
+  /** Lets pending ingests commit (bounded by the write timeout), then ends the listener and the pool. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await this.batcher.close();
+      await this.notifier.close();
+      await this.pool.end();
+    })();
+    return this.closed;
+  }
+
+  async createWorkspace(workspace: Workspace): Promise<void> {
+    try {
+      await this.pool.query('INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)', [workspace.id, workspace.name, workspace.createdAt]);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Workspace "${workspace.id}" already exists`, { cause: error });
+      throw storageError(error, 'create workspace');
+    }
+  }
+
+  async getWorkspace(id: string): Promise<Workspace | null> {
+    const [row] = await this.rows<WorkspaceRow>('read', 'SELECT * FROM workspaces WHERE id = $1', [id]);
+    return row === undefined ? null : toWorkspace(row);
+  }
+
+  listWorkspaces(page: PageRequest): Promise<Page<Workspace>> {
+    return this.page<WorkspaceRow, Workspace>({
+      from: 'SELECT * FROM workspaces', where: 'TRUE', params: [], timeColumn: 'created_at', page, map: toWorkspace,
+      position: (w) => ({ time: w.createdAt, id: w.id }),
+    });
+  }
+
+  createWorkflow(workflow: WorkflowRecord, secrets: SecretRecord[]): Promise<void> {
+    return workflows.createWorkflow(this.pool, workflow, secrets);
+  }
+
+  updateWorkflow(workflow: WorkflowRecord, secrets: SecretRecord[], replaceSecretPurposes: string[]): Promise<void> {
+    return workflows.updateWorkflow(this.pool, workflow, secrets, replaceSecretPurposes);
+  }
+
+  async getWorkflow(workspaceId: string, workflowId: string, version?: number): Promise<WorkflowRecord | null> {
+    const [row] = version === undefined
+      ? await this.rows<WorkflowRow>('read', `${WORKFLOW_SELECT} AND v.version = w.latest_version WHERE w.workspace_id = $1 AND w.id = $2 AND w.deleted_at IS NULL`, [workspaceId, workflowId])
+      : await this.rows<WorkflowRow>('read', `${WORKFLOW_SELECT} WHERE v.workspace_id = $1 AND v.workflow_id = $2 AND v.version = $3`, [workspaceId, workflowId, version]);
+    return row === undefined ? null : toWorkflow(row);
+  }
+
+  listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<WorkflowRecord>> {
+    return this.page<WorkflowRow, WorkflowRecord>({
+      from: `${WORKFLOW_SELECT} AND v.version = w.latest_version`, where: 'w.workspace_id = $1 AND w.deleted_at IS NULL', params: [workspaceId],
+      timeColumn: 'w.created_at', idColumn: 'w.id', page, map: toWorkflow, position: (w) => ({ time: w.createdAt, id: w.id }),
+    });
+  }
+
+  deleteWorkflow(workspaceId: string, workflowId: string): Promise<boolean> {
+    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId, Date.now());
+  }
+
+  async listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]> {
+    return (await this.rows<SecretRow>('read', 'SELECT * FROM secrets WHERE workspace_id = $1 AND workflow_id = $2 ORDER BY created_at, id', [workspaceId, workflowId])).map(toSecret);
+  }
+
+  rotateSecrets(add: SecretRecord[], expire: { id: string; expiresAt: number }[]): Promise<void> {
+    return workflows.rotateSecrets(this.pool, add, expire);
+  }
+
+  async listAllSecrets(): Promise<SecretRecord[]> {
+    return (await this.rows<SecretRow>('read', 'SELECT * FROM secrets ORDER BY id')).map(toSecret);
+  }
+
+  reencryptSecrets(updates: { id: string; ciphertext: string }[]): Promise<void> {
+    return workflows.reencryptSecrets(this.pool, updates);
+  }
+
+  ingest(record: IngestRecord, now: number): Promise<IngestResult> {
+    return this.batcher.submit(record, now);
+  }
+
+  async getEvent(workspaceId: string, eventId: string): Promise<EventRecord | null> {
+    const [row] = await this.rows<EventRow>('read', 'SELECT * FROM events WHERE workspace_id = $1 AND id = $2', [workspaceId, eventId]);
+    return row === undefined ? null : toEvent(row);
+  }
+
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
+    const params: unknown[] = [workspaceId, workflowId];
+    let where = 'workspace_id = $1 AND workflow_id = $2';
+    if (filter.test !== undefined) {
+      params.push(filter.test);
+      where += ` AND test = $${params.length}`;
+    }
+    return this.page<EventRow, EventRecord>({
+      from: 'SELECT * FROM events', where, params, timeColumn: 'received_at', page, map: toEvent, position: (e) => ({ time: e.receivedAt, id: e.id }),
+    });
+  }
+
+  async recordRejectedCall(record: RejectedCallRecord): Promise<void> {
+    await this.rows('record rejected call', 'INSERT INTO rejected_calls (id, workspace_id, workflow_id, received_at, status, reason, source_ip, body_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      record.id, record.workspaceId, record.workflowId, record.receivedAt, record.status, record.reason, record.sourceIp, record.bodyBytes,
+    ]);
+  }
+
+  listRejectedCalls(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<RejectedCallRecord>> {
+    return this.page<RejectedRow, RejectedCallRecord>({
+      from: 'SELECT * FROM rejected_calls', where: 'workspace_id = $1 AND workflow_id = $2', params: [workspaceId, workflowId],
+      timeColumn: 'received_at', page, map: toRejectedCall, position: (r) => ({ time: r.receivedAt, id: r.id }),
+    });
+  }
+
+  async getRun(workspaceId: string, runId: string): Promise<RunRecord | null> {
+    const [row] = await this.rows<RunRow>('read', 'SELECT * FROM runs WHERE workspace_id = $1 AND id = $2', [workspaceId, runId]);
+    return row === undefined ? null : toRun(row);
+  }
+
+  listRuns(workspaceId: string, workflowId: string, filter: { status?: RunStatus | undefined }, page: PageRequest): Promise<Page<RunRecord>> {
+    const params: unknown[] = [workspaceId, workflowId];
+    let where = 'workspace_id = $1 AND workflow_id = $2';
+    if (filter.status !== undefined) {
+      params.push(filter.status);
+      where += ` AND status = $${params.length}`;
+    }
+    return this.page<RunRow, RunRecord>({
+      from: 'SELECT * FROM runs', where, params, timeColumn: 'created_at', page, map: toRun, position: (r) => ({ time: r.createdAt, id: r.id }),
+    });
+  }
+
+  async listStepResults(runId: string): Promise<StepResultRecord[]> {
+    return (await this.rows<StepRow>('read', 'SELECT * FROM step_results WHERE run_id = $1 ORDER BY step_index', [runId])).map(toStepResult);
+  }
+
+  replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null> {
+    return replayRun(this.pool, { workspaceId, runId, newRunId, now });
+  }
+
+  async listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]> {
+    return (await this.rows<RunRow>('read', 'SELECT * FROM runs WHERE workspace_id = $1 AND workflow_id = $2 AND created_at >= $3 ORDER BY created_at DESC, id DESC LIMIT $4', [
+      workspaceId, workflowId, since, limit,
+    ])).map(toRun);
+  }
+
+  claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
+    return claimRuns(this.pool, options);
+  }
+
+  heartbeat(ref: AttemptRef, leaseExpiresAt: number): Promise<boolean> {
+    return attempts.heartbeat(this.pool, ref, leaseExpiresAt);
+  }
+
+  checkpointStep(ref: AttemptRef, step: StepResultRecord): Promise<boolean> {
+    return attempts.checkpointStep(this.pool, ref, step);
+  }
+
+  completeRun(ref: AttemptRef, now: number): Promise<boolean> {
+    return attempts.completeRun(this.pool, ref, now);
+  }
+
+  failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean> {
+    return attempts.failRun(this.pool, ref, error, retryAt, now);
+  }
+
+  releaseRun(ref: AttemptRef): Promise<boolean> {
+    return attempts.releaseRun(this.pool, ref);
+  }
+
+  prune(before: number): Promise<{ runs: number; events: number }> {
+    return prune(this.pool, before, Date.now());
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const [row] = await this.rows<{ due: number | null }>('read', "SELECT MIN(available_at) AS due FROM runs WHERE status = 'queued'");
+    return row?.due ?? null;
+  }
+}

@@ -1,0 +1,42 @@
+import type { Pool } from 'pg';
+import { storageError } from './pg-errors.js';
+
+/**
+ * Retention in one statement (one transaction): finished runs created before $1 with their
+ * steps, then events received before $1 that no remaining run points at (test events, and the
+ * events of the runs just deleted: the CTEs share one snapshot, so `old_runs` is subtracted by
+ * hand), rejected calls before $1, and idempotency keys already expired at $2. Queued and
+ * running runs, and their events, are never touched.
+ */
+const PRUNE_SQL = `
+  WITH old_runs AS (
+    DELETE FROM runs WHERE status IN ('succeeded', 'failed') AND created_at < $1 RETURNING id
+  ),
+  old_steps AS (
+    DELETE FROM step_results WHERE run_id IN (SELECT id FROM old_runs)
+  ),
+  old_events AS (
+    DELETE FROM events e
+    WHERE e.received_at < $1
+      AND NOT EXISTS (
+        SELECT 1 FROM runs r WHERE r.event_id = e.id AND NOT EXISTS (SELECT 1 FROM old_runs o WHERE o.id = r.id)
+      )
+    RETURNING e.id
+  ),
+  old_rejected AS (
+    DELETE FROM rejected_calls WHERE received_at < $1
+  ),
+  old_keys AS (
+    DELETE FROM idempotency_keys WHERE expires_at < $2
+  )
+  SELECT (SELECT count(*) FROM old_runs)::int AS runs, (SELECT count(*) FROM old_events)::int AS events`;
+
+/** See `Store.prune`. Expired idempotency keys are judged by `now` (wall clock), as in SQLite. */
+export async function prune(pool: Pool, before: number, now: number): Promise<{ runs: number; events: number }> {
+  try {
+    const { rows } = await pool.query<{ runs: number; events: number }>(PRUNE_SQL, [before, now]);
+    return rows[0] ?? { runs: 0, events: 0 };
+  } catch (error) {
+    throw storageError(error, 'prune');
+  }
+}

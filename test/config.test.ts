@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_ENV_VARS, loadServerConfig } from '../src/config/server-config.js';
+
+describe('server configuration', () => {
+  it('has a README row for every env var it reads', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const missing = CONFIG_ENV_VARS.filter((name) => !readme.includes(`| \`${name}\` |`));
+    expect(missing).toEqual([]);
+  });
+
+  it('applies the documented defaults', () => {
+    const config = loadServerConfig({});
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', dataDir: './data', sqlite: { synchronous: 'FULL' }, ingress: { maxBodyBytes: 1_048_576 } });
+    expect(Object.isFrozen(config.ingress)).toBe(true);
+  });
+
+  it('stops with every bad value listed, never a silent fallback', () => {
+    expect(() => loadServerConfig({ PORT: 'eighty', HOOKFLOW_SQLITE_SYNCHRONOUS: 'OFF', HOOKFLOW_MAX_BODY_BYTES: '-1' })).toThrow(
+      /PORT[\s\S]*HOOKFLOW_SQLITE_SYNCHRONOUS[\s\S]*HOOKFLOW_MAX_BODY_BYTES/,
+    );
+    expect(() => loadServerConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('parses lists and flags', () => {
+    const config = loadServerConfig({ HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128', HOOKFLOW_TRUST_PROXY: 'true' });
+    expect(config.egressAllowlist).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(config.ingress.trustProxy).toBe(true);
+  });
+});

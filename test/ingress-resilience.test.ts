@@ -1,0 +1,119 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createWorkflow, startTestApp, type TestApp } from './helpers/app.js';
+import { eventually, startLoopbackServer } from './helpers/loopback.js';
+
+const apps: TestApp[] = [];
+afterAll(async () => {
+  for (const app of apps) await app.stop();
+});
+
+async function start(env: Record<string, string> = {}) {
+  const app = await startTestApp({ env });
+  apps.push(app);
+  return app;
+}
+
+describe('storage trouble', () => {
+  it('answers 503 with Retry-After while the database is locked, and 200 once it is free', async () => {
+    const test = await start({ HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS: '50', HOOKFLOW_RETRY_AFTER_SECONDS: '7' });
+    const { webhookUrl } = await createWorkflow(test, { name: 'locked', trigger: { type: 'webhook' } });
+    const intruder = new Database(join(test.dataDir, 'hookflow.db'));
+    intruder.pragma('busy_timeout = 5000');
+    intruder.exec('BEGIN EXCLUSIVE');
+    try {
+      const refused = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('7');
+      expect(await refused.json()).toEqual({ error: 'Service unavailable' });
+    } finally {
+      intruder.exec('ROLLBACK');
+      intruder.close();
+    }
+    const accepted = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":2}' });
+    expect(accepted.status).toBe(200);
+  });
+
+  it('never leaves a request hanging: a commit that cannot finish in time is a 503', async () => {
+    const test = await start({ HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS: '60000', HOOKFLOW_WRITE_TIMEOUT_MS: '300' });
+    const { webhookUrl } = await createWorkflow(test, { name: 'slow', trigger: { type: 'webhook' } });
+    const intruder = new Database(join(test.dataDir, 'hookflow.db'));
+    intruder.exec('BEGIN EXCLUSIVE');
+    try {
+      const refused = await fetch(webhookUrl, { method: 'POST', body: '{}' });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).not.toBeNull();
+    } finally {
+      intruder.exec('ROLLBACK');
+      intruder.close();
+    }
+  });
+});
+
+describe('the answer never waits on workers', () => {
+  it('accepts webhooks while every worker is busy; the runs wait queued', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow = await startLoopbackServer((_request, response) => {
+      void held.then(() => response.end('done'));
+    });
+    const test = await start({ HOOKFLOW_WORKER_CONCURRENCY: '1', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8' });
+    try {
+      const { workspaceId, webhookUrl } = await createWorkflow(test, {
+        name: 'busy', trigger: { type: 'webhook' }, steps: [{ id: 'wait', type: 'http', method: 'GET', url: `${slow.url}/hold`, timeoutMs: 60_000 }],
+      });
+      const first = (await (await fetch(webhookUrl, { method: 'POST', body: '{}' })).json()) as { run_id: string };
+      await eventually(async () => (slow.received.length === 1 ? true : undefined));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(webhookUrl, { method: 'POST', body: '{}' })));
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      const runs = await Promise.all(answers.map(async (a) => test.api('GET', `/api/workspaces/${workspaceId}/runs/${((await a.json()) as { run_id: string }).run_id}`)));
+      expect(runs.map((r) => r.body.status)).toEqual(Array(20).fill('queued'));
+      expect(slow.received.length).toBe(1);
+      expect((await test.api('GET', `/api/workspaces/${workspaceId}/runs/${first.run_id}`)).body.status).toBe('running');
+    } finally {
+      release();
+      await slow.close();
+    }
+  });
+});
+
+describe('secrets at rest and in logs', () => {
+  it('keeps shared keys, signature secrets and LLM keys out of the database files and the logs', async () => {
+    const test = await start();
+    const sharedKey = 'plaintext-shared-key-MARKER-1';
+    const signatureSecret = 'plaintext-signature-secret-MARKER-2';
+    const llmKey = 'sk-plaintext-llm-key-MARKER-3';
+    const { workspaceId, workflowId, webhookUrl } = await createWorkflow(test, {
+      name: 'secrets',
+      trigger: { type: 'webhook', sharedKey, signature: { scheme: 'hmac-sha256', secret: signatureSecret, requireSharedKey: true } },
+      steps: [{ id: 'ask', type: 'llm', baseUrl: 'https://llm.example.com/v1', model: 'm', apiKey: llmKey, prompt: 'hi' }],
+    });
+    // Calls that present the key in each place, right and wrong.
+    await fetch(webhookUrl, { method: 'POST', body: '{}' });
+    await fetch(`${test.url}/api/webhook/${workspaceId}/${workflowId}`, { method: 'POST', headers: { 'x-webhook-key': sharedKey }, body: '{}' });
+    await fetch(`${test.url}/api/webhook/${workspaceId}/${workflowId}`, { method: 'POST', headers: { authorization: `Bearer ${sharedKey}` }, body: '{}' });
+    await fetch(`${test.url}/api/webhook/${workspaceId}/${workflowId}?key=${sharedKey}x`, { method: 'POST', body: '{}' });
+    await test.api('POST', `/api/workspaces/${workspaceId}/workflows/${workflowId}/keys/rotate`, { graceSeconds: 60 });
+    const shown = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}`);
+    expect(shown.body.trigger.sharedKey).toEqual({ set: true });
+    expect(shown.body.trigger.signature.secret).toEqual({ set: true });
+    for (const secret of [sharedKey, signatureSecret, llmKey]) expect(JSON.stringify(shown.body)).not.toContain(secret);
+
+    const scanDatabaseFiles = () => {
+      const files = readdirSync(test.dataDir).filter((name) => name.startsWith('hookflow.db'));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        const bytes = readFileSync(join(test.dataDir, file));
+        for (const secret of [sharedKey, signatureSecret, llmKey]) expect(bytes.includes(Buffer.from(secret)), `${secret} in ${file}`).toBe(false);
+      }
+    };
+    scanDatabaseFiles(); // while running: the main file and the WAL
+    await test.app.stop();
+    scanDatabaseFiles(); // after the final checkpoint
+    const logs = test.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [sharedKey, signatureSecret, llmKey]) expect(logs).not.toContain(secret);
+  });
+});

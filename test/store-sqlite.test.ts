@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newId } from '../src/store/ids.js';
+import { SqliteStore, type SqliteStoreOptions } from '../src/store/sqlite/sqlite-store.js';
+import type { IngestRecord } from '../src/store/store.js';
+import { describeStoreContract } from './store.contract.js';
+
+const dirs: string[] = [];
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hookflow-store-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const options = (dataDir: string): SqliteStoreOptions => ({
+  dataDir, synchronous: 'FULL', busyTimeoutMs: 1000, maxBatch: 1000, maxPending: 100_000, writeTimeoutMs: 10_000,
+});
+
+describeStoreContract('SqliteStore', () => SqliteStore.open(options(freshDir())));
+
+describe('SqliteStore only', () => {
+  it('keeps data and idempotency across close and reopen', async () => {
+    const dir = freshDir();
+    const now = 4_000_000_000_000;
+    const ws = newId('ws');
+    const wf = newId('wf');
+    const record = (eventId: string, runId: string): IngestRecord => ({
+      event: {
+        id: eventId, workspaceId: ws, workflowId: wf, workflowVersion: 1, receivedAt: now, test: false,
+        headersJson: '{}', bodyJson: '{"n":1}', metaJson: '{}', idempotencyKey: 'delivery-7',
+      },
+      run: { id: runId, maxAttempts: 3 },
+      idempotency: { key: 'delivery-7', expiresAt: now + 60_000 },
+    });
+    const first = record(newId('evt'), newId('run'));
+
+    const before = await SqliteStore.open(options(dir));
+    await before.createWorkspace({ id: ws, name: 'Acme', createdAt: now });
+    await before.createWorkflow({ workspaceId: ws, id: wf, version: 1, name: 'W', enabled: true, definition: { steps: [] }, createdAt: now, updatedAt: now }, []);
+    expect(await before.ingest(first, now)).toEqual({ duplicate: false, eventId: first.event.id, runId: first.run?.id });
+    await before.close();
+
+    const after = await SqliteStore.open(options(dir));
+    try {
+      expect(await after.getWorkflow(ws, wf)).toMatchObject({ version: 1, name: 'W' });
+      expect(await after.getEvent(ws, first.event.id)).toMatchObject({ body: { n: 1 } });
+      expect(await after.getRun(ws, first.run?.id ?? '')).toMatchObject({ status: 'queued' });
+      const retry = record(newId('evt'), newId('run'));
+      expect(await after.ingest(retry, now + 1000)).toEqual({ duplicate: true, eventId: first.event.id, runId: first.run?.id });
+    } finally {
+      await after.close();
+    }
+  });
+});

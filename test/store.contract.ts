@@ -1,0 +1,572 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../src/store/ids.js';
+import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WorkflowRecord } from '../src/store/store.js';
+
+/*
+ * The one contract every Store adapter passes (DESIGN.md, Layers). Tests assert what a user of
+ * the store relies on, never how an adapter stores it. Times are passed explicitly everywhere.
+ *
+ * The suite shares one store across its tests (opened in beforeAll), so every test makes its own
+ * ids. Two things are global in the Store interface and need care:
+ * - listWorkspaces lists every workspace: its paging test runs first, on the empty store.
+ * - the queue (claimRuns, nextDueAt, prune) spans all workflows: each queue test runs in its own
+ *   window of time, earlier than every window before it, so runs left behind by earlier tests
+ *   are never due, expired or old enough to prune in a later test.
+ */
+
+/** Non-queue tests live here: year 2096, past any wall clock an adapter might consult (prune). */
+const T0 = 4_000_000_000_000;
+const HOUR = 3_600_000;
+
+let lastWindow = 1_000_000_000_000;
+/** Start of a fresh queue window (~11.5 days wide), earlier than all windows handed out before. */
+function nextWindow(): number {
+  lastWindow -= 1_000_000_000;
+  return lastWindow;
+}
+
+function workflowRecord(workspaceId: string, overrides: Partial<WorkflowRecord> = {}): WorkflowRecord {
+  return {
+    workspaceId, id: newId('wf'), version: 1, name: 'Order created', enabled: true,
+    definition: { steps: [{ id: 'notify', type: 'http' }] }, createdAt: T0, updatedAt: T0, ...overrides,
+  };
+}
+
+function secret(workspaceId: string, workflowId: string, purpose: string, createdAt = T0): SecretRecord {
+  return { id: newId('sec'), workspaceId, workflowId, purpose, ciphertext: `v1:${newId('ct')}`, createdAt, expiresAt: null };
+}
+
+interface IngestOptions {
+  receivedAt?: number;
+  test?: boolean;
+  key?: string;
+  keyExpiresAt?: number;
+  maxAttempts?: number;
+  version?: number;
+  body?: unknown;
+}
+
+function ingestRecord(workspaceId: string, workflowId: string, options: IngestOptions = {}): IngestRecord {
+  const receivedAt = options.receivedAt ?? T0;
+  const test = options.test ?? false;
+  return {
+    event: {
+      id: newId('evt'), workspaceId, workflowId, workflowVersion: options.version ?? 1, receivedAt, test,
+      headersJson: JSON.stringify({ 'content-type': 'application/json', 'x-request-id': 'abc' }),
+      bodyJson: JSON.stringify(options.body ?? { order: 42, items: ['a', 'b'] }),
+      metaJson: JSON.stringify({ method: 'POST', sourceIp: '203.0.113.7' }),
+      idempotencyKey: options.key ?? null,
+    },
+    run: test ? null : { id: newId('run'), maxAttempts: options.maxAttempts ?? 3 },
+    idempotency: options.key === undefined ? null : { key: options.key, expiresAt: options.keyExpiresAt ?? receivedAt + HOUR },
+  };
+}
+
+function stepResult(runId: string, stepId: string, stepIndex: number, attempt: number, status: 'succeeded' | 'failed', at: number): StepResultRecord {
+  return {
+    runId, stepId, stepIndex, type: 'http', attempt, status, startedAt: at, finishedAt: at + 5,
+    output: status === 'succeeded' ? { status: 200, body: { ok: true } } : null,
+    memoryWrites: status === 'succeeded' ? { [stepId]: { ok: true } } : {},
+    error: status === 'failed' ? 'HTTP 500' : null, logs: [`${stepId} ran`], usage: stepIndex === 0 ? { tokens: 12 } : null,
+  };
+}
+
+const accepted = (record: IngestRecord): IngestResult => ({ duplicate: false, eventId: record.event.id, runId: record.run?.id ?? null });
+const code = (c: string): { code: string } => ({ code: c });
+
+/**
+ * Registers the contract tests for one adapter. `open` must return a fresh, empty store; it is
+ * called once per suite and closed afterwards, then `cleanup` (if any) runs.
+ */
+export function describeStoreContract(name: string, open: () => Promise<Store>, cleanup?: () => Promise<void>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await cleanup?.();
+    });
+
+    async function workspace(createdAt = T0): Promise<string> {
+      const id = newId('ws');
+      await store.createWorkspace({ id, name: `Team ${id}`, createdAt });
+      return id;
+    }
+
+    /** A workspace with one workflow (v1), for tests that need somewhere to ingest. */
+    async function workflow(createdAt = T0): Promise<{ ws: string; wf: string }> {
+      const ws = await workspace(createdAt);
+      const record = workflowRecord(ws, { createdAt, updatedAt: createdAt });
+      await store.createWorkflow(record, [secret(ws, record.id, 'shared-key', createdAt)]);
+      return { ws, wf: record.id };
+    }
+
+    describe('workspaces', () => {
+      // First test of the suite: listWorkspaces spans the whole (still empty) store.
+      it('pages newest first with a cursor until the cursor is null', async () => {
+        const [a, b, c] = [await workspace(T0 + 1), await workspace(T0 + 2), await workspace(T0 + 3)];
+        const first = await store.listWorkspaces({ limit: 2 });
+        expect(first.items.map((w) => w.id)).toEqual([c, b]);
+        expect(first.nextCursor).not.toBeNull();
+        const second = await store.listWorkspaces({ limit: 2, cursor: first.nextCursor ?? undefined });
+        expect(second.items.map((w) => w.id)).toEqual([a]);
+        expect(second.nextCursor).toBeNull();
+      });
+
+      it('creates and reads back a workspace; unknown ids read as null', async () => {
+        const id = newId('ws');
+        await store.createWorkspace({ id, name: 'Acme', createdAt: T0 });
+        expect(await store.getWorkspace(id)).toEqual({ id, name: 'Acme', createdAt: T0 });
+        expect(await store.getWorkspace(newId('ws'))).toBeNull();
+      });
+
+      it('refuses a duplicate id with CONFLICT', async () => {
+        const id = await workspace();
+        await expect(store.createWorkspace({ id, name: 'again', createdAt: T0 })).rejects.toMatchObject(code('HOOKFLOW_ERR_CONFLICT'));
+      });
+
+      it('rejects a cursor it did not issue with VALIDATION', async () => {
+        await expect(store.listWorkspaces({ limit: 2, cursor: 'not-a-cursor' })).rejects.toMatchObject(code('HOOKFLOW_ERR_VALIDATION'));
+      });
+    });
+
+    describe('workflows and secrets', () => {
+      it('creates version 1 with its secrets', async () => {
+        const ws = await workspace();
+        const record = workflowRecord(ws, { definition: { steps: [], nested: { a: [1, 'two', null] } } });
+        const key = secret(ws, record.id, 'shared-key');
+        await store.createWorkflow(record, [key]);
+        expect(await store.getWorkflow(ws, record.id)).toEqual(record);
+        expect(await store.listSecrets(ws, record.id)).toEqual([key]);
+        await expect(store.createWorkflow(workflowRecord(ws, { id: record.id }), [])).rejects.toMatchObject(code('HOOKFLOW_ERR_CONFLICT'));
+      });
+
+      it('adds versions on update and keeps old versions readable', async () => {
+        const ws = await workspace();
+        const v1 = workflowRecord(ws);
+        await store.createWorkflow(v1, []);
+        await store.updateWorkflow({ ...v1, name: 'Renamed', enabled: false, definition: { steps: ['v2'] }, updatedAt: T0 + 1000 }, [], []);
+        const latest = await store.getWorkflow(ws, v1.id);
+        expect(latest).toMatchObject({ version: 2, name: 'Renamed', enabled: false, definition: { steps: ['v2'] }, createdAt: T0, updatedAt: T0 + 1000 });
+        expect(await store.getWorkflow(ws, v1.id, 1)).toEqual(v1);
+        expect(await store.getWorkflow(ws, v1.id, 3)).toBeNull();
+      });
+
+      it('replaces only the secret purposes it is told to', async () => {
+        const ws = await workspace();
+        const record = workflowRecord(ws);
+        const sharedKey = secret(ws, record.id, 'shared-key');
+        const llmKey = secret(ws, record.id, 'llm');
+        await store.createWorkflow(record, [sharedKey, llmKey]);
+        const newLlmKey = secret(ws, record.id, 'llm', T0 + 1);
+        await store.updateWorkflow({ ...record, updatedAt: T0 + 1 }, [newLlmKey], ['llm']);
+        expect(await store.listSecrets(ws, record.id)).toEqual([sharedKey, newLlmKey]);
+      });
+
+      it('deletes a workflow with its secrets; re-creating continues the version numbers', async () => {
+        const ws = await workspace();
+        const record = workflowRecord(ws);
+        await store.createWorkflow(record, [secret(ws, record.id, 'shared-key')]);
+        await store.updateWorkflow({ ...record, updatedAt: T0 + 1 }, [], []);
+        expect(await store.deleteWorkflow(ws, record.id)).toBe(true);
+        expect(await store.getWorkflow(ws, record.id)).toBeNull();
+        expect(await store.listSecrets(ws, record.id)).toEqual([]);
+        expect((await store.listWorkflows(ws, { limit: 10 })).items).toEqual([]);
+        expect(await store.deleteWorkflow(ws, record.id)).toBe(false);
+        await expect(store.updateWorkflow(record, [], [])).rejects.toMatchObject(code('HOOKFLOW_ERR_NOT_FOUND'));
+
+        await store.createWorkflow({ ...record, name: 'Reborn', createdAt: T0 + 2, updatedAt: T0 + 2 }, []);
+        expect(await store.getWorkflow(ws, record.id)).toMatchObject({ version: 3, name: 'Reborn', createdAt: T0 + 2 });
+        expect(await store.getWorkflow(ws, record.id, 1)).toMatchObject({ version: 1, name: record.name });
+      });
+
+      it('answers NOT_FOUND when updating an unknown workflow', async () => {
+        const ws = await workspace();
+        await expect(store.updateWorkflow(workflowRecord(ws), [], [])).rejects.toMatchObject(code('HOOKFLOW_ERR_NOT_FOUND'));
+      });
+
+      it('lists workflows newest first, latest versions only, with paging', async () => {
+        const ws = await workspace();
+        const [a, b, c] = [workflowRecord(ws, { createdAt: T0 + 1 }), workflowRecord(ws, { createdAt: T0 + 2 }), workflowRecord(ws, { createdAt: T0 + 3 })];
+        for (const record of [a, b, c]) await store.createWorkflow(record, []);
+        await store.updateWorkflow({ ...b, name: 'b v2', updatedAt: T0 + 10 }, [], []);
+        const first = await store.listWorkflows(ws, { limit: 2 });
+        expect(first.items.map((w) => [w.id, w.version])).toEqual([[c.id, 1], [b.id, 2]]);
+        const second = await store.listWorkflows(ws, { limit: 2, cursor: first.nextCursor ?? undefined });
+        expect(second.items.map((w) => w.id)).toEqual([a.id]);
+        expect(second.nextCursor).toBeNull();
+      });
+
+      it('rotates secrets: adds the new one and expires the old one in one call', async () => {
+        const ws = await workspace();
+        const record = workflowRecord(ws);
+        const old = secret(ws, record.id, 'shared-key');
+        await store.createWorkflow(record, [old]);
+        const fresh = secret(ws, record.id, 'shared-key', T0 + 1);
+        await store.rotateSecrets([fresh], [{ id: old.id, expiresAt: T0 + HOUR }]);
+        expect(await store.listSecrets(ws, record.id)).toEqual([{ ...old, expiresAt: T0 + HOUR }, fresh]);
+
+        const all = await store.listAllSecrets();
+        expect(all.filter((s) => s.workflowId === record.id).map((s) => s.id).sort()).toEqual([old.id, fresh.id].sort());
+        await store.reencryptSecrets([{ id: old.id, ciphertext: 'v2:rewrapped' }]);
+        expect((await store.listSecrets(ws, record.id))[0]).toMatchObject({ id: old.id, ciphertext: 'v2:rewrapped', expiresAt: T0 + HOUR });
+      });
+    });
+
+    describe('ingest', () => {
+      it('writes the event and its queued run', async () => {
+        const { ws, wf } = await workflow();
+        const record = ingestRecord(ws, wf, { maxAttempts: 5, body: { text: 'zero \u0000 byte', emoji: '✓' } });
+        expect(await store.ingest(record, T0)).toEqual(accepted(record));
+        expect(await store.getEvent(ws, record.event.id)).toEqual({
+          id: record.event.id, workspaceId: ws, workflowId: wf, workflowVersion: 1, receivedAt: T0, test: false,
+          headers: { 'content-type': 'application/json', 'x-request-id': 'abc' }, body: { text: 'zero \u0000 byte', emoji: '✓' },
+          meta: { method: 'POST', sourceIp: '203.0.113.7' }, idempotencyKey: null,
+        });
+        expect(await store.getRun(ws, record.run?.id ?? '')).toEqual({
+          id: record.run?.id, workspaceId: ws, workflowId: wf, workflowVersion: 1, eventId: record.event.id, status: 'queued',
+          attempts: 0, maxAttempts: 5, createdAt: T0, availableAt: T0, startedAt: null, finishedAt: null, leaseOwner: null,
+          leaseExpiresAt: null, lastError: null, replayOf: null,
+        });
+        // Reads are scoped to the workspace.
+        expect(await store.getEvent(await workspace(), record.event.id)).toBeNull();
+        expect(await store.getRun(await workspace(), record.run?.id ?? '')).toBeNull();
+      });
+
+      it('writes a test event without a run', async () => {
+        const { ws, wf } = await workflow();
+        const record = ingestRecord(ws, wf, { test: true });
+        expect(await store.ingest(record, T0)).toEqual({ duplicate: false, eventId: record.event.id, runId: null });
+        expect(await store.getEvent(ws, record.event.id)).toMatchObject({ test: true });
+        expect((await store.listRuns(ws, wf, {}, { limit: 10 })).items).toEqual([]);
+      });
+
+      it('answers a repeated idempotency key with the first delivery until the key expires', async () => {
+        const { ws, wf } = await workflow();
+        const first = ingestRecord(ws, wf, { key: 'delivery-1', receivedAt: T0, keyExpiresAt: T0 + 1000 });
+        expect(await store.ingest(first, T0)).toEqual(accepted(first));
+
+        const retry = ingestRecord(ws, wf, { key: 'delivery-1', receivedAt: T0 + 500, keyExpiresAt: T0 + 1500 });
+        expect(await store.ingest(retry, T0 + 500)).toEqual({ duplicate: true, eventId: first.event.id, runId: first.run?.id });
+        expect(await store.getEvent(ws, retry.event.id)).toBeNull();
+        expect(await store.getRun(ws, retry.run?.id ?? '')).toBeNull();
+
+        // `expiresAt` itself is past the window: the key is free again.
+        const late = ingestRecord(ws, wf, { key: 'delivery-1', receivedAt: T0 + 1000, keyExpiresAt: T0 + 3000 });
+        expect(await store.ingest(late, T0 + 1000)).toEqual(accepted(late));
+        const lateRetry = ingestRecord(ws, wf, { key: 'delivery-1', receivedAt: T0 + 2500 });
+        expect(await store.ingest(lateRetry, T0 + 2500)).toEqual({ duplicate: true, eventId: late.event.id, runId: late.run?.id });
+        expect((await store.listRuns(ws, wf, {}, { limit: 10 })).items.map((r) => r.id).sort()).toEqual([first.run?.id, late.run?.id].sort());
+      });
+
+      it('keeps idempotency keys per workflow', async () => {
+        const { ws, wf } = await workflow();
+        const other = workflowRecord(ws);
+        await store.createWorkflow(other, []);
+        const here = ingestRecord(ws, wf, { key: 'same' });
+        const there = ingestRecord(ws, other.id, { key: 'same' });
+        expect(await store.ingest(here, T0)).toEqual(accepted(here));
+        expect(await store.ingest(there, T0)).toEqual(accepted(there));
+      });
+
+      it('deduplicates test events too (no run to point at)', async () => {
+        const { ws, wf } = await workflow();
+        const first = ingestRecord(ws, wf, { test: true, key: 'test-1' });
+        await store.ingest(first, T0);
+        expect(await store.ingest(ingestRecord(ws, wf, { test: true, key: 'test-1' }), T0 + 1)).toEqual({ duplicate: true, eventId: first.event.id, runId: null });
+      });
+
+      it('commits 500 concurrent calls without losing or mixing results', async () => {
+        const { ws, wf } = await workflow();
+        // 400 distinct deliveries, then 50 keys each delivered twice back to back.
+        const records = Array.from({ length: 500 }, (_, i) =>
+          i < 400 ? ingestRecord(ws, wf, { receivedAt: T0 + i }) : ingestRecord(ws, wf, { receivedAt: T0 + i, key: `pair-${Math.floor((i - 400) / 2)}` }));
+        const results = await Promise.all(records.map((record) => store.ingest(record, record.event.receivedAt)));
+
+        const expected = records.map((record, i) => {
+          if (i < 400 || i % 2 === 0) return accepted(record);
+          const winner = records[i - 1] as IngestRecord; // the earlier call of the pair wins
+          return { duplicate: true, eventId: winner.event.id, runId: winner.run?.id ?? null };
+        });
+        expect(results).toEqual(expected);
+
+        const acceptedRecords = records.filter((_, i) => i < 400 || i % 2 === 0);
+        const runs = (await store.listRuns(ws, wf, {}, { limit: 1000 })).items;
+        expect(runs).toHaveLength(450);
+        const eventOfRun = new Map(runs.map((run) => [run.id, run.eventId]));
+        for (const record of acceptedRecords) expect(eventOfRun.get(record.run?.id ?? '')).toBe(record.event.id);
+        expect((await store.listEvents(ws, wf, {}, { limit: 1000 })).items).toHaveLength(450);
+      });
+    });
+
+    describe('events and rejected calls', () => {
+      it('lists events newest first, filtered by test/real, with paging', async () => {
+        const { ws, wf } = await workflow();
+        const records = [0, 1, 2, 3, 4].map((i) => ingestRecord(ws, wf, { receivedAt: T0 + i * 10, test: i % 2 === 1 }));
+        for (const record of records) await store.ingest(record, record.event.receivedAt);
+        const ids = (indexes: number[]): string[] => indexes.map((i) => (records[i] as IngestRecord).event.id);
+
+        expect((await store.listEvents(ws, wf, { test: true }, { limit: 10 })).items.map((e) => e.id)).toEqual(ids([3, 1]));
+        expect((await store.listEvents(ws, wf, { test: false }, { limit: 10 })).items.map((e) => e.id)).toEqual(ids([4, 2, 0]));
+
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        const pageSizes: number[] = [];
+        do {
+          const page = await store.listEvents(ws, wf, {}, { limit: 2, cursor });
+          seen.push(...page.items.map((e) => e.id));
+          pageSizes.push(page.items.length);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        expect(pageSizes).toEqual([2, 2, 1]);
+        expect(seen).toEqual(ids([4, 3, 2, 1, 0]));
+      });
+
+      it('pages through items with equal times without losing or repeating any', async () => {
+        const { ws, wf } = await workflow();
+        const records = [0, 1, 2].map(() => ingestRecord(ws, wf, { receivedAt: T0 }));
+        for (const record of records) await store.ingest(record, T0);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listEvents(ws, wf, {}, { limit: 1, cursor });
+          seen.push(...page.items.map((e) => e.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        expect([...seen].sort()).toEqual(records.map((r) => r.event.id).sort());
+        expect(seen).toHaveLength(3);
+      });
+
+      it('records rejected calls and lists them newest first', async () => {
+        const { ws, wf } = await workflow();
+        const calls = [0, 1, 2].map((i) => ({
+          id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: T0 + i, status: i === 2 ? 429 : 401,
+          reason: i === 2 ? 'rate limited' : 'bad signature', sourceIp: '198.51.100.9', bodyBytes: i === 0 ? null : 120,
+        }));
+        for (const call of calls) await store.recordRejectedCall(call);
+        const first = await store.listRejectedCalls(ws, wf, { limit: 2 });
+        expect(first.items).toEqual([calls[2], calls[1]]);
+        const second = await store.listRejectedCalls(ws, wf, { limit: 2, cursor: first.nextCursor ?? undefined });
+        expect(second).toEqual({ items: [calls[0]], nextCursor: null });
+      });
+    });
+
+    describe('queue', () => {
+      /** A workflow in a fresh queue window and a way to queue runs on it. */
+      async function queueFixture(maxAttempts = 3): Promise<{ ws: string; wf: string; base: number; enqueue: (at?: number) => Promise<IngestRecord> }> {
+        const base = nextWindow();
+        const { ws, wf } = await workflow(base);
+        const enqueue = async (at = base): Promise<IngestRecord> => {
+          const record = ingestRecord(ws, wf, { receivedAt: at, maxAttempts });
+          await store.ingest(record, at);
+          return record;
+        };
+        return { ws, wf, base, enqueue };
+      }
+      const runIdOf = (record: IngestRecord): string => record.run?.id ?? '';
+
+      it('claims due runs only, with a lease, and hands over what the run needs', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture();
+        const due = await enqueue(base);
+        const later = await enqueue(base + 60_000);
+
+        const claimed = await store.claimRuns({ workerId: 'w1', limit: 10, leaseMs: 120_000, now: base + 1000 });
+        expect(claimed.map((c) => c.run.id)).toEqual([runIdOf(due)]);
+        const [first] = claimed;
+        expect(first?.run).toMatchObject({ status: 'running', attempts: 1, leaseOwner: 'w1', leaseExpiresAt: base + 121_000, startedAt: base + 1000 });
+        expect(first?.event).toMatchObject({ id: due.event.id, body: { order: 42, items: ['a', 'b'] }, headers: { 'x-request-id': 'abc' } });
+        expect(first?.workflow).toMatchObject({ workspaceId: ws, id: wf, version: 1, definition: { steps: [{ id: 'notify', type: 'http' }] } });
+        expect(first?.finishedSteps).toEqual([]);
+        expect(await store.getRun(ws, runIdOf(due))).toMatchObject({ status: 'running', attempts: 1, leaseOwner: 'w1' });
+
+        expect(await store.claimRuns({ workerId: 'w2', limit: 10, leaseMs: 30_000, now: base + 1000 })).toEqual([]);
+        const next = await store.claimRuns({ workerId: 'w2', limit: 10, leaseMs: 30_000, now: base + 60_000 });
+        expect(next.map((c) => c.run.id)).toEqual([runIdOf(later)]);
+      });
+
+      it('claims oldest first, at most `limit`', async () => {
+        const { base, enqueue } = await queueFixture();
+        const records = [await enqueue(base + 2), await enqueue(base), await enqueue(base + 1)];
+        const claimed = await store.claimRuns({ workerId: 'w1', limit: 2, leaseMs: 1000, now: base + 10 });
+        expect(claimed.map((c) => c.run.id)).toEqual([runIdOf(records[1] as IngestRecord), runIdOf(records[2] as IngestRecord)]);
+      });
+
+      it('extends the lease on heartbeat, so the run is not recovered', async () => {
+        const { ws, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        const [claimed] = await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        const ref = { runId: runIdOf(record), attempt: claimed?.run.attempts ?? 0, workerId: 'w1' };
+        expect(await store.heartbeat(ref, base + 10_000)).toBe(true);
+        expect(await store.getRun(ws, ref.runId)).toMatchObject({ leaseExpiresAt: base + 10_000 });
+        expect(await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 5000 })).toEqual([]);
+        expect(await store.getRun(ws, ref.runId)).toMatchObject({ status: 'running', attempts: 1, leaseOwner: 'w1' });
+      });
+
+      it('checkpoints steps and completes the run', async () => {
+        const { ws, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        const ref = { runId: runIdOf(record), attempt: 1, workerId: 'w1' };
+        const steps = [stepResult(ref.runId, 'fetch', 0, 1, 'succeeded', base + 1), stepResult(ref.runId, 'summarise', 1, 1, 'succeeded', base + 2)];
+        expect(await store.checkpointStep(ref, steps[1] as StepResultRecord)).toBe(true);
+        expect(await store.checkpointStep(ref, steps[0] as StepResultRecord)).toBe(true);
+        expect(await store.listStepResults(ref.runId)).toEqual(steps);
+
+        expect(await store.completeRun(ref, base + 100)).toBe(true);
+        expect(await store.getRun(ws, ref.runId)).toMatchObject({ status: 'succeeded', finishedAt: base + 100, leaseOwner: null, leaseExpiresAt: null, lastError: null });
+        expect(await store.completeRun(ref, base + 101)).toBe(false);
+      });
+
+      it('retries a failed attempt at retryAt, then dead-letters when told to', async () => {
+        const { ws, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        expect(await store.failRun({ runId: runIdOf(record), attempt: 1, workerId: 'w1' }, 'HTTP 503', base + 10_000, base + 100)).toBe(true);
+        expect(await store.getRun(ws, runIdOf(record))).toMatchObject({ status: 'queued', attempts: 1, availableAt: base + 10_000, lastError: 'HTTP 503', leaseOwner: null });
+
+        expect(await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base + 9999 })).toEqual([]);
+        const [retry] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 10_000 });
+        expect(retry?.run).toMatchObject({ id: runIdOf(record), attempts: 2, leaseOwner: 'w2', startedAt: base });
+
+        expect(await store.failRun({ runId: runIdOf(record), attempt: 2, workerId: 'w2' }, 'HTTP 400', null, base + 10_100)).toBe(true);
+        expect(await store.getRun(ws, runIdOf(record))).toMatchObject({ status: 'failed', attempts: 2, finishedAt: base + 10_100, lastError: 'HTTP 400', leaseOwner: null });
+      });
+
+      it('fences a stale attempt out after its lease expired and the run was re-claimed', async () => {
+        const { ws, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        const [reclaimed] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 60_000, now: base + 5000 });
+        expect(reclaimed?.run).toMatchObject({ id: runIdOf(record), attempts: 2, leaseOwner: 'w2', leaseExpiresAt: base + 65_000 });
+
+        const stale = { runId: runIdOf(record), attempt: 1, workerId: 'w1' };
+        expect(await store.heartbeat(stale, base + 99_000)).toBe(false);
+        expect(await store.checkpointStep(stale, stepResult(stale.runId, 'fetch', 0, 1, 'succeeded', base + 6000))).toBe(false);
+        expect(await store.completeRun(stale, base + 6000)).toBe(false);
+        expect(await store.failRun(stale, 'late', base + 7000, base + 6000)).toBe(false);
+        expect(await store.failRun(stale, 'late', null, base + 6000)).toBe(false);
+        expect(await store.releaseRun(stale)).toBe(false);
+        // The same worker with the wrong attempt number is fenced too.
+        expect(await store.heartbeat({ ...stale, workerId: 'w2' }, base + 99_000)).toBe(false);
+
+        expect(await store.getRun(ws, stale.runId)).toMatchObject({ status: 'running', attempts: 2, leaseOwner: 'w2', leaseExpiresAt: base + 65_000, lastError: null });
+        expect(await store.listStepResults(stale.runId)).toEqual([]);
+      });
+
+      it('dead-letters a run whose lease expired on its last attempt', async () => {
+        const { ws, base, enqueue } = await queueFixture(1);
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        expect(await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 5000 })).toEqual([]);
+        const run = await store.getRun(ws, runIdOf(record));
+        expect(run).toMatchObject({ status: 'failed', attempts: 1, finishedAt: base + 5000, leaseOwner: null });
+        expect(run?.lastError).toEqual(expect.any(String));
+      });
+
+      it('takes a released run back without using up the attempt', async () => {
+        const { ws, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        expect(await store.releaseRun({ runId: runIdOf(record), attempt: 1, workerId: 'w1' })).toBe(true);
+        expect(await store.getRun(ws, runIdOf(record))).toMatchObject({ status: 'queued', attempts: 0, leaseOwner: null, leaseExpiresAt: null });
+        const [again] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 1 });
+        expect(again?.run).toMatchObject({ id: runIdOf(record), attempts: 1, leaseOwner: 'w2' });
+      });
+
+      it('hands the steps finished by earlier attempts to the next attempt', async () => {
+        const { base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        const ref = { runId: runIdOf(record), attempt: 1, workerId: 'w1' };
+        const done = stepResult(ref.runId, 'fetch', 0, 1, 'succeeded', base + 1);
+        await store.checkpointStep(ref, done);
+        await store.checkpointStep(ref, stepResult(ref.runId, 'post', 1, 1, 'failed', base + 2));
+        await store.failRun(ref, 'HTTP 500', base + 100, base + 3);
+        const [retry] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 100 });
+        // The failed step is not finished: the retry runs it again.
+        expect(retry?.finishedSteps).toEqual([done]);
+      });
+
+      it('replays a run as a new queued run of the same event on the latest version', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        await store.completeRun({ runId: runIdOf(record), attempt: 1, workerId: 'w1' }, base + 10);
+        const v1 = await store.getWorkflow(ws, wf);
+        await store.updateWorkflow({ ...(v1 as WorkflowRecord), definition: { steps: ['v2'] }, updatedAt: base + 20 }, [], []);
+
+        const replayId = newId('run');
+        const replay = await store.replayRun(ws, runIdOf(record), replayId, base + 30);
+        expect(replay).toEqual({
+          id: replayId, workspaceId: ws, workflowId: wf, workflowVersion: 2, eventId: record.event.id, status: 'queued', attempts: 0,
+          maxAttempts: 3, createdAt: base + 30, availableAt: base + 30, startedAt: null, finishedAt: null, leaseOwner: null,
+          leaseExpiresAt: null, lastError: null, replayOf: runIdOf(record),
+        });
+        expect(await store.getRun(ws, replayId)).toEqual(replay);
+        const [claimed] = await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base + 30 });
+        expect(claimed?.workflow).toMatchObject({ version: 2, definition: { steps: ['v2'] } });
+        expect(claimed?.event.id).toBe(record.event.id);
+        expect(await store.replayRun(ws, newId('run'), newId('run'), base + 40)).toBeNull();
+      });
+
+      it('reports when the next queued run becomes due', async () => {
+        const { base, enqueue } = await queueFixture();
+        const record = await enqueue(base);
+        // This window is earlier than any run other tests left queued.
+        expect(await store.nextDueAt()).toBe(base);
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        expect(await store.nextDueAt()).not.toBe(base);
+        await store.failRun({ runId: runIdOf(record), attempt: 1, workerId: 'w1' }, 'later', base + 5000, base + 1);
+        expect(await store.nextDueAt()).toBe(base + 5000);
+      });
+
+      it('prunes old finished runs with their events and steps, never queued ones', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture();
+        const finished = await enqueue(base);
+        const queued = await enqueue(base + 1);
+        const testEvent = ingestRecord(ws, wf, { test: true, receivedAt: base });
+        await store.ingest(testEvent, base);
+        const recent = ingestRecord(ws, wf, { test: true, receivedAt: base + HOUR });
+        await store.ingest(recent, base + HOUR);
+        await store.recordRejectedCall({ id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: base, status: 401, reason: 'bad key', sourceIp: '::1', bodyBytes: null });
+
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        const ref = { runId: runIdOf(finished), attempt: 1, workerId: 'w1' };
+        await store.checkpointStep(ref, stepResult(ref.runId, 'fetch', 0, 1, 'succeeded', base));
+        await store.completeRun(ref, base + 2);
+
+        expect(await store.prune(base + 10)).toEqual({ runs: 1, events: 2 });
+        expect(await store.getRun(ws, runIdOf(finished))).toBeNull();
+        expect(await store.getEvent(ws, finished.event.id)).toBeNull();
+        expect(await store.listStepResults(runIdOf(finished))).toEqual([]);
+        expect(await store.getEvent(ws, testEvent.event.id)).toBeNull();
+        expect(await store.getRun(ws, runIdOf(queued))).toMatchObject({ status: 'queued' });
+        expect(await store.getEvent(ws, queued.event.id)).not.toBeNull();
+        expect(await store.getEvent(ws, recent.event.id)).not.toBeNull();
+        expect((await store.listRejectedCalls(ws, wf, { limit: 10 })).items).toEqual([]);
+      });
+
+      it('lists runs created since a time, newest first, and filters runs by status', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture();
+        const records = [await enqueue(base), await enqueue(base + 10), await enqueue(base + 20)];
+        const since = await store.listRunsSince(ws, wf, base + 10, 10);
+        expect(since.map((r) => r.id)).toEqual([runIdOf(records[2] as IngestRecord), runIdOf(records[1] as IngestRecord)]);
+        expect(await store.listRunsSince(ws, wf, base + 10, 1)).toHaveLength(1);
+
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        expect((await store.listRuns(ws, wf, { status: 'running' }, { limit: 10 })).items.map((r) => r.id)).toEqual([runIdOf(records[0] as IngestRecord)]);
+        const queued = await store.listRuns(ws, wf, { status: 'queued' }, { limit: 1 });
+        expect(queued.items.map((r) => r.id)).toEqual([runIdOf(records[2] as IngestRecord)]);
+        const rest = await store.listRuns(ws, wf, { status: 'queued' }, { limit: 1, cursor: queued.nextCursor ?? undefined });
+        expect(rest).toEqual({ items: [expect.objectContaining({ id: runIdOf(records[1] as IngestRecord) })], nextCursor: null });
+      });
+
+      it('answers ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
