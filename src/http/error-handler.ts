@@ -17,12 +17,14 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  * message (plus field-level `details` for management validation errors) — never a stack, a
  * SQL message or anything from the request.
  */
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, log: Logger): FastifyReply {
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, options: { log: Logger; retryAfterSeconds: number }): FastifyReply {
   const hookflowError = asHookflowError(error);
   if (hookflowError.status >= 500) {
-    log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
+    options.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
-  if (hookflowError.retryAfterSeconds !== undefined) reply.header('retry-after', String(hookflowError.retryAfterSeconds));
+  // 429 and 503 always say when to come back.
+  const retryAfter = hookflowError.retryAfterSeconds ?? (hookflowError.status === 503 ? options.retryAfterSeconds : undefined);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   const body: Record<string, unknown> = { error: hookflowError.publicMessage };
   if (hookflowError.code === 'HOOKFLOW_ERR_VALIDATION' || hookflowError.code === 'HOOKFLOW_ERR_CONFLICT' || hookflowError.code === 'HOOKFLOW_ERR_NOT_FOUND') {
     if (hookflowError.details !== undefined) body['details'] = hookflowError.details;

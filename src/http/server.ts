@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { IngressService } from '../ingress/ingress-service.js';
 import type { Store } from '../store/store.js';
@@ -39,7 +39,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   const app = Fastify({
     // Fastify's types want its own logger interface; a pino Logger is one at run time.
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our own one-line access log (onResponse below) replaces Fastify's two lines per request.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: options.trustProxy,
     exposeHeadRoutes: false,
     requestTimeout: options.timeouts.requestMs,
@@ -52,11 +53,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.server.headersTimeout = options.timeouts.headersMs;
   if (options.maxConnections > 0) app.server.maxConnections = options.maxConnections;
 
-  app.setErrorHandler((error, request, reply) => {
-    const sent = sendError(error, request, reply, options.logger);
-    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(options.retryAfterSeconds));
-    return sent;
-  });
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply, { log: options.logger, retryAfterSeconds: options.retryAfterSeconds }));
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' }),
   );

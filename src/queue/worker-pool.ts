@@ -32,6 +32,7 @@ export interface WorkerPoolOptions {
 }
 
 const STORAGE_BACKOFF_MS = 500;
+const MIN_IDLE_MS = 5;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
@@ -81,6 +82,8 @@ export class WorkerPool {
     while (this.running) {
       const free = this.options.concurrency - this.inFlight.size;
       if (free <= 0) {
+        // Full: a finishing run wakes the loop, so earlier wake-ups can be dropped.
+        this.woken = false;
         await this.idle(this.options.pollIntervalMs ?? 1000);
         continue;
       }
@@ -95,7 +98,9 @@ export class WorkerPool {
         continue;
       }
       for (const run of claimed) this.execute(run);
-      if (claimed.length < free && !this.woken) await this.idle(await this.sleepBudget());
+      // Nothing claimable although a run is due (another node holds its row lock): don't spin.
+      if (claimed.length === 0 && !this.woken) await this.idle(Math.max(MIN_IDLE_MS, await this.sleepBudget()));
+      else if (claimed.length < free && !this.woken) await this.idle(await this.sleepBudget());
     }
   }
 

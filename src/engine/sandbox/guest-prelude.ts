@@ -7,10 +7,9 @@
  * objects, so getters, proxies and cycles cannot run host-side or confuse it. The built-ins it
  * uses are captured before the script runs; a script that patches them later only changes
  * what it sees itself. The host re-checks every name and value it receives regardless.
- *
- * Evaluating it yields a function `(hostLoad, hostSave, hostLog, maxLineChars) => kit` where
- * `kit` holds `compile(code)`, `toJson(value)` and `describe(thrown)` for the host.
  */
+
+/** File name the prelude is evaluated under (shows in stack frames of its own functions). */
 export const GUEST_PRELUDE_FILENAME = 'hookflow-prelude.js';
 
 /** Scripts compiled by `Function` report this file name in their stack traces. */
@@ -22,6 +21,13 @@ export const GUEST_SCRIPT_FILENAME = '<input>';
  */
 export const GUEST_SCRIPT_LINE_OFFSET = 2;
 
+/**
+ * The prelude's source. Evaluating it yields a function
+ * `(hostLoad, hostSave, hostLog, maxLineChars) => kit`; calling that installs the non-enumerable
+ * globals `memory` and `console` and returns `kit` = `{ compile(code), toJson(value),
+ * describe(thrown) }`, the only guest functions the host calls. `maxLineChars` caps each console
+ * line before it is copied out of WASM.
+ */
 export const GUEST_PRELUDE = String.raw`(function (hostLoad, hostSave, hostLog, maxLineChars) {
   'use strict';
   const FunctionCtor = Function;
@@ -105,7 +111,7 @@ export const GUEST_PRELUDE = String.raw`(function (hostLoad, hostSave, hostLog, 
           stack: clip(StringCtor(thrown.stack), 2000),
         });
       }
-      return stringify({ value: clip(formatArg(thrown), 2000) });
+      return stringify({ value: clip(formatArg(thrown), 2000), isNull: thrown === null });
     } catch (error) {
       return stringify({ value: '[unprintable value]' });
     }

@@ -15,6 +15,8 @@ export interface BridgeState {
   logBytesLeft: number;
   /** Whether some console output was dropped. */
   logTruncated: boolean;
+  /** A host-side failure inside a bridge (a bug or an engine fault), kept so the run fails with it as cause. */
+  hostFailure?: unknown;
 }
 
 const LOG_PREFIX: Readonly<Record<string, string>> = { log: '', info: '[info] ', warn: '[warn] ', error: '[error] ' };
@@ -87,6 +89,7 @@ function stringArg(context: QuickJSContext, handle: QuickJSHandle | undefined): 
  */
 function guarded(
   context: QuickJSContext,
+  state: BridgeState,
   what: string,
   body: (...args: QuickJSHandle[]) => QuickJSHandle | undefined,
 ): (...args: QuickJSHandle[]) => QuickJSHandle | VmCallResult<QuickJSHandle> | undefined {
@@ -94,6 +97,7 @@ function guarded(
     try {
       return body(...args);
     } catch (error) {
+      if (!(error instanceof GuestError)) state.hostFailure ??= error;
       const message = error instanceof GuestError ? error.message : `${what} failed`;
       return { error: context.newError({ name: 'TypeError', message }) };
     }
@@ -106,12 +110,12 @@ function guarded(
  * The caller owns (and must dispose) the returned handles.
  */
 export function createBridges(context: QuickJSContext, state: BridgeState): QuickJSHandle[] {
-  const hostLoad = guarded(context, 'memory.load', (nameHandle) => {
+  const hostLoad = guarded(context, state, 'memory.load', (nameHandle) => {
     const name = stringArg(context, nameHandle);
     const text = name === undefined ? undefined : loadText(state, name);
     return text === undefined ? undefined : context.newString(text);
   });
-  const hostSave = guarded(context, 'memory.save', (nameHandle, textHandle) => {
+  const hostSave = guarded(context, state, 'memory.save', (nameHandle, textHandle) => {
     const name = stringArg(context, nameHandle);
     if (name === undefined) throw new GuestError('memory.save: the name must be a string');
     const text = stringArg(context, textHandle);
@@ -119,7 +123,7 @@ export function createBridges(context: QuickJSContext, state: BridgeState): Quic
     save(state, name, text);
     return undefined;
   });
-  const hostLog = guarded(context, 'console', (levelHandle, lineHandle) => {
+  const hostLog = guarded(context, state, 'console', (levelHandle, lineHandle) => {
     // Once the budget is spent, skip copying the guest's string out of WASM at all.
     if (state.logBytesLeft <= 0) {
       state.logTruncated = true;

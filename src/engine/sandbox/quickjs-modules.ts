@@ -1,6 +1,3 @@
-import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
-import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
-
 /**
  * QuickJS WebAssembly modules, one per memory-limit bucket, loaded lazily and cached.
  *
@@ -14,6 +11,21 @@ import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } f
  * module serves one bucket of limits, and the caller must never have two runtimes alive in one
  * module at once (`runScript` is synchronous once it holds a module, so it never does).
  */
+
+import releaseSyncImport from '@jitl/quickjs-wasmfile-release-sync';
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSWASMModule } from 'quickjs-emscripten-core';
+
+// lib "ES2023" without "DOM" declares no WebAssembly types; this is the one constructor used.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(deltaPages: number): number;
+}
+declare const WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory };
+
+// The package's only `types` entry is a CommonJS .d.ts, so TypeScript (NodeNext) types the
+// default import as the whole module, while Node loads the ESM build whose default *is* the
+// variant. Accept either shape instead of casting.
+const releaseSyncVariant = 'default' in releaseSyncImport ? releaseSyncImport.default : releaseSyncImport;
 
 const MiB = 1024 * 1024;
 const WASM_PAGE_BYTES = 64 * 1024;

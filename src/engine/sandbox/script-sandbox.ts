@@ -1,7 +1,8 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import { HookflowError } from '../../errors/catalogue.js';
 import { createBridges, type BridgeState } from './host-bridges.js';
-import { GUEST_PRELUDE, GUEST_PRELUDE_FILENAME, GUEST_SCRIPT_LINE_OFFSET } from './guest-prelude.js';
+import { failureMessage, parseThrown, type FailureKind, type Thrown } from './failure-messages.js';
+import { GUEST_PRELUDE, GUEST_PRELUDE_FILENAME } from './guest-prelude.js';
 import { acquireModule, discardModule, MAX_MEMORY_LIMIT_BYTES, type SandboxModule } from './quickjs-modules.js';
 
 /** What a script step asks the sandbox to run. */
@@ -17,9 +18,9 @@ export interface ScriptRunOptions {
   /** Wall-clock limit in milliseconds, from the script's start until its result settles. */
   timeoutMs: number;
   /**
-   * Memory limit in bytes, 1 MiB to 1 GiB. QuickJS enforces it per allocation; the script's
-   * total is capped by its WASM module's memory ceiling (the limit rounded up to a power of
-   * two plus 8 MiB, at least 16 MiB) — see quickjs-modules.ts for why.
+   * Memory limit in bytes, 1 MiB to 1 GiB. QuickJS enforces it per allocation; the total is
+   * enforced by the WASM module's memory ceiling, so in practice a script gets about
+   * max(11 MiB, the limit rounded up to a power of two) — see quickjs-modules.ts for why.
    */
   memoryLimitBytes: number;
   /** Cap on captured console output, in UTF-8 bytes; default 64 KiB (DEFAULT_MAX_LOG_BYTES). */
@@ -155,15 +156,7 @@ interface RunControl {
   timedOut(): boolean;
 }
 
-type FailureKind = 'setup' | 'syntax' | 'threw' | 'output';
-
-interface Thrown {
-  name?: string;
-  message?: string;
-  stack?: string;
-  value?: string;
-  isNull?: boolean;
-}
+type Fail = (kind: FailureKind, errorHandle: QuickJSHandle) => HookflowError;
 
 function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSContext): ScriptRunResult {
   const handles: QuickJSHandle[] = [];
@@ -172,44 +165,6 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
     return handle;
   };
   let describe: QuickJSHandle | undefined;
-
-  const readThrown = (errorHandle: QuickJSHandle): Thrown | undefined => {
-    if (describe === undefined || run.timedOut()) return undefined;
-    const described = context.callFunction(describe, context.undefined, errorHandle);
-    if (described.error !== undefined) {
-      own(described.error);
-      return undefined;
-    }
-    const text = context.getString(own(described.value));
-    try {
-      return JSON.parse(text) as Thrown;
-    } catch {
-      return undefined;
-    }
-  };
-
-  const failure = (kind: FailureKind, errorHandle: QuickJSHandle): HookflowError => {
-    own(errorHandle);
-    if (run.timedOut()) return sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
-    const thrown = readThrown(errorHandle);
-    const outOfMemory =
-      (thrown?.name === 'InternalError' && thrown.message === 'out of memory') ||
-      ((thrown === undefined || thrown.isNull === true) && run.sandboxModule.growRefused);
-    if (outOfMemory) return sandboxError('Script exceeded memory limit');
-    if (thrown === undefined) return sandboxError('Script failed and its error could not be read');
-    if (thrown.name === 'InternalError' && thrown.message === 'stack overflow') {
-      return sandboxError('Script exceeded the maximum call stack size (too much recursion)');
-    }
-    if (thrown.isNull === true) return sandboxError('Script threw: null (QuickJS also throws null when out of memory)');
-    const what = thrown.name === undefined ? (thrown.value ?? '') : `${thrown.name}: ${thrown.message ?? ''}`;
-    const line = scriptLine(thrown.stack);
-    const where = line === undefined ? '' : ` (line ${line})`;
-    if (kind === 'syntax') return sandboxError(`Script has a syntax error: ${what}${where}`);
-    if (kind === 'output') return sandboxError(`Script returned a value that is not JSON-serialisable (${thrown.message ?? what})`);
-    if (kind === 'setup') return sandboxError(`Script sandbox could not start: ${what}`);
-    return sandboxError(`Script threw: ${what}${where}`);
-  };
-
   const state: BridgeState = {
     memory: run.settings.memory,
     saved: new Map(),
@@ -218,29 +173,55 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
     logBytesLeft: run.settings.maxLogBytes,
     logTruncated: false,
   };
+
+  // Describing runs guest code (an error's getters), so it too is bounded by the deadline.
+  const readThrown = (errorHandle: QuickJSHandle): Thrown | undefined => {
+    if (describe === undefined) return undefined;
+    const described = context.callFunction(describe, context.undefined, errorHandle);
+    if (described.error !== undefined) {
+      own(described.error);
+      return undefined;
+    }
+    return parseThrown(context.getString(own(described.value)));
+  };
+  const fail: Fail = (kind, errorHandle) => {
+    own(errorHandle);
+    // Rethrown raw, so runInModule reports an engine failure with it as the cause.
+    if (state.hostFailure !== undefined) throw state.hostFailure;
+    if (run.timedOut()) return timeoutError(run);
+    return sandboxError(failureMessage(kind, readThrown(errorHandle), run.sandboxModule.growRefused));
+  };
+
   try {
     const prelude = context.evalCode(GUEST_PRELUDE, GUEST_PRELUDE_FILENAME, { type: 'global', strict: true });
-    if (prelude.error !== undefined) throw failure('setup', prelude.error);
+    if (prelude.error !== undefined) throw fail('setup', prelude.error);
     const bridges = createBridges(context, state).map(own);
     const maxLine = own(context.newNumber(run.settings.maxLogBytes));
     const kitResult = context.callFunction(own(prelude.value), context.undefined, ...bridges, maxLine);
-    if (kitResult.error !== undefined) throw failure('setup', kitResult.error);
+    if (kitResult.error !== undefined) throw fail('setup', kitResult.error);
     const kit = own(kitResult.value);
     describe = own(context.getProp(kit, 'describe'));
+    const compile = own(context.getProp(kit, 'compile'));
+    const toJson = own(context.getProp(kit, 'toJson'));
 
-    const compiled = context.callFunction(own(context.getProp(kit, 'compile')), context.undefined, own(context.newString(run.settings.code)));
-    if (compiled.error !== undefined) throw failure('syntax', compiled.error);
+    const compiled = context.callFunction(compile, context.undefined, own(context.newString(run.settings.code)));
+    if (compiled.error !== undefined) throw fail('compile', compiled.error);
     const called = context.callFunction(own(compiled.value), context.undefined);
-    if (called.error !== undefined) throw failure('threw', called.error);
-    const result = settle(run, runtime, context, own(called.value), own, failure);
+    if (called.error !== undefined) throw fail('run', called.error);
+    const result = settle(run, runtime, context, own(called.value), own, fail);
 
-    const json = context.callFunction(own(context.getProp(kit, 'toJson')), context.undefined, result);
-    if (json.error !== undefined) throw failure('output', json.error);
+    const json = context.callFunction(toJson, context.undefined, result);
+    if (json.error !== undefined) throw fail('output', json.error);
     const output: unknown = JSON.parse(context.getString(own(json.value)));
+    if (state.hostFailure !== undefined) throw state.hostFailure;
     return { output, saved: savedRecord(state), logs: finishLogs(state, run.settings.maxLogBytes) };
   } finally {
     for (const handle of handles.reverse()) disposeQuietly(handle, run.sandboxModule);
   }
+}
+
+function timeoutError(run: RunControl): HookflowError {
+  return sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
 }
 
 /** Resolves a returned promise by running QuickJS's job queue, then drains leftover jobs. */
@@ -250,47 +231,35 @@ function settle(
   context: QuickJSContext,
   value: QuickJSHandle,
   own: (handle: QuickJSHandle) => QuickJSHandle,
-  failure: (kind: FailureKind, errorHandle: QuickJSHandle) => HookflowError,
+  fail: Fail,
 ): QuickJSHandle {
   for (;;) {
     const state = context.getPromiseState(value);
-    if (state.type === 'rejected') throw failure('threw', state.error);
+    if (state.type === 'rejected') throw fail('run', state.error);
     if (state.type === 'fulfilled') {
       // For a non-promise, `state.value` is `value` itself and must not be owned twice.
       const settled = state.notAPromise === true ? value : own(state.value);
-      drainJobs(run, runtime, failure);
+      drainJobs(run, runtime, fail);
       return settled;
     }
-    if (run.timedOut()) throw sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
+    if (run.timedOut()) throw timeoutError(run);
     // No host async functions exist, so with an empty job queue nothing can ever settle it;
     // failing now beats holding the worker until the deadline.
     if (!runtime.hasPendingJob()) {
       throw sandboxError('Script timed out: its promise can never settle (nothing left to run)');
     }
     const ran = runtime.executePendingJobs();
-    if (ran.error !== undefined) throw failure('threw', ran.error);
+    if (ran.error !== undefined) throw fail('run', ran.error);
   }
 }
 
 /** Work the script queued but did not await (e.g. a `.then` that saves) still runs, within the deadline. */
-function drainJobs(
-  run: RunControl,
-  runtime: QuickJSRuntime,
-  failure: (kind: FailureKind, errorHandle: QuickJSHandle) => HookflowError,
-): void {
+function drainJobs(run: RunControl, runtime: QuickJSRuntime, fail: Fail): void {
   while (runtime.hasPendingJob()) {
-    if (run.timedOut()) throw sandboxError(`Script timed out after ${run.settings.timeoutMs} ms`);
+    if (run.timedOut()) throw timeoutError(run);
     const ran = runtime.executePendingJobs();
-    if (ran.error !== undefined) throw failure('threw', ran.error);
+    if (ran.error !== undefined) throw fail('run', ran.error);
   }
-}
-
-/** The user's line from a QuickJS stack trace: the first frame in the compiled script. */
-function scriptLine(stack: string | undefined): number | undefined {
-  const match = stack === undefined ? null : /<input>:(\d+)/.exec(stack);
-  if (match === null) return undefined;
-  const line = Number(match[1]) - GUEST_SCRIPT_LINE_OFFSET;
-  return line >= 1 ? line : undefined;
 }
 
 function savedRecord(state: BridgeState): Record<string, unknown> {
