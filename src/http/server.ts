@@ -60,6 +60,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.addHook('onResponse', async (request, reply) => {
     // Accepted webhooks log at debug (they are counted in metrics); everything else at info.
     const level = reply.statusCode < 300 && request.url.startsWith('/api/webhook') ? 'debug' : 'info';
+    if (!options.logger.isLevelEnabled(level)) return;
     options.logger[level]({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip }, 'request');
   });
 

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { isHookflowError } from '../errors/catalogue.js';
 import { jsonDepth, parseBody } from './body-parser.js';
 
-const parse = (body: string | Buffer, contentType?: string, maxJsonDepth = 64) =>
-  parseBody(Buffer.isBuffer(body) ? body : Buffer.from(body), { contentType, maxJsonDepth });
+const parse = (body: string | Buffer, contentType?: string, maxJsonDepth = 64) => {
+  const parsed = parseBody(Buffer.isBuffer(body) ? body : Buffer.from(body), { contentType, maxJsonDepth });
+  // What is stored must read back as the value the workflow sees.
+  expect(JSON.parse(parsed.json)).toEqual(parsed.value);
+  return parsed.value;
+};
 
 const badFormat = (fn: () => unknown) => {
   try {

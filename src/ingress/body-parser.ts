@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import secureJson from 'secure-json-parse';
 import { HookflowError } from '../errors/catalogue.js';
 
@@ -18,18 +19,35 @@ export interface BinaryBody {
 const badFormat = (message: string, cause?: unknown): HookflowError =>
   new HookflowError('HOOKFLOW_ERR_BAD_REQUEST_FORMAT', message, { cause });
 
+/** A parsed body and its JSON text for storage. */
+export interface ParsedBody {
+  value: unknown;
+  /** `value` as JSON. For JSON bodies, the text as received (already validated): no re-serialising. */
+  json: string;
+}
+
 /**
  * Turns raw body bytes into the value the workflow sees (API.md "Bodies"):
  * JSON (and `+json`) → parsed value; `text/*` → string; form → object; none → JSON if it
  * parses, else text; anything else → `{contentType, encoding: "base64", data}`.
  */
-export function parseBody(raw: Buffer, options: ParseBodyOptions): unknown {
+export function parseBody(raw: Buffer, options: ParseBodyOptions): ParsedBody {
   const { mediaType, charset } = parseContentType(options.contentType);
   if (mediaType === undefined) return parseUntyped(raw, options.maxJsonDepth);
-  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return parseJson(decodeText(raw, charset), options.maxJsonDepth);
-  if (mediaType.startsWith('text/')) return decodeText(raw, charset);
-  if (mediaType === 'application/x-www-form-urlencoded') return parseForm(decodeText(raw, charset));
-  return { contentType: options.contentType ?? mediaType, encoding: 'base64', data: raw.toString('base64') } satisfies BinaryBody;
+  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return parseJsonText(decodeText(raw, charset), options.maxJsonDepth);
+  if (mediaType.startsWith('text/')) return stored(decodeText(raw, charset));
+  if (mediaType === 'application/x-www-form-urlencoded') return stored(parseForm(decodeText(raw, charset)));
+  return stored({ contentType: options.contentType ?? mediaType, encoding: 'base64', data: raw.toString('base64') } satisfies BinaryBody);
+}
+
+function stored(value: unknown): ParsedBody {
+  return { value, json: JSON.stringify(value) };
+}
+
+function parseJsonText(text: string, maxDepth: number): ParsedBody {
+  const value = parseJson(text, maxDepth);
+  // Whitespace-only text is not valid JSON, so parseJson has already refused it: the text is a value.
+  return { value, json: text };
 }
 
 function parseContentType(header: string | undefined): { mediaType: string | undefined; charset: string } {
@@ -43,7 +61,15 @@ function parseContentType(header: string | undefined): { mediaType: string | und
   return { mediaType: type.trim().toLowerCase(), charset };
 }
 
+const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
+
 function decodeText(raw: Buffer, charset: string): string {
+  if (UTF8_LABELS.has(charset.toLowerCase())) {
+    // The common case, on Node's native validator and decoder (several times faster than a fatal TextDecoder).
+    if (!isUtf8(raw)) throw badFormat('Body is not valid utf-8');
+    const text = raw.toString('utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
   let decoder: InstanceType<typeof TextDecoder>;
   try {
     decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: false });
@@ -68,15 +94,15 @@ function parseJson(text: string, maxDepth: number): unknown {
   }
 }
 
-function parseUntyped(raw: Buffer, maxDepth: number): unknown {
-  if (raw.length === 0) return null;
+function parseUntyped(raw: Buffer, maxDepth: number): ParsedBody {
+  if (raw.length === 0) return stored(null);
   const text = decodeText(raw, 'utf-8');
   try {
     JSON.parse(text);
   } catch {
-    return text; // not JSON, so it is text
+    return stored(text); // not JSON, so it is text
   }
-  return parseJson(text, maxDepth); // JSON after all: the same safety checks as declared JSON
+  return parseJsonText(text, maxDepth); // JSON after all: the same safety checks as declared JSON
 }
 
 function parseForm(text: string): Record<string, string | string[]> {

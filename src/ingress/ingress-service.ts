@@ -3,7 +3,7 @@ import { matchesAnyDigest } from '../secrets/constant-time.js';
 import { newId } from '../store/ids.js';
 import type { IngestResult, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { parseBody } from './body-parser.js';
+import { parseBody, type ParsedBody } from './body-parser.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -120,7 +120,7 @@ export class IngressService {
       if (!result.ok) throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', `signature_${result.reason}`, now, { bodyBytes: rawBody.length });
     }
     const contentType = headerValue(incoming.headers['content-type']);
-    let body: unknown;
+    let body: ParsedBody;
     try {
       body = parseBody(rawBody, { contentType, maxJsonDepth: this.options.defaults.maxJsonDepth });
     } catch (error) {
@@ -151,7 +151,7 @@ export class IngressService {
           receivedAt: admitted.receivedAt,
           test: incoming.test,
           headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.keySource)),
-          bodyJson: JSON.stringify(body) ?? 'null',
+          bodyJson: body.json,
           metaJson: JSON.stringify(meta),
           idempotencyKey,
         },

@@ -1,11 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /**
  * SHA-256 of a secret. Comparing digests instead of the secrets makes every comparison the same
  * length, so a guess of another length costs the same time and can never throw.
  */
 export function secretDigest(secret: string | Buffer): Buffer {
-  return createHash('sha256').update(secret).digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 /** Constant-time check of a presented secret against the digests of every valid one. */

@@ -16,10 +16,16 @@ const send = (message: WriterToMain): void => port.postMessage(message);
 
 let db: Database.Database;
 let writes: SqliteWrites;
+let savepoint: Database.Statement;
+let release: Database.Statement;
+let rollbackToSavepoint: Database.Statement;
 try {
   db = openWriteConnection(options);
   migrate(db);
   writes = new SqliteWrites(db);
+  savepoint = db.prepare('SAVEPOINT request');
+  release = db.prepare('RELEASE request');
+  rollbackToSavepoint = db.prepare('ROLLBACK TO request');
   send({ type: 'ready' });
 } catch (error) {
   send({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
@@ -51,31 +57,44 @@ function close(): void {
 }
 
 function commitBatch(batch: WriteRequest[]): WriteResponse[] {
-  const responses: WriteResponse[] = [];
+  // Fast path: the whole batch in one transaction with no per-request bookkeeping. Writes
+  // rarely fail on their own (a duplicate id, an unknown workflow); when one does, the batch is
+  // rolled back and redone with a savepoint per request, so only that request fails.
+  return runInTransaction(batch, false) ?? runInTransaction(batch, true) ?? [];
+}
+
+/**
+ * Runs a batch in one BEGIN IMMEDIATE … COMMIT. Returns null when, without savepoints, one
+ * request failed (the caller retries isolated); answers every request with the storage error
+ * when the transaction itself cannot begin or commit — nothing of the batch is then durable.
+ */
+function runInTransaction(batch: WriteRequest[], isolateRequests: boolean): WriteResponse[] | null {
   try {
     db.exec('BEGIN IMMEDIATE');
   } catch (error) {
     return batch.map((request) => ({ id: request.id, ok: false, error: serialize(error) }));
   }
   try {
+    const responses: WriteResponse[] = [];
     for (const request of batch) {
-      // One savepoint per request: a request that fails (a conflict, a bad row) rolls back alone.
-      db.exec('SAVEPOINT request');
+      if (isolateRequests) savepoint.run();
       try {
         const operation = writes[request.op] as (args: unknown) => unknown;
-        const value = operation.call(writes, request.args);
-        db.exec('RELEASE request');
-        responses.push({ id: request.id, ok: true, value });
+        responses.push({ id: request.id, ok: true, value: operation.call(writes, request.args) });
+        if (isolateRequests) release.run();
       } catch (error) {
-        db.exec('ROLLBACK TO request');
-        db.exec('RELEASE request');
+        if (!isolateRequests) {
+          db.exec('ROLLBACK');
+          return null;
+        }
+        rollbackToSavepoint.run();
+        release.run();
         responses.push({ id: request.id, ok: false, error: serialize(error) });
       }
     }
     db.exec('COMMIT');
     return responses;
   } catch (error) {
-    // The commit itself failed: nothing of this batch is durable, so nothing may be acknowledged.
     if (db.inTransaction) {
       try {
         db.exec('ROLLBACK');
