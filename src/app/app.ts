@@ -48,8 +48,12 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
 
+  // Run in order at stop: stopHooks before the workers stop, closeHooks after.
+  const stopHooks: (() => Promise<void>)[] = [];
+  const closeHooks: (() => Promise<void>)[] = [];
   let workers: WorkerPool | null = null;
   if (config.workers.concurrency > 0) {
+    const steps = createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
     workers = new WorkerPool({
       store,
       logger,
@@ -57,13 +61,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       clock,
       concurrency: config.workers.concurrency,
       leaseMs: config.workers.leaseMs,
-      runSteps: createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, logger }),
+      runSteps: steps.runSteps,
       retentionDays: config.retentionDays,
       backoff: { baseMs: config.workers.retryBaseMs, maxMs: config.workers.retryMaxMs },
     });
+    closeHooks.push(steps.close);
   }
 
-  const stopHooks: (() => Promise<void>)[] = [];
   let server: FastifyInstance | null = null;
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
@@ -139,6 +143,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         await server?.close();
         for (const hook of stopHooks) await hook();
         await workers?.stop();
+        for (const hook of closeHooks) await hook();
         await store.close();
       })();
       return stopping;

@@ -5,6 +5,7 @@ import { createRunExecutor } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
 import { createLlmStep } from '../engine/steps/llm/llm-step.js';
 import { createScriptStep } from '../engine/steps/script/script-step.js';
+import { createScriptPool } from '../engine/sandbox/script-pool.js';
 import type { RunSteps } from '../queue/worker-pool.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import { SECRET_PURPOSE } from '../workflows/secret-purposes.js';
@@ -12,20 +13,33 @@ import { SECRET_PURPOSE } from '../workflows/secret-purposes.js';
 /** Default cap on an HTTP/LLM step's response body, bytes. */
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
-/** Wires the engine's step kinds to their dependencies (outbound client, secrets). */
-export function createStepRunner(options: { workflows: WorkflowService; egressAllowlist: readonly string[]; logger: Logger; clock?: () => number }): RunSteps {
+/** Wires the engine's step kinds to their dependencies (outbound client, script threads, secrets). */
+export function createStepRunner(options: {
+  workflows: WorkflowService;
+  egressAllowlist: readonly string[];
+  scriptThreads: number;
+  logger: Logger;
+  clock?: () => number;
+}): { runSteps: RunSteps; close: () => Promise<void> } {
   const client = createGuardedHttpClient({
     policy: createEgressPolicy({ allowlist: [...options.egressAllowlist] }),
     defaultTimeoutMs: 30_000,
     maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   });
+  const pool = createScriptPool({ threads: options.scriptThreads });
   const execute = createRunExecutor({
     clock: options.clock ?? Date.now,
     steps: {
       http: createHttpStep({ client }),
-      script: createScriptStep(),
+      script: createScriptStep({ pool }),
       llm: createLlmStep({ client, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
     },
   });
-  return (claimed, context) => execute(claimed, context);
+  return {
+    runSteps: (claimed, context) => execute(claimed, context),
+    close: async () => {
+      await pool.close();
+      await client.close();
+    },
+  };
 }

@@ -56,6 +56,8 @@ const envSchema = z.object({
   HOOKFLOW_RETRY_AFTER_SECONDS: intFrom(1).default(5),
   /** Workers per process (`serve` and `worker`); 0 disables in-process workers. */
   HOOKFLOW_WORKER_CONCURRENCY: intFrom(0, 1024).default(4),
+  /** Threads that run script steps (off the event loop that answers webhooks). */
+  HOOKFLOW_SCRIPT_THREADS: intFrom(1, 64).default(2),
   /** A claimed run whose worker stops heartbeating is retried after this, ms. */
   HOOKFLOW_LEASE_MS: intFrom(1000).default(30_000),
   /** Default attempts per run before it is dead-lettered; a workflow may set its own. */
@@ -127,6 +129,7 @@ export interface ServerConfig {
   };
   readonly workers: {
     readonly concurrency: number;
+    readonly scriptThreads: number;
     readonly leaseMs: number;
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
@@ -193,6 +196,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     },
     workers: {
       concurrency: e.HOOKFLOW_WORKER_CONCURRENCY,
+      scriptThreads: e.HOOKFLOW_SCRIPT_THREADS,
       leaseMs: e.HOOKFLOW_LEASE_MS,
       maxAttempts: e.HOOKFLOW_MAX_ATTEMPTS,
       retryBaseMs: e.HOOKFLOW_RETRY_BASE_MS,

@@ -1,5 +1,5 @@
 import type { ScriptStepDefinition } from '../../../config/workflow-definition.js';
-import { runScript } from '../../sandbox/script-sandbox.js';
+import type { ScriptPool } from '../../sandbox/script-pool.js';
 import type { StepKind } from '../../step.js';
 
 /** Default time limit of a script, ms. */
@@ -9,13 +9,14 @@ export const DEFAULT_SCRIPT_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /**
  * The script step: user JavaScript in a QuickJS (WebAssembly) sandbox with `memory.load`,
- * `memory.save` and `console.log`; its return value is the output.
+ * `memory.save` and `console.log`; its return value is the output. Scripts run on the pool's
+ * threads, never on the event loop that answers webhooks.
  */
-export function createScriptStep(): StepKind<ScriptStepDefinition> {
+export function createScriptStep(deps: { pool: ScriptPool }): StepKind<ScriptStepDefinition> {
   return {
     type: 'script',
     async run(step, context) {
-      const result = await runScript({
+      const result = await deps.pool.run({
         code: step.code,
         memory: context.memory,
         timeoutMs: step.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,

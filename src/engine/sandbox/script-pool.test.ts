@@ -1,0 +1,46 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { isHookflowError } from '../../errors/catalogue.js';
+import { createScriptPool } from './script-pool.js';
+
+const pool = createScriptPool({ threads: 2 });
+afterAll(() => pool.close());
+
+const run = (code: string, memory: Record<string, unknown> = {}, timeoutMs = 1000) =>
+  pool.run({ code, memory, timeoutMs, memoryLimitBytes: 32 * 1024 * 1024 });
+
+describe('ScriptPool', () => {
+  it('runs scripts on threads with memory, saves and logs', async () => {
+    const result = await run('console.log("hi"); memory.save("seen", true); return memory.load("order").customer.email;', { order: { customer: { email: 'customer@example.com' } } });
+    expect(result).toEqual({ output: 'customer@example.com', saved: { seen: true }, logs: ['hi'] });
+  });
+
+  it('keeps the event loop free while a script spins', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const spinning = run('const end = Date.now() + 400; while (Date.now() < end) {} return "done";');
+    await expect(spinning).resolves.toMatchObject({ output: 'done' });
+    clearInterval(timer);
+    // Had the script run on this thread, no tick could have happened while it spun.
+    expect(ticks).toBeGreaterThan(5);
+  });
+
+  it('fails a runaway script clearly and stays usable', async () => {
+    const error = await run('while (true) {}', {}, 200).catch((e: unknown) => e);
+    expect(isHookflowError(error, 'HOOKFLOW_ERR_SANDBOX')).toBe(true);
+    expect((error as Error).message).toMatch(/timed out/i);
+    await expect(run('return 1 + 1;')).resolves.toMatchObject({ output: 2 });
+  });
+
+  it('runs more scripts than threads, in order, all of them', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run(`return ${i} * 2;`)));
+    expect(results.map((r) => r.output)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+  });
+
+  it('cannot reach the host process', async () => {
+    process.env['HOOKFLOW_POOL_TEST_SECRET'] = 's3cr3t-value';
+    for (const code of ['return this.constructor.constructor("return process")().env', 'return globalThis.process', 'return require("fs")']) {
+      const outcome = await run(code).then((r) => JSON.stringify(r.output), (e: Error) => e.message);
+      expect(outcome).not.toContain('s3cr3t-value');
+    }
+  });
+});
