@@ -25,13 +25,15 @@ export interface RunExecutorOptions {
  * Runs a claimed run's steps in order, from the first one not finished by an earlier attempt.
  * Each finished step is checkpointed before the next starts, so a crash repeats at most the
  * step that was running. A failing step is checkpointed as failed and its error re-thrown
- * (transient or not) for the queue to decide on a retry.
+ * (transient or not) for the queue to decide on a retry. The LAST step's result is not
+ * checkpointed here but returned, to be stored with the run's completion in one write.
  */
-export function createRunExecutor(options: RunExecutorOptions): (claimed: ClaimedRun, context: ExecuteRunContext) => Promise<void> {
+export function createRunExecutor(options: RunExecutorOptions): (claimed: ClaimedRun, context: ExecuteRunContext) => Promise<StepResultRecord | undefined> {
   return async function executeRun(claimed, context) {
     const definition = claimed.workflow.definition as WorkflowDefinition;
     const done = new Set(claimed.finishedSteps.map((step) => step.stepId));
     let memory = memoryAfter(initialMemory(definition, claimed.event), claimed.finishedSteps);
+    const lastIndex = definition.steps.length - 1;
     for (const [index, step] of definition.steps.entries()) {
       if (done.has(step.id)) continue;
       if (context.signal.aborted) throw new HookflowError('HOOKFLOW_ERR_LEASE_LOST', 'Run stopped before step', { transient: true });
@@ -70,11 +72,14 @@ export function createRunExecutor(options: RunExecutorOptions): (claimed: Claime
       }
       const memoryWrites: Record<string, unknown> = { ...(outcome.saved ?? {}) };
       if (step.output !== undefined) memoryWrites[step.output] = outcome.output ?? null;
-      const owned = await context.checkpoint(record('succeeded', outcome, null, memoryWrites));
+      const finished = record('succeeded', outcome, null, memoryWrites);
       context.onStep?.(step.type, 'succeeded');
+      if (index === lastIndex) return finished;
+      const owned = await context.checkpoint(finished);
       if (!owned) throw new HookflowError('HOOKFLOW_ERR_LEASE_LOST', 'Another attempt owns this run now');
       memory = { ...memory, ...memoryWrites };
     }
+    return undefined;
   };
 }
 

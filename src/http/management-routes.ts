@@ -29,6 +29,9 @@ const eventsQuery = pageQuery.extend({
 });
 const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
 
+/** Most runs the stats endpoint reads (the newest of its window). */
+const STATS_MAX_RUNS = 10_000;
+
 type WsParams = { ws: string };
 type WfParams = { ws: string; wf: string };
 type RunParams = { ws: string; runId: string };
@@ -115,7 +118,8 @@ export async function managementRoutes(app: FastifyInstance, options: Management
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
     const { windowSeconds } = parseQuery(statsQuery, request.query);
     const since = options.clock() - windowSeconds * 1000;
-    const runs = await store.listRunsSince(request.params.ws, request.params.wf, since, 100_000);
+    // Bounded: the newest 10,000 runs of the window are enough for counts and percentiles.
+    const runs = await store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS);
     const counts: Record<string, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
     const durations: number[] = [];
     for (const run of runs) {
@@ -124,7 +128,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     }
     durations.sort((a, b) => a - b);
     const pct = (p: number): number | null => (durations.length === 0 ? null : (durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))] ?? null));
-    return { windowSeconds, runs: runs.length, counts, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null } };
+    return { windowSeconds, runs: runs.length, truncated: runs.length === STATS_MAX_RUNS, counts, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null } };
   });
 }
 

@@ -49,6 +49,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     bodyLimit: 1_048_576,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Node enforces headersTimeout/requestTimeout only on this sweep (default 30 s), so without it a 1 s limit holds a slow sender ~30 s.
+    http: { connectionsCheckingInterval: Math.min(1000, options.timeouts.headersMs, options.timeouts.requestMs) },
   });
   app.server.headersTimeout = options.timeouts.headersMs;
   if (options.maxConnections > 0) app.server.maxConnections = options.maxConnections;

@@ -6,11 +6,14 @@ import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/s
 import type { Metrics } from '../telemetry/metrics.js';
 import { retryDelayMs, type BackoffOptions } from './backoff.js';
 
-/** Runs one claimed run's steps; throws (transient or not) when a step fails. */
+/**
+ * Runs one claimed run's steps; throws (transient or not) when a step fails. Resolves with the
+ * last step's result, which the pool stores together with the run's completion.
+ */
 export type RunSteps = (
   claimed: ClaimedRun,
   context: { ref: AttemptRef; signal: AbortSignal; checkpoint: (step: StepResultRecord) => Promise<boolean>; onStep: (type: string, status: 'succeeded' | 'failed') => void },
-) => Promise<void>;
+) => Promise<StepResultRecord | undefined>;
 
 export interface WorkerPoolOptions {
   store: Store;
@@ -148,13 +151,13 @@ export class WorkerPool {
 
     const attempt = async (): Promise<void> => {
       try {
-        await this.options.runSteps(claimed, {
+        const finalStep = await this.options.runSteps(claimed, {
           ref,
           signal: controller.signal,
           checkpoint: (step) => store.checkpointStep(ref, step),
           onStep: (type, status) => metrics.steps.inc({ type, status }),
         });
-        if (await store.completeRun(ref, clock())) metrics.runsFinished.inc({ status: 'succeeded' });
+        if (await store.completeRun(ref, clock(), finalStep)) metrics.runsFinished.inc({ status: 'succeeded' });
       } catch (thrown) {
         await this.settleFailure(claimed, ref, thrown, controller.signal.aborted && !this.running);
       }

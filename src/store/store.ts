@@ -214,7 +214,11 @@ export interface Store {
   heartbeat(ref: AttemptRef, leaseExpiresAt: number): Promise<boolean>;
   /** Stores a finished step; false when the attempt no longer owns the run. */
   checkpointStep(ref: AttemptRef, step: StepResultRecord): Promise<boolean>;
-  completeRun(ref: AttemptRef, now: number): Promise<boolean>;
+  /**
+   * Marks the run succeeded, storing `finalStep` (the last step's result) with it — one write
+   * instead of a checkpoint and a completion. False when the attempt no longer owns the run.
+   */
+  completeRun(ref: AttemptRef, now: number, finalStep?: StepResultRecord): Promise<boolean>;
   /** Retry at `retryAt`, or dead-letter (`failed`) when it is null. */
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean>;
   /** Gives the run back without using up the attempt (graceful shutdown). */

@@ -251,7 +251,10 @@ export class PostgresStore implements Store {
     return attempts.checkpointStep(this.pool, ref, step);
   }
 
-  completeRun(ref: AttemptRef, now: number): Promise<boolean> {
+  async completeRun(ref: AttemptRef, now: number, finalStep?: StepResultRecord): Promise<boolean> {
+    // Both writes are fenced: a crash between them leaves the step checkpointed and the run
+    // leased; the next attempt finds nothing left to run and completes it.
+    if (finalStep !== undefined && !(await attempts.checkpointStep(this.pool, ref, finalStep))) return false;
     return attempts.completeRun(this.pool, ref, now);
   }
 

@@ -230,8 +230,23 @@ export class SqliteStore implements Store {
     return this.read(() => (this.sql('SELECT * FROM runs WHERE workspace_id = ? AND workflow_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?').all(workspaceId, workflowId, since, limit) as RunRow[]).map(toRun));
   }
 
-  claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
-    return this.writer.call('claimRuns', options);
+  async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
+    const runs = await this.writer.call('claimRuns', options);
+    const claimed: ClaimedRun[] = [];
+    for (const run of runs) {
+      const [event, workflow, steps] = await Promise.all([
+        this.getEvent(run.workspaceId, run.eventId),
+        this.getWorkflow(run.workspaceId, run.workflowId, run.workflowVersion),
+        this.listStepResults(run.id),
+      ]);
+      if (event === null || workflow === null) {
+        // Its event or version was pruned: it can never run, and must not block the queue.
+        await this.failRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }, 'Event or workflow version no longer exists', null, options.now);
+        continue;
+      }
+      claimed.push({ run, event, workflow, finishedSteps: steps.filter((step) => step.status === 'succeeded') });
+    }
+    return claimed;
   }
 
   heartbeat(ref: AttemptRef, leaseExpiresAt: number): Promise<boolean> {
@@ -242,8 +257,8 @@ export class SqliteStore implements Store {
     return this.writer.call('checkpointStep', { ref, step });
   }
 
-  completeRun(ref: AttemptRef, now: number): Promise<boolean> {
-    return this.writer.call('completeRun', { ref, now });
+  completeRun(ref: AttemptRef, now: number, finalStep?: StepResultRecord): Promise<boolean> {
+    return this.writer.call('completeRun', { ref, now, finalStep });
   }
 
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean> {

@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
-  AttemptRef, ClaimedRun, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
+  AttemptRef, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
   StepResultRecord, Workspace, WorkflowRecord,
 } from '../store.js';
-import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from './rows.js';
+import { toRun, type RunRow } from './rows.js';
 
 /**
  * Every write hookflow makes to SQLite. Runs only in the writer thread, which owns the one write
@@ -137,24 +137,18 @@ export class SqliteWrites {
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
   }
 
-  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number }): ClaimedRun[] {
+  /**
+   * Leases up to `limit` due runs to `workerId`. Only the lease is written here; the main
+   * thread reads each run's event and workflow afterwards, keeping the write transaction short.
+   */
+  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number }): RunRecord[] {
     this.recoverExpiredLeases(args.now);
-    const due = this.sql("SELECT * FROM runs WHERE status = 'queued' AND available_at <= ? ORDER BY available_at, id LIMIT ?").all(args.now, args.limit) as RunRow[];
-    const claim = this.sql("UPDATE runs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued'");
-    const claimed: ClaimedRun[] = [];
-    for (const row of due) {
-      if (claim.run(args.workerId, args.now + args.leaseMs, args.now, row.id).changes === 0) continue;
-      const run = toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(row.id) as RunRow);
-      const eventRow = this.sql('SELECT * FROM events WHERE id = ?').get(run.eventId) as EventRow | undefined;
-      const workflowRow = this.sql(`${WORKFLOW_SELECT} WHERE v.workspace_id = ? AND v.workflow_id = ? AND v.version = ?`).get(run.workspaceId, run.workflowId, run.workflowVersion) as WorkflowRow | undefined;
-      if (eventRow === undefined || workflowRow === undefined) {
-        // Its event or version was pruned: it can never run, and must not block the queue.
-        this.sql("UPDATE runs SET status = 'failed', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = 'Event or workflow version no longer exists' WHERE id = ?").run(args.now, run.id);
-        continue;
-      }
-      const event = toEvent(eventRow);
-      const finishedSteps = (this.sql("SELECT * FROM step_results WHERE run_id = ? AND status = 'succeeded' ORDER BY step_index").all(run.id) as StepRow[]).map(toStepResult);
-      claimed.push({ run, event, workflow: toWorkflow(workflowRow), finishedSteps });
+    const due = this.sql("SELECT id FROM runs WHERE status = 'queued' AND available_at <= ? ORDER BY available_at, id LIMIT ?").all(args.now, args.limit) as { id: string }[];
+    const claim = this.sql("UPDATE runs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued' RETURNING *");
+    const claimed: RunRecord[] = [];
+    for (const { id } of due) {
+      const row = claim.get(args.workerId, args.now + args.leaseMs, args.now, id) as RunRow | undefined;
+      if (row !== undefined) claimed.push(toRun(row));
     }
     return claimed;
   }
@@ -184,8 +178,9 @@ export class SqliteWrites {
     return true;
   }
 
-  completeRun(args: { ref: AttemptRef; now: number }): boolean {
+  completeRun(args: { ref: AttemptRef; now: number; finalStep?: StepResultRecord | undefined }): boolean {
     const { ref } = args;
+    if (args.finalStep !== undefined && !this.checkpointStep({ ref, step: args.finalStep })) return false;
     return this.sql("UPDATE runs SET status = 'succeeded', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.now, ref.runId, ref.attempt, ref.workerId).changes > 0;
   }
 
