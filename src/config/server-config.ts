@@ -55,7 +55,7 @@ const envSchema = z.object({
   /** Retry-After sent with 503, seconds. */
   HOOKFLOW_RETRY_AFTER_SECONDS: intFrom(1).default(5),
   /** Workers per process (`serve` and `worker`); 0 disables in-process workers. */
-  HOOKFLOW_WORKER_CONCURRENCY: intFrom(0, 1024).default(4),
+  HOOKFLOW_WORKER_CONCURRENCY: intFrom(0, 1024).default(16),
   /** Threads that run script steps (off the event loop that answers webhooks). */
   HOOKFLOW_SCRIPT_THREADS: intFrom(1, 64).default(2),
   /** A claimed run whose worker stops heartbeating is retried after this, ms. */
