@@ -20,7 +20,7 @@ export function loadOrCreateAdminToken(options: { dataDir: string; fromEnv: stri
   if (options.fromEnv !== undefined) return { digest: secretDigest(options.fromEnv), generated: undefined };
   const path = join(options.dataDir, ADMIN_TOKEN_FILE);
   if (existsSync(path)) return { digest: Buffer.from(readFileSync(path, 'utf8').trim(), 'hex'), generated: undefined };
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const token = `hf_admin_${randomBytes(24).toString('base64url')}`;
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {

@@ -21,7 +21,7 @@ export function loadOrCreateMasterKey(options: { dataDir: string; fromEnv: strin
   if (options.fromEnv !== undefined) return { key: masterKeyFromBase64(options.fromEnv), generated: false };
   const path = join(options.dataDir, MASTER_KEY_FILE);
   if (existsSync(path)) return { key: masterKeyFromBase64(readFileSync(path, 'utf8')), generated: false };
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const base64 = randomBytes(32).toString('base64');
   let fd: number;
   try {

@@ -41,7 +41,8 @@ export class SqliteStore implements Store {
 
   /** Opens (and migrates) the database in `dataDir`. */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
-    mkdirSync(options.dataDir, { recursive: true });
+    // Owner-only: the database holds every received request (payloads may carry personal data).
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = join(options.dataDir, SQLITE_FILE);
     const writer = new WriterClient({
       file,
