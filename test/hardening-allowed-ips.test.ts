@@ -74,7 +74,7 @@ describe('allowedIps over IPv4 (server on 127.0.0.1)', () => {
   // (src/config/workflow-definition.ts, triggerSchema.allowedIps is any non-empty string);
   // compileIpAllowlist (src/ingress/ip-allowlist.ts:12) throws HOOKFLOW_ERR_VALIDATION on the
   // first webhook instead, so the definition is accepted and every webhook call then gets a 400.
-  it.fails('refuses an invalid CIDR when the workflow is saved', async () => {
+  it('refuses an invalid CIDR when the workflow is saved', async () => {
     const ws = new URL(urls['loop']!).pathname.split('/')[3]!;
     const created = await app.api('POST', `/api/workspaces/${ws}/workflows`, { id: 'bad-cidr', name: 'bad', trigger: { type: 'webhook', sharedKey: KEY, allowedIps: ['10.0.0.0/33'] } });
     expect(created.status).toBe(400);

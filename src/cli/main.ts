@@ -29,8 +29,17 @@ keys
   .action(async (options: { newKey: string }) => {
     const config = configOrExit();
     const logger = createLogger({ level: config.logLevel });
-    const count = await rotateMasterKey({ config, newKeyBase64: options.newKey, logger });
-    process.stdout.write(`re-encrypted ${count} secrets; set HOOKFLOW_MASTER_KEY to the new key before the next start\n`);
+    try {
+      const { count, keyFileReplaced } = await rotateMasterKey({ config, newKeyBase64: options.newKey, logger });
+      process.stdout.write(
+        keyFileReplaced
+          ? `re-encrypted ${count} secrets; the data dir's master.key now holds the new key (the old one is in master.key.previous: delete it once you no longer need it)\n`
+          : `re-encrypted ${count} secrets; set HOOKFLOW_MASTER_KEY to the new key before the next start\n`,
+      );
+    } catch (error) {
+      process.stderr.write(`hookflow keys rotate-master: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1;
+    }
   });
 
 function configOrExit(): ServerConfig {

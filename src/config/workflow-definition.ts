@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from './cidr.js';
 
 /** Names of memory variables (and so of template roots). */
 export const MEMORY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -32,7 +33,10 @@ const triggerSchema = z
     maxBodyBytes: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
     rateLimit: z.object({ perMinute: z.number().int().min(1).max(1_000_000) }).strict().optional(),
     idempotencyHeader: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).optional(),
-    allowedIps: z.array(z.string().min(1)).max(1000).optional(),
+    allowedIps: z
+      .array(z.string().refine((entry) => parseCidr(entry, { allowBareAddress: true }) !== null, 'must be a CIDR such as 203.0.113.0/24 or 2001:db8::/32, or an address'))
+      .max(1000)
+      .optional(),
     signature: signatureSchema.optional(),
   })
   .strict();

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { HookflowError, type ErrorCode } from '../errors/catalogue.js';
+import { ERRORS, HookflowError, type ErrorCode } from '../errors/catalogue.js';
 
 /** Fastify's own errors that mean "the client sent something we can't take", by code. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -25,7 +25,9 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   // 429 and 503 always say when to come back.
   const retryAfter = hookflowError.retryAfterSeconds ?? (hookflowError.status === 503 ? options.retryAfterSeconds : undefined);
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  const body: Record<string, unknown> = { error: hookflowError.publicMessage };
+  // API.md: every unexpected failure is `Internal server error`; the code stays in the log.
+  const publicMessage = hookflowError.status === 500 ? ERRORS.HOOKFLOW_ERR_INTERNAL.publicMessage : hookflowError.publicMessage;
+  const body: Record<string, unknown> = { error: publicMessage };
   if (hookflowError.code === 'HOOKFLOW_ERR_VALIDATION' || hookflowError.code === 'HOOKFLOW_ERR_CONFLICT' || hookflowError.code === 'HOOKFLOW_ERR_NOT_FOUND') {
     if (hookflowError.details !== undefined) body['details'] = hookflowError.details;
     else if (hookflowError.message !== hookflowError.publicMessage) body['details'] = [hookflowError.message];

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { IngressService } from '../ingress/ingress-service.js';
 import type { Store } from '../store/store.js';
@@ -34,6 +34,12 @@ export interface HttpServerOptions {
   onRunQueued: () => void;
 }
 
+function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const notFound = request.url.startsWith('/api/webhook') || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const answer = request.url.startsWith('/api/webhook') ? 'Webhook not found' : notFound ? 'Not found' : 'Invalid request';
+  void reply.code(notFound ? 404 : 400).send({ error: answer });
+}
+
 /** Builds the Fastify instance: ingress, management API and operations endpoints. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -49,6 +55,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     bodyLimit: 1_048_576,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // URLs Fastify refuses before routing (a bad %-escape, an id past maxParamLength) get our
+    // answers too: such an id can name no workflow, so under /api/webhook it is a 404.
+    frameworkErrors: answerFrameworkError,
     // Node enforces headersTimeout/requestTimeout only on this sweep (default 30 s), so without it a 1 s limit holds a slow sender ~30 s.
     http: { connectionsCheckingInterval: Math.min(1000, options.timeouts.headersMs, options.timeouts.requestMs) },
   });

@@ -8,7 +8,7 @@ import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RejectionLog } from './rejection-log.js';
-import { findPresentedKey, headersForStorage, type KeySource } from './request-key.js';
+import { findPresentedKey, headersForStorage, type PresentedKey } from './request-key.js';
 import { getSignatureScheme } from './signatures/index.js';
 import { validAt, type ResolvedTrigger, type TriggerRegistry } from './trigger-registry.js';
 
@@ -29,7 +29,7 @@ export interface IncomingWebhook {
 export interface AdmittedWebhook {
   incoming: IncomingWebhook;
   trigger: ResolvedTrigger;
-  keySource: KeySource;
+  presentedKey: PresentedKey;
   /** Decoded-size limit for this trigger's bodies, bytes. */
   bodyLimit: number;
   receivedAt: number;
@@ -74,7 +74,12 @@ export class IngressService {
     const { defaults } = this.options;
     if (defaults.perIpPerMinute > 0) {
       const wait = this.ipLimits.take(incoming.sourceIp, defaults.perIpPerMinute, now);
-      if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'source_ip_rate_limit', now, { retryAfterSeconds: wait });
+      if (wait > 0) {
+        // Recorded only under a workflow that exists (a cached lookup): the ids in the URL are
+        // the caller's choice, and invented ones must not add rows to the rejected-call log.
+        const known = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+        throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'source_ip_rate_limit', now, { retryAfterSeconds: wait, record: known !== null });
+      }
     }
     const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
     if (trigger === null || !trigger.enabled) {
@@ -93,7 +98,7 @@ export class IngressService {
       throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', presented.key === undefined ? 'missing_key' : 'invalid_key', now);
     }
     if (rateLimit !== undefined) {
-      const wait = this.triggerLimits.take(`${incoming.workspaceId}\u0000${incoming.workflowId}`, rateLimit.perMinute, now);
+      const wait = this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
     const bodyLimit = trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes;
@@ -102,7 +107,7 @@ export class IngressService {
     if (!encoded && Number.isFinite(declared) && declared > bodyLimit) {
       throw this.refuse(incoming, 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE', 'body_too_large', now, { bodyBytes: declared });
     }
-    return { incoming, trigger, keySource: presented.source, bodyLimit, receivedAt: now };
+    return { incoming, trigger, presentedKey: presented, bodyLimit, receivedAt: now };
   }
 
   async accept(admitted: AdmittedWebhook, rawBody: Buffer): Promise<WebhookAnswer> {
@@ -117,7 +122,14 @@ export class IngressService {
         nowSeconds: Math.floor(now / 1000),
         options: signature,
       });
-      if (!result.ok) throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', `signature_${result.reason}`, now, { bodyBytes: rawBody.length });
+      if (!result.ok) {
+        // The trigger's quota was taken before the body could be read; a forged call must not
+        // keep it, or forgeries would lock out the real sender.
+        const rateLimit = trigger.trigger.rateLimit;
+        if (rateLimit !== undefined) this.triggerLimits.refund(triggerKey(incoming), rateLimit.perMinute);
+        const reason = result.reason.startsWith('signature') ? result.reason : `signature_${result.reason}`;
+        throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', reason, now, { bodyBytes: rawBody.length });
+      }
     }
     const contentType = headerValue(incoming.headers['content-type']);
     let body: ParsedBody;
@@ -150,7 +162,7 @@ export class IngressService {
           workflowVersion: trigger.version,
           receivedAt: admitted.receivedAt,
           test: incoming.test,
-          headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.keySource)),
+          headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.presentedKey)),
           bodyJson: body.json,
           metaJson: JSON.stringify(meta),
           idempotencyKey,
@@ -188,14 +200,16 @@ export class IngressService {
     code: 'HOOKFLOW_ERR_RATE_LIMITED' | 'HOOKFLOW_ERR_FORBIDDEN' | 'HOOKFLOW_ERR_INVALID_KEY' | 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE',
     reason: string,
     now: number,
-    extra: { retryAfterSeconds?: number; bodyBytes?: number | null } = {},
+    extra: { retryAfterSeconds?: number; bodyBytes?: number | null; record?: boolean } = {},
   ): HookflowError {
     const error = new HookflowError(code, `Webhook refused: ${reason}`, { retryAfterSeconds: extra.retryAfterSeconds });
     this.options.metrics.webhooks.inc({ outcome: reason });
-    this.options.rejections.record(
-      { workspaceId: incoming.workspaceId, workflowId: incoming.workflowId, status: error.status, reason, sourceIp: incoming.sourceIp, bodyBytes: extra.bodyBytes ?? null },
-      now,
-    );
+    const call = { workspaceId: incoming.workspaceId, workflowId: incoming.workflowId, status: error.status, reason, sourceIp: incoming.sourceIp, bodyBytes: extra.bodyBytes ?? null };
+    if (extra.record === false) {
+      this.options.rejections.count(call);
+      return error;
+    }
+    this.options.rejections.record(call, now);
     return error;
   }
 
@@ -207,6 +221,10 @@ export class IngressService {
     }
     return allows;
   }
+}
+
+function triggerKey(incoming: IncomingWebhook): string {
+  return `${incoming.workspaceId}\u0000${incoming.workflowId}`;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

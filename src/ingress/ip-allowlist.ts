@@ -1,18 +1,13 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { HookflowError } from '../errors/catalogue.js';
+import { isIPv4 } from 'node:net';
+import { blockListOf, parseCidr, type Cidr } from '../config/cidr.js';
 
-/** Parses CIDRs (IPv4 and IPv6; a bare address means a single host) into a matcher. */
-export function compileIpAllowlist(cidrs: readonly string[]): (ip: string) => boolean {
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [address = '', prefixText] = cidr.trim().split('/');
-    const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
-    const prefix = prefixText === undefined ? (family === 'ipv4' ? 32 : 128) : Number(prefixText);
-    if (family === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) {
-      throw new HookflowError('HOOKFLOW_ERR_VALIDATION', `Invalid CIDR "${cidr}"`);
-    }
-    list.addSubnet(address, prefix, family);
-  }
+/**
+ * Compiles `trigger.allowedIps` (CIDRs, IPv4 and IPv6; a bare address is one host) into a
+ * matcher. Entries were validated when the workflow was saved; one that still fails to parse
+ * matches nothing rather than opening the trigger.
+ */
+export function compileIpAllowlist(entries: readonly string[]): (ip: string) => boolean {
+  const list = blockListOf(entries.map((entry) => parseCidr(entry, { allowBareAddress: true })).filter((cidr): cidr is Cidr => cidr !== null));
   return (ip: string) => {
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
     if (mapped?.[1] !== undefined) return list.check(mapped[1], 'ipv4');

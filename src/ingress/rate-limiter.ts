@@ -33,4 +33,10 @@ export class RateLimiter {
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / ratePerMs / 1000));
   }
+
+  /** Gives back a token taken by `take` (a call that turned out not to be the sender's). */
+  refund(key: string, perMinute: number): void {
+    const bucket = this.buckets.get(key);
+    if (bucket !== undefined) bucket.tokens = Math.min(perMinute, bucket.tokens + 1);
+  }
 }

@@ -23,13 +23,16 @@ export function findPresentedKey(query: Readonly<Record<string, unknown>>, heade
   return { key: undefined, source: 'none' };
 }
 
-/** Headers as stored in the event: lower-cased names, single string values, the key header gone. */
-export function headersForStorage(headers: Readonly<Record<string, string | string[] | undefined>>, keySource: KeySource): Record<string, string> {
+/**
+ * Headers as stored in the event: lower-cased names, single string values, the key gone —
+ * `X-Webhook-Key` always, `Authorization` when it carried the key or repeats the presented one.
+ */
+export function headersForStorage(headers: Readonly<Record<string, string | string[] | undefined>>, presented: PresentedKey): Record<string, string> {
   const stored: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     if (name === 'x-webhook-key') continue; // never store a key header, even one that didn't authenticate
-    if (name === 'authorization' && keySource === 'authorization') continue;
+    if (name === 'authorization' && (presented.source === 'authorization' || (presented.key !== undefined && typeof value === 'string' && value.includes(presented.key)))) continue;
     stored[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return stored;

@@ -1,10 +1,36 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, openSync, readFileSync, writeSync, fsyncSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { masterKeyFromBase64, type MasterKey } from './cipher.js';
 
 /** File in the data dir holding the generated master key (base64, mode 0600). */
 export const MASTER_KEY_FILE = 'master.key';
+
+/** The master key in use, without creating one: from the env, else the data dir, else null. */
+export function findMasterKey(options: { dataDir: string; fromEnv: string | undefined }): { key: MasterKey; source: 'env' | 'file' } | null {
+  if (options.fromEnv !== undefined) return { key: masterKeyFromBase64(options.fromEnv), source: 'env' };
+  const path = join(options.dataDir, MASTER_KEY_FILE);
+  return existsSync(path) ? { key: masterKeyFromBase64(readFileSync(path, 'utf8')), source: 'file' } : null;
+}
+
+/**
+ * Replaces the generated key file with `next` (write, fsync, rename: never half a key); the old
+ * key is kept beside it as `master.key.previous` until the operator deletes it.
+ */
+export function replaceMasterKeyFile(dataDir: string, nextBase64: string): void {
+  const path = join(dataDir, MASTER_KEY_FILE);
+  const staged = `${path}.next`;
+  const fd = openSync(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  try {
+    writeSync(fd, `${nextBase64.trim()}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  copyFileSync(path, `${path}.previous`);
+  chmodSync(`${path}.previous`, 0o600);
+  renameSync(staged, path);
+}
 
 export interface LoadedMasterKey {
   key: MasterKey;

@@ -82,7 +82,7 @@ export class WorkflowService {
    */
   async updateWorkflow(workspaceId: string, workflowId: string, input: unknown): Promise<Record<string, unknown>> {
     const current = await this.requireWorkflowRecord(workspaceId, workflowId);
-    const definition = parseDefinition(stripPlaceholders(input));
+    const definition = parseDefinition(withoutViewFields(stripPlaceholders(input)));
     if (definition.id !== undefined && definition.id !== workflowId) throw validation([`id: cannot change a workflow's id (is "${workflowId}")`]);
     const now = this.options.clock();
     const { stored, secrets } = withoutSecrets(definition);
@@ -184,6 +184,14 @@ function stripPlaceholders(input: unknown): unknown {
     copy[name] = stripPlaceholders(value);
   }
   return copy;
+}
+
+/** Fields the GET view adds that are not part of a definition; a PUT of a GET answer ignores them. */
+const VIEW_ONLY_FIELDS = ['workspaceId', 'version', 'webhookUrl', 'testWebhookUrl', 'createdAt', 'updatedAt'];
+
+function withoutViewFields(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  return Object.fromEntries(Object.entries(input).filter(([name]) => !VIEW_ONLY_FIELDS.includes(name)));
 }
 
 function generateKey(): string {

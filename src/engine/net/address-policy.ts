@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { parseCidr, type Cidr } from '../../config/cidr.js';
 import { HookflowError } from '../../errors/catalogue.js';
 
 /** The answer for one address: allowed, or refused with a reason fit for a step's error. */
@@ -60,7 +61,7 @@ const BLOCKED_RANGES: readonly Range[] = (
     ['ff00::/8', 'multicast'],
   ] as const
 ).map(([cidr, what]) => {
-  const { network, prefix, family } = parseCidr(cidr);
+  const { network, prefix, family } = parseCidrOrThrow(cidr);
   const list = new BlockList();
   list.addSubnet(network, prefix, family);
   return { cidr, what, family, list };
@@ -73,7 +74,7 @@ const BLOCKED_RANGES: readonly Range[] = (
 export function createEgressPolicy(options: EgressPolicyOptions = {}): EgressPolicy {
   const allow = new BlockList();
   for (const entry of options.allowlist ?? []) {
-    const { network, prefix, family } = parseCidr(entry);
+    const { network, prefix, family } = parseCidrOrThrow(entry);
     allow.addSubnet(network, prefix, family);
   }
 
@@ -132,19 +133,16 @@ function findRange(address: string, type: 'ipv4' | 'ipv6'): Range | undefined {
   return BLOCKED_RANGES.find((range) => range.family === type && range.list.check(address, type));
 }
 
-function parseCidr(entry: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } {
-  const match = /^([^/%\s]+)\/(\d{1,3})$/.exec(entry.trim());
-  const network = match?.[1] ?? '';
-  const prefix = Number(match?.[2]);
-  const family = isIP(network);
-  if (family === 0 || !(prefix <= (family === 4 ? 32 : 128))) {
+function parseCidrOrThrow(entry: string): Cidr {
+  const cidr = parseCidr(entry);
+  if (cidr === null) {
     throw new HookflowError(
       'HOOKFLOW_ERR_CONFIG',
       `Invalid egress allowlist entry ${JSON.stringify(entry)}: expected a CIDR such as 127.0.0.0/8 or ::1/128`,
       { transient: false },
     );
   }
-  return { network, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
+  return cidr;
 }
 
 /** Drops an IPv6 zone (`fe80::1%eth0`): the zone picks an interface, not a different host. */

@@ -75,7 +75,9 @@ export class WriterClient {
     if (worker === null || this.port === null) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     this.port.postMessage({ type: 'close' } satisfies MainToWriter);
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
     await worker.terminate();
   }
 
