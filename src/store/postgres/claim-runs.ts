@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { ClaimedRun, EventRecord, StepResultRecord, WorkflowRecord } from '../store.js';
 import { failRun, releaseRun } from './attempt-writes.js';
 import { storageError } from './pg-errors.js';
-import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from './rows.js';
+import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from '../rows.js';
 
 /**
  * A lapsed lease means its worker died: the run goes back to the queue (due now) while it has

@@ -16,7 +16,7 @@ import { replayRun } from './replay-run.js';
 import {
   toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
   type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
-} from './rows.js';
+} from '../rows.js';
 import { RunNotifier } from './run-notifier.js';
 import * as workflows from './workflow-writes.js';
 

@@ -3,7 +3,7 @@ import { HookflowError } from '../../errors/catalogue.js';
 import type { RunRecord } from '../store.js';
 import { isUniqueViolation, storageError } from './pg-errors.js';
 import { notifyIfAny } from './run-notifier.js';
-import { toRun, type RunRow } from './rows.js';
+import { toRun, type RunRow } from '../rows.js';
 
 /**
  * Queues a new run of an existing run's event on the workflow's latest version, in one

@@ -11,7 +11,7 @@ import { openReadConnection } from './open-database.js';
 import {
   toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
   type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
-} from './rows.js';
+} from '../rows.js';
 import { WriterClient } from './writer-client.js';
 
 /** SQLite file name inside the data dir. */

@@ -4,7 +4,7 @@ import type {
   AttemptRef, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
   StepResultRecord, Workspace, WorkflowRecord,
 } from '../store.js';
-import { toRun, type RunRow } from './rows.js';
+import { toRun, type RunRow } from '../rows.js';
 
 /**
  * Every write hookflow makes to SQLite. Runs only in the writer thread, which owns the one write

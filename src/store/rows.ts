@@ -1,15 +1,21 @@
-import type { EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepResultRecord, StepStatus, Workspace, WorkflowRecord } from '../store.js';
+import type { EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepResultRecord, StepStatus, Workspace, WorkflowRecord } from './store.js';
 
 /*
- * Row shapes as PostgreSQL returns them through our pool (BIGINT parsed to number, see
- * PG_TYPES), and their mapping to the contract's records. Column names match SQLite's.
+ * Row shapes as both stores return them, and their mapping to the contract's records. Both
+ * schemas use the same column names; the one difference is booleans, which SQLite returns as
+ * 0/1 and PostgreSQL as true/false (BIGINT columns come back as numbers from both: see the
+ * PostgreSQL pool's type parsers).
  */
+
+/** A boolean column: 0/1 from SQLite, true/false from PostgreSQL. */
+type BooleanColumn = boolean | number;
+const truthy = (value: BooleanColumn): boolean => value === true || value === 1;
 
 /** A `workspaces` row. */
 export interface WorkspaceRow { id: string; name: string; created_at: number }
 /** A workflow version joined with its workflow (see WORKFLOW_SELECT). */
 export interface WorkflowRow {
-  workspace_id: string; workflow_id: string; version: number; name: string; enabled: boolean;
+  workspace_id: string; workflow_id: string; version: number; name: string; enabled: BooleanColumn;
   definition: string; created_at: number; updated_at: number;
 }
 /** A `secrets` row. */
@@ -20,7 +26,7 @@ export interface SecretRow {
 /** An `events` row. */
 export interface EventRow {
   id: string; workspace_id: string; workflow_id: string; workflow_version: number; received_at: number;
-  test: boolean; headers: string; body: string; meta: string; idempotency_key: string | null;
+  test: BooleanColumn; headers: string; body: string; meta: string; idempotency_key: string | null;
 }
 /** A `runs` row. */
 export interface RunRow {
@@ -50,7 +56,7 @@ export const toWorkflow = (row: WorkflowRow): WorkflowRecord => ({
   id: row.workflow_id,
   version: row.version,
   name: row.name,
-  enabled: row.enabled,
+  enabled: truthy(row.enabled),
   definition: JSON.parse(row.definition) as unknown,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -74,7 +80,7 @@ export const toEvent = (row: EventRow): EventRecord => ({
   workflowId: row.workflow_id,
   workflowVersion: row.workflow_version,
   receivedAt: row.received_at,
-  test: row.test,
+  test: truthy(row.test),
   headers: JSON.parse(row.headers) as Record<string, string>,
   body: JSON.parse(row.body) as unknown,
   meta: JSON.parse(row.meta) as Record<string, unknown>,
