@@ -1,11 +1,8 @@
 import type { HttpStepDefinition } from '../../../config/workflow-definition.js';
-import { HookflowError } from '../../../errors/catalogue.js';
+import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderTemplate } from '../../templates.js';
-
-/** Answers worth another attempt: the server may be fine a moment later. */
-export const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /**
  * The HTTP step: sends a templated request through the SSRF-guarded client. Output is
@@ -37,13 +34,7 @@ export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<Ht
       });
       const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
       if (response.status >= 400) {
-        const transient = TRANSIENT_STATUSES.has(response.status);
-        const retryAfter = Number(response.headers['retry-after']);
-        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, {
-          transient,
-          ...(transient && Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
-          details: output,
-        });
+        throw failedAnswer({ message: `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, status: response.status, headers: response.headers, details: output });
       }
       return { output };
     },

@@ -1,9 +1,9 @@
 import type { LlmStepDefinition } from '../../../config/workflow-definition.js';
 import { HookflowError } from '../../../errors/catalogue.js';
+import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderTemplate } from '../../templates.js';
-import { TRANSIENT_STATUSES } from '../http/http-step.js';
 
 /** Looks up the step's decrypted API key (stored encrypted, never in the definition). */
 export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<string | undefined>;
@@ -42,13 +42,8 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
         timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
       });
       if (response.status >= 400) {
-        const transient = TRANSIENT_STATUSES.has(response.status);
-        const retryAfter = Number(response.headers['retry-after']);
         // The answer's body is not included: providers sometimes echo request details back.
-        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, {
-          transient,
-          ...(transient && Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterSeconds: retryAfter } : {}),
-        });
+        throw failedAnswer({ message: `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, status: response.status, headers: response.headers });
       }
       let completion: ChatCompletion;
       try {
