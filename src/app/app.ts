@@ -91,6 +91,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         maxJsonDepth: config.ingress.maxJsonDepth,
         perIpPerMinute: config.ingress.perIpPerMinute,
       },
+      // Accepted webhooks wake idle local workers instead of waiting for the next poll.
+      onRunQueued: () => workers?.wake(),
     });
     server = await buildHttpServer({
       logger,
@@ -106,13 +108,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       maxConnections: config.http.maxConnections,
       onRunQueued: () => workers?.wake(),
     });
-    if (workers !== null) {
-      const pool = workers;
-      // Accepted webhooks wake idle local workers instead of waiting for the next poll.
-      server.addHook('onResponse', async (request, reply) => {
-        if (reply.statusCode === 200 && request.admittedWebhook !== undefined && !request.admittedWebhook.incoming.test) pool.wake();
-      });
-    }
     await server.listen({ port: config.port, host: config.host });
     const address = server.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -68,11 +68,14 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' }),
   );
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: it runs for every request, and most return at once.
+  app.addHook('onResponse', (request, reply, done) => {
     // Accepted webhooks log at debug (they are counted in metrics); everything else at info.
     const level = reply.statusCode < 300 && request.url.startsWith('/api/webhook') ? 'debug' : 'info';
-    if (!options.logger.isLevelEnabled(level)) return;
-    options.logger[level]({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip }, 'request');
+    if (options.logger.isLevelEnabled(level)) {
+      options.logger[level]({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip }, 'request');
+    }
+    done();
   });
 
   await app.register(ingressRoutes, { ingress: options.ingress });

@@ -46,11 +46,11 @@ export function readBody(stream: Readable, options: ReadBodyOptions): Promise<Bu
     const finish = (error: Error | null): void => {
       if (settled) return;
       settled = true;
-      source.removeAllListeners('data');
       if (error === null) {
         resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
         return;
       }
+      source.removeAllListeners('data');
       if (source !== stream) source.destroy();
       // Drain what the client still sends so the answer can go out on a healthy connection.
       stream.resume();

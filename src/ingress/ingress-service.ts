@@ -47,6 +47,8 @@ export interface IngressServiceOptions {
   rejections: RejectionLog;
   metrics: Metrics;
   clock: () => number;
+  /** Called after a run was committed (wakes local workers). */
+  onRunQueued?: () => void;
   defaults: {
     maxBodyBytes: number;
     maxAttempts: number;
@@ -191,6 +193,7 @@ export class IngressService {
       return { status: 'accepted', workflow_started: false, duplicate: true, run_id: result.runId };
     }
     metrics.webhooks.inc({ outcome: 'accepted' });
+    this.options.onRunQueued?.();
     metrics.ingestSeconds.observe(elapsedMs / 1000);
     return { status: 'accepted', workflow_started: true, run_id: result.runId ?? '' };
   }
