@@ -47,10 +47,32 @@ const signed = await load(`${hookflow.url}/api/webhook/bench/signed`, { 'content
 await stopProcess(hookflow.child);
 rmSync(dataDir, { recursive: true, force: true });
 
+// Optional: the same ingest on PostgreSQL (BENCH_DATABASE_URL=postgres://…), in a schema of its own.
+let onPostgres = null;
+if (process.env.BENCH_DATABASE_URL) {
+  const { default: pg } = await import('pg');
+  const schema = `hookflow_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const url = new URL(process.env.BENCH_DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const pgDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-pg-'));
+  const node = await startHookflow(pgDir, { HOOKFLOW_WORKER_CONCURRENCY: '0', DATABASE_URL: url.toString() });
+  await api(node.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
+  await api(node.url, 'POST', '/api/workspaces/bench/workflows', { id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: KEY, bodyMemory: 'orderData' } });
+  onPostgres = await load(`${node.url}/api/webhook/bench/orders?key=${KEY}`, { 'content-type': 'application/json' });
+  await stopProcess(node.child);
+  await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+  await admin.end();
+  rmSync(pgDir, { recursive: true, force: true });
+}
+
 console.log(`\ningest: ${CONNECTIONS} connections, ${DURATION_S} s, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL, loopback`);
 console.log(row('bare Fastify (baseline)', base, base));
 console.log(row('hookflow ingest (shared key)', ingest, base));
 console.log(row('hookflow ingest (github signature)', signed, base));
+if (onPostgres !== null) console.log(row('hookflow ingest (PostgreSQL)', onPostgres, base));
 console.log(`signature p50 overhead vs shared key: ${ingest.p50 === 0 ? 'n/a' : `${Math.round(((signed.p50 - ingest.p50) / ingest.p50) * 100)}%`}`);
 
 if (process.env.BENCH_SKIP_E2E !== '1') {
