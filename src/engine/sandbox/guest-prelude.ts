@@ -1,16 +1,20 @@
 /**
- * JavaScript evaluated inside each fresh QuickJS context before the user's script.
+ * The little JavaScript the sandbox evaluates inside a QuickJS context besides the user's script.
  *
- * It receives the three host bridges as arguments and keeps them in its closure, so the
- * script can reach them only through `memory` and `console`, never directly. Everything the
- * guest sends the host is a string (JSON text or a log line): the host never walks guest
- * objects, so getters, proxies and cycles cannot run host-side or confuse it. The built-ins it
- * uses are captured before the script runs; a script that patches them later only changes
- * what it sees itself. The host re-checks every name and value it receives regardless.
+ * Compiling guest code is the costliest part of starting a run (QuickJS spends ~10–20 µs per
+ * function it compiles), so nothing here is evaluated up front: `memory` and `console` are host
+ * functions installed by host-bridges.ts, and the helpers below are compiled only in the runs
+ * that need them — the JSON helpers on the first `memory.save` or non-primitive return value,
+ * the format helpers on the first console call or when an error must be described.
+ *
+ * Each helper source is a factory that gets the built-ins it uses as arguments. The host takes
+ * them from the fresh context *before* the user's script runs, so a script that later replaces
+ * `JSON.stringify`, `String` and the like only changes what it sees itself, even though the
+ * factory is compiled afterwards; the factories never read a global. Everything the helpers hand
+ * the host is a string (JSON text or a log line): the host never walks guest objects, so getters,
+ * proxies and cycles cannot run host-side or confuse it. The host re-checks every name and value
+ * it receives regardless.
  */
-
-/** File name the prelude is evaluated under (shows in stack frames of its own functions). */
-export const GUEST_PRELUDE_FILENAME = 'hookflow-prelude.js';
 
 /** Scripts compiled by `Function` report this file name in their stack traces. */
 export const GUEST_SCRIPT_FILENAME = '<input>';
@@ -21,26 +25,37 @@ export const GUEST_SCRIPT_FILENAME = '<input>';
  */
 export const GUEST_SCRIPT_LINE_OFFSET = 2;
 
-/**
- * The prelude's source. Evaluating it yields a function
- * `(hostLoad, hostSave, hostLog, maxLineChars) => kit`; calling that installs the non-enumerable
- * globals `memory` and `console` and returns `kit` = `{ compile(code), toJson(value),
- * describe(thrown) }`, the only guest functions the host calls. `maxLineChars` caps each console
- * line before it is copied out of WASM.
- */
-export const GUEST_PRELUDE = String.raw`(function (hostLoad, hostSave, hostLog, maxLineChars) {
-  'use strict';
-  const FunctionCtor = Function;
-  const StringCtor = String;
-  const ErrorCtor = Error;
-  const TypeErrorCtor = TypeError;
-  const stringify = JSON.stringify;
-  const parse = JSON.parse;
-  const apply = Reflect.apply;
-  const slice = StringCtor.prototype.slice;
-  const freeze = Object.freeze;
-  const defineProperty = Object.defineProperty;
+/** File name the helpers are evaluated under (shows in stack frames of their own functions). */
+export const GUEST_HELPERS_FILENAME = 'hookflow-helpers.js';
 
+/**
+ * Built-ins captured from each fresh context before the user's script runs, as property paths
+ * from the global object. The helper factories take them by these names, in this order.
+ */
+export const CAPTURED_BUILTINS = {
+  stringify: ['JSON', 'stringify'],
+  StringCtor: ['String'],
+  ErrorCtor: ['Error'],
+  TypeErrorCtor: ['TypeError'],
+  apply: ['Reflect', 'apply'],
+  slice: ['String', 'prototype', 'slice'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** A captured built-in's name (the helper factories' parameter names). */
+export type CapturedBuiltin = keyof typeof CAPTURED_BUILTINS;
+
+/** The factory parameters, in order. */
+export const CAPTURED_BUILTIN_NAMES = Object.keys(CAPTURED_BUILTINS) as CapturedBuiltin[];
+
+const PARAMETERS = CAPTURED_BUILTIN_NAMES.join(', ');
+
+/**
+ * JSON helpers: the factory returns `{ toJson(value), saveText(name, value) }`.
+ * `toJson` is `JSON.stringify` that refuses functions and symbols instead of dropping them and
+ * turns `undefined` into `null`; `saveText` is `toJson` with `memory.save`'s error message.
+ */
+export const GUEST_JSON_HELPERS = String.raw`(function (${PARAMETERS}) {
+  'use strict';
   function rejectNonJson(key, value) {
     const type = typeof value;
     if (type === 'function' || type === 'symbol') {
@@ -48,15 +63,33 @@ export const GUEST_PRELUDE = String.raw`(function (hostLoad, hostSave, hostLog, 
     }
     return value;
   }
-
   function toJson(value) {
     return stringify(value === undefined ? null : value, rejectNonJson);
   }
+  return {
+    toJson: toJson,
+    saveText: function saveText(name, value) {
+      try {
+        return toJson(value);
+      } catch (error) {
+        throw new TypeErrorCtor('memory.save: the value for "' + StringCtor(name) + '" is not JSON-serialisable (' +
+          StringCtor(error && error.message) + ')');
+      }
+    },
+  };
+})`;
 
+/**
+ * Format helpers: the factory returns `{ line(maxChars, ...values), describe(thrown) }`.
+ * `line` formats console arguments (strings as is, errors as `name: message`, the rest as JSON
+ * or `String(value)`), cut to `maxChars` before it is copied out of WASM; `describe` reports a
+ * thrown value as the JSON that failure-messages.ts parses.
+ */
+export const GUEST_FORMAT_HELPERS = String.raw`(function (${PARAMETERS}) {
+  'use strict';
   function clip(text, max) {
     return text.length > max ? apply(slice, text, [0, max]) : text;
   }
-
   function formatArg(value) {
     if (typeof value === 'string') return value;
     try {
@@ -71,55 +104,27 @@ export const GUEST_PRELUDE = String.raw`(function (hostLoad, hostSave, hostLog, 
       }
     }
   }
-
-  function logger(level) {
-    return function () {
-      let line = '';
-      for (let i = 0; i < arguments.length && line.length <= maxLineChars; i++) {
-        line += (i === 0 ? '' : ' ') + formatArg(arguments[i]);
+  return {
+    line: function line(maxChars) {
+      let text = '';
+      for (let i = 1; i < arguments.length && text.length <= maxChars; i++) {
+        text += (i === 1 ? '' : ' ') + formatArg(arguments[i]);
       }
-      hostLog(level, clip(line, maxLineChars));
-    };
-  }
-
-  const memory = freeze({
-    load: function load(name) {
-      const text = hostLoad(name);
-      return text === undefined ? undefined : parse(text);
+      return clip(text, maxChars);
     },
-    save: function save(name, value) {
-      let text;
+    describe: function describe(thrown) {
       try {
-        text = toJson(value);
+        if (thrown instanceof ErrorCtor) {
+          return stringify({
+            name: StringCtor(thrown.name),
+            message: clip(StringCtor(thrown.message), 2000),
+            stack: clip(StringCtor(thrown.stack), 2000),
+          });
+        }
+        return stringify({ value: clip(formatArg(thrown), 2000), isNull: thrown === null });
       } catch (error) {
-        throw new TypeErrorCtor('memory.save: the value for "' + StringCtor(name) + '" is not JSON-serialisable (' +
-          StringCtor(error && error.message) + ')');
+        return stringify({ value: '[unprintable value]' });
       }
-      hostSave(name, text);
     },
-  });
-  const console = freeze({ log: logger('log'), info: logger('info'), warn: logger('warn'), error: logger('error') });
-  defineProperty(globalThis, 'memory', { value: memory, enumerable: false, writable: false, configurable: false });
-  defineProperty(globalThis, 'console', { value: console, enumerable: false, writable: false, configurable: false });
-
-  function describe(thrown) {
-    try {
-      if (thrown instanceof ErrorCtor) {
-        return stringify({
-          name: StringCtor(thrown.name),
-          message: clip(StringCtor(thrown.message), 2000),
-          stack: clip(StringCtor(thrown.stack), 2000),
-        });
-      }
-      return stringify({ value: clip(formatArg(thrown), 2000), isNull: thrown === null });
-    } catch (error) {
-      return stringify({ value: '[unprintable value]' });
-    }
-  }
-
-  return freeze({
-    compile: function compile(code) { return FunctionCtor(code); },
-    toJson: toJson,
-    describe: describe,
-  });
+  };
 })`;

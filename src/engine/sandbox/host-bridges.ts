@@ -1,5 +1,12 @@
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from 'quickjs-emscripten-core';
 import { isVariableName } from '../templates.js';
+import {
+  CAPTURED_BUILTIN_NAMES,
+  CAPTURED_BUILTINS,
+  GUEST_FORMAT_HELPERS,
+  GUEST_HELPERS_FILENAME,
+  GUEST_JSON_HELPERS,
+} from './guest-prelude.js';
 
 /** Per-run state the bridges read and fill; owned by one `runScript` call. */
 export interface BridgeState {
@@ -83,16 +90,19 @@ function stringArg(context: QuickJSContext, handle: QuickJSHandle | undefined): 
   return handle !== undefined && context.typeof(handle) === 'string' ? context.getString(handle) : undefined;
 }
 
+/** A guest call's outcome; on success the value handle, on failure the thrown value's handle. */
+export type GuestResult = VmCallResult<QuickJSHandle>;
+
+/** Registers a handle for disposal at the end of the run and returns it. */
+type Own = (handle: QuickJSHandle) => QuickJSHandle;
+
+type HostFunction = (...args: QuickJSHandle[]) => QuickJSHandle | GuestResult | undefined;
+
 /**
  * Host functions must never throw: quickjs-emscripten would copy a host error, stack trace
  * included, into the guest. Expected failures become guest TypeErrors with our message only.
  */
-function guarded(
-  context: QuickJSContext,
-  state: BridgeState,
-  what: string,
-  body: (...args: QuickJSHandle[]) => QuickJSHandle | undefined,
-): (...args: QuickJSHandle[]) => QuickJSHandle | VmCallResult<QuickJSHandle> | undefined {
+function guarded(context: QuickJSContext, state: BridgeState, what: string, body: HostFunction): HostFunction {
   return (...args) => {
     try {
       return body(...args);
@@ -104,37 +114,181 @@ function guarded(
   };
 }
 
+/** Hands a guest call's result on as a host function's return value (consumed by quickjs-emscripten). */
+function passOn(result: GuestResult): GuestResult {
+  return result.error !== undefined ? { error: result.error } : { value: result.value };
+}
+
+/** What a run's output turned into: a host value, or the guest error that refused it. */
+export type OutputResult = { ok: true; value: unknown } | { ok: false; error: QuickJSHandle };
+
+/** The guest side of one run: the installed globals and the functions the host calls into. */
+export interface Guest {
+  /** `Function(code)`, with the context's own `Function` captured before the script ran. */
+  compile(code: string): GuestResult;
+  /** The script's result as a JSON-compatible host value (`undefined` becomes `null`). */
+  output(value: QuickJSHandle): OutputResult;
+  /** A thrown value as the JSON text failure-messages.ts parses, or `undefined` if it cannot be read. */
+  describe(thrown: QuickJSHandle): string | undefined;
+}
+
+type HelperSet<Name extends string> = { readonly [K in Name]: QuickJSHandle };
+
 /**
- * The three host functions the guest prelude closes over, in its parameter order:
- * `hostLoad(name) → JSON text | undefined`, `hostSave(name, jsonText)`, `hostLog(level, line)`.
- * The caller owns (and must dispose) the returned handles.
+ * Installs the non-enumerable, read-only, frozen globals `memory` (`load`, `save`) and `console`
+ * (`log`, `info`, `warn`, `error`) as host functions in a fresh context, before any guest code
+ * has run, and captures the built-ins the host and the helpers rely on. Every handle it makes is
+ * passed to `own`, so the caller disposes them. `maxLineChars` caps each console line before it
+ * is copied out of WASM.
  */
-export function createBridges(context: QuickJSContext, state: BridgeState): QuickJSHandle[] {
-  const hostLoad = guarded(context, state, 'memory.load', (nameHandle) => {
+export function installGuest(context: QuickJSContext, state: BridgeState, own: Own, maxLineChars: number): Guest {
+  const global = context.global;
+  const path = (names: readonly string[]): QuickJSHandle => {
+    let handle = global;
+    for (const name of names) handle = own(context.getProp(handle, name));
+    return handle;
+  };
+  const functionCtor = path(['Function']);
+  const parse = path(['JSON', 'parse']);
+  const freeze = path(['Object', 'freeze']);
+  const builtins = CAPTURED_BUILTIN_NAMES.map((name) => path(CAPTURED_BUILTINS[name]));
+  const stringify = builtins[CAPTURED_BUILTIN_NAMES.indexOf('stringify')] ?? path(CAPTURED_BUILTINS.stringify);
+
+  // Compiled at most once per run, on first use; a failed attempt (out of memory, the
+  // deadline) is not cached, and its error becomes the caller's.
+  const helpers = <Name extends string>(source: string, names: readonly Name[]) => {
+    let loaded: HelperSet<Name> | undefined;
+    return (): { value: HelperSet<Name>; error?: undefined } | { error: QuickJSHandle } => {
+      if (loaded !== undefined) return { value: loaded };
+      const factory = context.evalCode(source, GUEST_HELPERS_FILENAME, { type: 'global', strict: true });
+      if (factory.error !== undefined) return { error: factory.error };
+      const made = context.callFunction(own(factory.value), context.undefined, ...builtins);
+      if (made.error !== undefined) return { error: made.error };
+      const kit = own(made.value);
+      const set: Partial<Record<Name, QuickJSHandle>> = {};
+      // Own data properties of an object the factory just made: no getter can run.
+      for (const name of names) set[name] = own(context.getProp(kit, name));
+      loaded = set as HelperSet<Name>;
+      return { value: loaded };
+    };
+  };
+  const jsonHelpers = helpers(GUEST_JSON_HELPERS, ['toJson', 'saveText']);
+  const formatHelpers = helpers(GUEST_FORMAT_HELPERS, ['line', 'describe']);
+
+  const call = (fn: QuickJSHandle, ...args: QuickJSHandle[]): GuestResult => context.callFunction(fn, context.undefined, ...args);
+  const callWithString = (fn: QuickJSHandle, text: string): GuestResult => {
+    const arg = context.newString(text);
+    try {
+      return call(fn, arg);
+    } finally {
+      arg.dispose();
+    }
+  };
+
+  const readString = (handle: QuickJSHandle): string | undefined => {
+    try {
+      return stringArg(context, handle);
+    } finally {
+      handle.dispose();
+    }
+  };
+
+  const memoryLoad = guarded(context, state, 'memory.load', (nameHandle) => {
     const name = stringArg(context, nameHandle);
     const text = name === undefined ? undefined : loadText(state, name);
-    return text === undefined ? undefined : context.newString(text);
+    return text === undefined ? undefined : passOn(callWithString(parse, text));
   });
-  const hostSave = guarded(context, state, 'memory.save', (nameHandle, textHandle) => {
+  const memorySave = guarded(context, state, 'memory.save', (nameHandle, valueHandle) => {
+    const json = jsonHelpers();
+    if (json.error !== undefined) return { error: json.error };
+    const textResult = call(json.value.saveText, nameHandle ?? context.undefined, valueHandle ?? context.undefined);
+    if (textResult.error !== undefined) return { error: textResult.error };
+    // Disposed at once, not at the end of the run: a script may save in a loop.
+    const text = readString(textResult.value);
     const name = stringArg(context, nameHandle);
     if (name === undefined) throw new GuestError('memory.save: the name must be a string');
-    const text = stringArg(context, textHandle);
     if (text === undefined) throw new GuestError(`memory.save: the value for ${quote(name)} is not JSON`);
     save(state, name, text);
     return undefined;
   });
-  const hostLog = guarded(context, state, 'console', (levelHandle, lineHandle) => {
-    // Once the budget is spent, skip copying the guest's string out of WASM at all.
-    if (state.logBytesLeft <= 0) {
-      state.logTruncated = true;
+  const maxLine = own(context.newNumber(maxLineChars));
+  const logger = (level: string) =>
+    guarded(context, state, 'console', (...args) => {
+      // Once the budget is spent, skip formatting and copying the guest's values at all.
+      if (state.logBytesLeft <= 0) {
+        state.logTruncated = true;
+        return undefined;
+      }
+      const format = formatHelpers();
+      if (format.error !== undefined) return { error: format.error };
+      const line = call(format.value.line, maxLine, ...args);
+      if (line.error !== undefined) return { error: line.error };
+      log(state, level, readString(line.value) ?? '');
       return undefined;
+    });
+
+  const frozenObject = (members: Record<string, HostFunction>): QuickJSHandle => {
+    const object = own(context.newObject());
+    for (const [name, fn] of Object.entries(members)) context.setProp(object, name, own(context.newFunction(name, fn)));
+    const frozen = call(freeze, object);
+    if (frozen.error !== undefined) {
+      own(frozen.error);
+      throw new Error('Object.freeze failed in a fresh context');
     }
-    log(state, stringArg(context, levelHandle) ?? 'log', stringArg(context, lineHandle) ?? '');
-    return undefined;
+    own(frozen.value);
+    return object;
+  };
+  // Without `writable`, QuickJS defines the property read-only; it is also non-configurable.
+  context.defineProp(global, 'memory', { value: frozenObject({ load: memoryLoad, save: memorySave }), enumerable: false, configurable: false });
+  context.defineProp(global, 'console', {
+    value: frozenObject({ log: logger('log'), info: logger('info'), warn: logger('warn'), error: logger('error') }),
+    enumerable: false,
+    configurable: false,
   });
-  return [
-    context.newFunction('hostLoad', hostLoad),
-    context.newFunction('hostSave', hostSave),
-    context.newFunction('hostLog', hostLog),
-  ];
+
+  return {
+    compile: (code) => callWithString(functionCtor, code),
+    output(value) {
+      // Primitives need no guest code (nor the JSON helpers compiled) to become JSON values.
+      switch (context.typeof(value)) {
+        case 'undefined':
+          return { ok: true, value: null };
+        case 'boolean':
+          return { ok: true, value: context.sameValue(value, context.true) };
+        case 'number': {
+          const number = context.getNumber(value);
+          // As JSON.stringify: non-finite numbers become null, -0 becomes 0.
+          return { ok: true, value: Number.isFinite(number) ? number + 0 : null };
+        }
+        case 'string': {
+          // JSON.stringify runs no guest code for a primitive string (no toJSON, no replacer),
+          // and going through JSON text keeps lone surrogates exactly as the helpers would.
+          const text = call(stringify, value);
+          if (text.error !== undefined) return { ok: false, error: text.error };
+          return { ok: true, value: JSON.parse(context.getString(own(text.value))) as unknown };
+        }
+        default: {
+          if (context.sameValue(value, context.null)) return { ok: true, value: null };
+          const json = jsonHelpers();
+          if (json.error !== undefined) return { ok: false, error: json.error };
+          const text = call(json.value.toJson, value);
+          if (text.error !== undefined) return { ok: false, error: text.error };
+          return { ok: true, value: JSON.parse(context.getString(own(text.value))) as unknown };
+        }
+      }
+    },
+    describe(thrown) {
+      const format = formatHelpers();
+      if (format.error !== undefined) {
+        own(format.error);
+        return undefined;
+      }
+      const described = call(format.value.describe, thrown);
+      if (described.error !== undefined) {
+        own(described.error);
+        return undefined;
+      }
+      return stringArg(context, own(described.value));
+    },
+  };
 }

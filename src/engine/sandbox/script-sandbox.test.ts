@@ -115,6 +115,52 @@ describe('runScript', () => {
     expect((await run('return [typeof leaked, typeof ({}).polluted]')).output).toEqual(['undefined', 'undefined']);
   });
 
+  it('isolates runs: built-in prototypes and JSON patched by one script are pristine in the next', async () => {
+    await run(`
+      Array.prototype.map = function () { return 'patched' };
+      Object.prototype.x = 1;
+      JSON.stringify = () => '"hijacked"';
+      String.prototype.slice = () => 'sliced';
+      return 1`);
+    const result = await run('return [[1, 2].map((n) => n * 2), typeof ({}).x, JSON.stringify({ a: 1 }), "abc".slice(1)]');
+    expect(result.output).toEqual([[2, 4], 'undefined', '{"a":1}', 'bc']);
+  });
+
+  it('keeps memory, console and the output on the built-ins captured before the script ran', async () => {
+    // The guest helpers are compiled lazily, after the script has replaced these globals.
+    const result = await run(`
+      String.prototype.slice = () => 'evil'; JSON.parse = () => 'evil'; JSON.stringify = () => '"evil"';
+      String = () => 'evil'; Error = function () {}; TypeError = function () {}; Reflect.apply = () => 'evil';
+      Object.freeze = () => {}; Function = () => () => 'evil';
+      memory.save("a", { b: 1 });
+      console.log({ c: 2 }, new RangeError("r"), "s");
+      return [memory.load("a"), memory.load("requestBody").id, "text", null];`);
+    expect(result).toEqual({ output: [{ b: 1 }, 'ord_1', 'text', null], saved: { a: { b: 1 } }, logs: ['{"c":2} RangeError: r s'] });
+    expect(await sandboxFailure('JSON.stringify = () => "1"; return { f() {} }')).toBe(
+      'Script returned a value that is not JSON-serialisable (a function at key "f" is not JSON)',
+    );
+    expect((await run('JSON.stringify = () => "1"; return "plain"')).output).toBe('plain');
+  });
+
+  it('installs memory and console as frozen, read-only, non-enumerable globals', async () => {
+    const result = await run(`
+      const d = (name) => { const p = Object.getOwnPropertyDescriptor(globalThis, name); return [p.writable, p.enumerable, p.configurable]; };
+      memory = 1; console = 1; memory.load = () => 'x';
+      const reassigned = typeof memory !== 'object' || typeof console !== 'object';
+      return [d('memory'), d('console'), Object.isFrozen(memory), Object.isFrozen(console), reassigned, typeof memory.load('requestBody')];`);
+    expect(result.output).toEqual([[false, false, false], [false, false, false], true, true, false, 'object']);
+  });
+
+  it('converts primitive results like JSON.stringify would', async () => {
+    expect((await run('return [NaN, -0, Infinity]')).output).toEqual([null, 0, null]);
+    expect((await run('return NaN')).output).toBeNull();
+    expect(Object.is((await run('return -0')).output, 0)).toBe(true);
+    expect((await run('return false')).output).toBe(false);
+    expect((await run('return null')).output).toBeNull();
+    expect((await run('return "a\\u0000\\ud800"')).output).toBe('a\u0000\ud800');
+    expect(await sandboxFailure('return 1n')).toMatch(/^Script returned a value that is not JSON-serialisable/);
+  });
+
   it('validates its options', async () => {
     expect(await sandboxFailure('return 1', { timeoutMs: 0 })).toMatch(/timeoutMs must be a positive number/);
     expect(await sandboxFailure('return 1', { memoryLimitBytes: 1000 })).toMatch(/memoryLimitBytes must be an integer/);

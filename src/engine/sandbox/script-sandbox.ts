@@ -1,8 +1,7 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten-core';
 import { HookflowError } from '../../errors/catalogue.js';
-import { createBridges, type BridgeState } from './host-bridges.js';
+import { installGuest, type BridgeState, type Guest } from './host-bridges.js';
 import { failureMessage, parseThrown, type FailureKind, type Thrown } from './failure-messages.js';
-import { GUEST_PRELUDE, GUEST_PRELUDE_FILENAME } from './guest-prelude.js';
 import { acquireModule, discardModule, MAX_MEMORY_LIMIT_BYTES, type SandboxModule } from './quickjs-modules.js';
 
 /** What a script step asks the sandbox to run. */
@@ -164,7 +163,7 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
     handles.push(handle);
     return handle;
   };
-  let describe: QuickJSHandle | undefined;
+  let guest: Guest | undefined;
   const state: BridgeState = {
     memory: run.settings.memory,
     saved: new Map(),
@@ -176,13 +175,8 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
 
   // Describing runs guest code (an error's getters), so it too is bounded by the deadline.
   const readThrown = (errorHandle: QuickJSHandle): Thrown | undefined => {
-    if (describe === undefined) return undefined;
-    const described = context.callFunction(describe, context.undefined, errorHandle);
-    if (described.error !== undefined) {
-      own(described.error);
-      return undefined;
-    }
-    return parseThrown(context.getString(own(described.value)));
+    const text = guest?.describe(errorHandle);
+    return text === undefined ? undefined : parseThrown(text);
   };
   const fail: Fail = (kind, errorHandle) => {
     own(errorHandle);
@@ -193,28 +187,18 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
   };
 
   try {
-    const prelude = context.evalCode(GUEST_PRELUDE, GUEST_PRELUDE_FILENAME, { type: 'global', strict: true });
-    if (prelude.error !== undefined) throw fail('setup', prelude.error);
-    const bridges = createBridges(context, state).map(own);
-    const maxLine = own(context.newNumber(run.settings.maxLogBytes));
-    const kitResult = context.callFunction(own(prelude.value), context.undefined, ...bridges, maxLine);
-    if (kitResult.error !== undefined) throw fail('setup', kitResult.error);
-    const kit = own(kitResult.value);
-    describe = own(context.getProp(kit, 'describe'));
-    const compile = own(context.getProp(kit, 'compile'));
-    const toJson = own(context.getProp(kit, 'toJson'));
-
-    const compiled = context.callFunction(compile, context.undefined, own(context.newString(run.settings.code)));
+    // No guest code has run yet: what installGuest captures from the context is pristine.
+    guest = installGuest(context, state, own, run.settings.maxLogBytes);
+    const compiled = guest.compile(run.settings.code);
     if (compiled.error !== undefined) throw fail('compile', compiled.error);
     const called = context.callFunction(own(compiled.value), context.undefined);
     if (called.error !== undefined) throw fail('run', called.error);
     const result = settle(run, runtime, context, own(called.value), own, fail);
 
-    const json = context.callFunction(toJson, context.undefined, result);
-    if (json.error !== undefined) throw fail('output', json.error);
-    const output: unknown = JSON.parse(context.getString(own(json.value)));
+    const output = guest.output(result);
+    if (!output.ok) throw fail('output', output.error);
     if (state.hostFailure !== undefined) throw state.hostFailure;
-    return { output, saved: savedRecord(state), logs: finishLogs(state, run.settings.maxLogBytes) };
+    return { output: output.value, saved: savedRecord(state), logs: finishLogs(state, run.settings.maxLogBytes) };
   } finally {
     for (const handle of handles.reverse()) disposeQuietly(handle, run.sandboxModule);
   }
