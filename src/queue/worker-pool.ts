@@ -36,6 +36,7 @@ export interface WorkerPoolOptions {
 
 const STORAGE_BACKOFF_MS = 500;
 const MIN_IDLE_MS = 5;
+const ABORT_GRACE_MS = 5000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
@@ -77,7 +78,10 @@ export class WorkerPool {
     const deadline = Date.now() + (this.options.shutdownGraceMs ?? 10_000);
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
     for (const controller of this.inFlight.values()) controller.abort();
-    while (this.inFlight.size > 0) await sleep(20);
+    // An aborted run stops before its next step; one stuck inside a long step is not waited for
+    // past this: its lease lapses and another worker resumes it after its last checkpoint.
+    const abandonAt = Date.now() + ABORT_GRACE_MS;
+    while (this.inFlight.size > 0 && Date.now() < abandonAt) await sleep(20);
   }
 
   private async claimLoop(): Promise<void> {
