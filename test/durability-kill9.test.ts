@@ -38,7 +38,8 @@ describe('durability under kill -9', () => {
     });
     expect(created.status).toBe(201);
 
-    const dispatcher = new Agent({ connections: 500, pipelining: 1 });
+    // One connection per webhook: all of them are in flight at once when the kill lands.
+    const dispatcher = new Agent({ connections: TOTAL, pipelining: 1 });
     const acknowledged: string[] = [];
     let killed = false;
     const body = JSON.stringify({ event: 'order_completed', items: Array.from({ length: 10 }, (_, i) => ({ sku: `SKU-${i}`, qty: i })) });
@@ -66,6 +67,8 @@ describe('durability under kill -9', () => {
     await dispatcher.close();
     expect(killed).toBe(true);
     expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER_ACCEPTED);
+    // The kill landed mid-burst: some calls were never answered.
+    expect(acknowledged.length).toBeLessThan(TOTAL);
     await exited(first.child);
 
     const second = await startCli('serve', env);
