@@ -171,11 +171,11 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const record = workflowRecord(ws);
         await store.createWorkflow(record, [secret(ws, record.id, 'shared-key')]);
         await store.updateWorkflow({ ...record, updatedAt: T0 + 1 }, [], []);
-        expect(await store.deleteWorkflow(ws, record.id)).toBe(true);
+        expect(await store.deleteWorkflow(ws, record.id, T0 + 2)).toBe(true);
         expect(await store.getWorkflow(ws, record.id)).toBeNull();
         expect(await store.listSecrets(ws, record.id)).toEqual([]);
         expect((await store.listWorkflows(ws, { limit: 10 })).items).toEqual([]);
-        expect(await store.deleteWorkflow(ws, record.id)).toBe(false);
+        expect(await store.deleteWorkflow(ws, record.id, T0 + 3)).toBe(false);
         await expect(store.updateWorkflow(record, [], [])).rejects.toMatchObject(code('HOOKFLOW_ERR_NOT_FOUND'));
 
         await store.createWorkflow({ ...record, name: 'Reborn', createdAt: T0 + 2, updatedAt: T0 + 2 }, []);
@@ -538,7 +538,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.checkpointStep(ref, stepResult(ref.runId, 'fetch', 0, 1, 'succeeded', base));
         await store.completeRun(ref, base + 2);
 
-        expect(await store.prune(base + 10)).toEqual({ runs: 1, events: 2 });
+        expect(await store.prune(base + 10, base + 10)).toEqual({ runs: 1, events: 2 });
         expect(await store.getRun(ws, runIdOf(finished))).toBeNull();
         expect(await store.getEvent(ws, finished.event.id)).toBeNull();
         expect(await store.listStepResults(runIdOf(finished))).toEqual([]);

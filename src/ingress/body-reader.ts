@@ -16,12 +16,6 @@ const DECODERS: Record<string, () => Gunzip | ReturnType<typeof createBrotliDeco
   br: createBrotliDecompress,
 };
 
-/** Whether hookflow can decode this `Content-Encoding` (absent and `identity` count as yes). */
-export function isSupportedEncoding(contentEncoding: string | undefined): boolean {
-  const name = normalizeEncoding(contentEncoding);
-  return name === 'identity' || name in DECODERS;
-}
-
 function normalizeEncoding(contentEncoding: string | undefined): string {
   return (contentEncoding ?? 'identity').trim().toLowerCase() || 'identity';
 }

@@ -199,7 +199,7 @@ export class WorkerPool {
     const now = clock();
     if (retentionDays <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
-    const pruned = await store.prune(now - retentionDays * 86_400_000);
+    const pruned = await store.prune(now - retentionDays * 86_400_000, now);
     if (pruned.runs + pruned.events > 0) logger.info(pruned, 'pruned old runs and events');
   }
 }

@@ -18,8 +18,3 @@ export function matchesAnyDigest(presented: string, validDigests: readonly Buffe
   }
   return matched;
 }
-
-/** Constant-time equality of two strings of any length. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(secretDigest(a), secretDigest(b));
-}

@@ -181,7 +181,7 @@ export interface Store {
   getWorkflow(workspaceId: string, workflowId: string, version?: number): Promise<WorkflowRecord | null>;
   listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<WorkflowRecord>>;
   /** Deletes the workflow and its secrets; its events and runs stay as history. */
-  deleteWorkflow(workspaceId: string, workflowId: string): Promise<boolean>;
+  deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean>;
 
   listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]>;
   /** Inserts `add` and sets `expire` rows' expiry, in one transaction (key rotation). */
@@ -204,7 +204,7 @@ export interface Store {
   listStepResults(runId: string): Promise<StepResultRecord[]>;
   /** Queues a new run of an existing run's event, on the workflow's latest version. */
   replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null>;
-  /** Runs created in [since, now] for the stats endpoint. */
+  /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
 
   // --- queue (see queue/): every write below is fenced by the attempt ---
@@ -224,7 +224,7 @@ export interface Store {
   /** Gives the run back without using up the attempt (graceful shutdown). */
   releaseRun(ref: AttemptRef): Promise<boolean>;
   /** Deletes finished runs, their events and steps, and old rejected calls, older than `before`. */
-  prune(before: number): Promise<{ runs: number; events: number }>;
+  prune(before: number, now: number): Promise<{ runs: number; events: number }>;
   /** The earliest time a queued run becomes due, for the worker's sleep; null if none. */
   nextDueAt(): Promise<number | null>;
   /**

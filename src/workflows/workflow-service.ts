@@ -93,7 +93,7 @@ export class WorkflowService {
   }
 
   async deleteWorkflow(workspaceId: string, workflowId: string): Promise<void> {
-    const deleted = await this.options.store.deleteWorkflow(workspaceId, workflowId);
+    const deleted = await this.options.store.deleteWorkflow(workspaceId, workflowId, this.options.clock());
     this.options.registry.invalidate(workspaceId, workflowId);
     if (!deleted) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflowId}" not found`);
   }

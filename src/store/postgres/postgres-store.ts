@@ -154,8 +154,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  deleteWorkflow(workspaceId: string, workflowId: string): Promise<boolean> {
-    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId, Date.now());
+  deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean> {
+    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId, now);
   }
 
   async listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]> {
@@ -266,8 +266,8 @@ export class PostgresStore implements Store {
     return attempts.releaseRun(this.pool, ref);
   }
 
-  prune(before: number): Promise<{ runs: number; events: number }> {
-    return prune(this.pool, before, Date.now());
+  prune(before: number, now: number): Promise<{ runs: number; events: number }> {
+    return prune(this.pool, before, now);
   }
 
   async nextDueAt(): Promise<number | null> {

@@ -146,8 +146,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteWorkflow(workspaceId: string, workflowId: string): Promise<boolean> {
-    return this.writer.call('deleteWorkflow', { workspaceId, workflowId, now: Date.now() });
+  deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean> {
+    return this.writer.call('deleteWorkflow', { workspaceId, workflowId, now });
   }
 
   listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]> {
@@ -270,8 +270,8 @@ export class SqliteStore implements Store {
     return this.writer.call('releaseRun', ref);
   }
 
-  prune(before: number): Promise<{ runs: number; events: number }> {
-    return this.writer.call('prune', { before, now: Date.now() });
+  prune(before: number, now: number): Promise<{ runs: number; events: number }> {
+    return this.writer.call('prune', { before, now });
   }
 
   nextDueAt(): Promise<number | null> {
