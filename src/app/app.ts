@@ -48,10 +48,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
 
-  // Run in order at stop: stopHooks before the workers stop, closeHooks after.
-  const stopHooks: (() => Promise<void>)[] = [];
-  const closeHooks: (() => Promise<void>)[] = [];
   let workers: WorkerPool | null = null;
+  let closeSteps: (() => Promise<void>) | undefined;
+  let stopWakeUps: (() => void) | undefined;
   if (config.workers.concurrency > 0) {
     const steps = createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
     workers = new WorkerPool({
@@ -65,7 +64,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       retentionDays: config.retentionDays,
       backoff: { baseMs: config.workers.retryBaseMs, maxMs: config.workers.retryMaxMs },
     });
-    closeHooks.push(steps.close);
+    closeSteps = steps.close;
   }
 
   let server: FastifyInstance | null = null;
@@ -121,8 +120,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   if (workers !== null) {
     const pool = workers;
-    const unsubscribe = store.onRunQueued?.(() => pool.wake());
-    stopHooks.push(async () => unsubscribe?.());
+    stopWakeUps = store.onRunQueued?.(() => pool.wake());
     workers.start();
     logger.info({ concurrency: config.workers.concurrency, workerId: workers.workerId }, 'workers started');
   }
@@ -136,9 +134,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     stop() {
       stopping ??= (async () => {
         await server?.close();
-        for (const hook of stopHooks) await hook();
+        stopWakeUps?.();
         await workers?.stop();
-        for (const hook of closeHooks) await hook();
+        await closeSteps?.();
         await store.close();
       })();
       return stopping;
