@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HookflowError } from '../errors/catalogue.js';
 import { readBody } from '../ingress/body-reader.js';
 import type { AdmittedWebhook, IngressService } from '../ingress/ingress-service.js';
+import { firstHeaderValue } from '../ingress/request-key.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +29,7 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
   app.addContentTypeParser('*', (request, payload, done) => {
     const admitted = request.admittedWebhook;
     if (admitted === undefined) return done(new HookflowError('HOOKFLOW_ERR_INTERNAL', 'Body read before admission'), undefined);
-    readBody(payload, { limit: admitted.bodyLimit, contentEncoding: firstHeader(request.headers['content-encoding']) }).then(
+    readBody(payload, { limit: admitted.bodyLimit, contentEncoding: firstHeaderValue(request.headers['content-encoding']) }).then(
       (body) => done(null, body),
       (error: unknown) => {
         if (error instanceof HookflowError) ingress.recordRefusal(admitted.incoming, error, null);
@@ -66,8 +67,4 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
       handler: async (_request, reply) => reply.code(405).header('allow', 'POST').send({ error: 'Method not allowed' }),
     });
   }
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -8,7 +8,7 @@ import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RejectionLog } from './rejection-log.js';
-import { findPresentedKey, headersForStorage, type PresentedKey } from './request-key.js';
+import { findPresentedKey, firstHeaderValue, headersForStorage, type PresentedKey } from './request-key.js';
 import { getSignatureScheme } from './signatures/index.js';
 import { validAt, type ResolvedTrigger, type TriggerRegistry } from './trigger-registry.js';
 
@@ -133,7 +133,7 @@ export class IngressService {
         throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', reason, now, { bodyBytes: rawBody.length });
       }
     }
-    const contentType = headerValue(incoming.headers['content-type']);
+    const contentType = firstHeaderValue(incoming.headers['content-type']);
     let body: ParsedBody;
     try {
       body = parseBody(rawBody, { contentType, maxJsonDepth: this.options.defaults.maxJsonDepth });
@@ -230,6 +230,3 @@ function triggerKey(incoming: IncomingWebhook): string {
   return `${incoming.workspaceId}\u0000${incoming.workflowId}`;
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}

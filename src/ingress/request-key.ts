@@ -37,3 +37,8 @@ export function headersForStorage(headers: Readonly<Record<string, string | stri
   }
   return stored;
 }
+
+/** A header's value as one string: Node gives an array for some repeated headers; the first counts. */
+export function firstHeaderValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
