@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { firstHeaderValue } from './request-key.js';
 
 /** Delivery-id headers tried in order when a trigger names none (API.md). */
 export const DEFAULT_IDEMPOTENCY_HEADERS = ['idempotency-key', 'x-github-delivery', 'webhook-id', 'x-shopify-webhook-id'] as const;
@@ -14,7 +15,7 @@ export function idempotencyKeyOf(headers: Readonly<Record<string, string | strin
   const names = configuredHeader === undefined ? DEFAULT_IDEMPOTENCY_HEADERS : [configuredHeader];
   for (const name of names) {
     const raw = headers[name];
-    const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    const value = firstHeaderValue(raw)?.trim();
     if (value === undefined || value === '') continue;
     return value.length > MAX_KEY_LENGTH ? `sha256:${createHash('sha256').update(value).digest('hex')}` : value;
   }
