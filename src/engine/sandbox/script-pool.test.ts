@@ -43,4 +43,32 @@ describe('ScriptPool', () => {
       expect(outcome).not.toContain('s3cr3t-value');
     }
   });
+
+  it('runs a script queued on a busy thread as soon as the one ahead ends, each with its own result', async () => {
+    const single = createScriptPool({ threads: 1, tasksPerThread: 2 });
+    try {
+      const order: string[] = [];
+      const slow = single.run({ code: 'const end = Date.now() + 200; while (Date.now() < end) {} return "slow";', memory: {}, timeoutMs: 1000, memoryLimitBytes: 32 * 1024 * 1024 })
+        .then((r) => order.push(String(r.output)));
+      const quick = single.run({ code: 'return memory.load("n") + 1;', memory: { n: 41 }, timeoutMs: 1000, memoryLimitBytes: 32 * 1024 * 1024 })
+        .then((r) => order.push(String(r.output)));
+      await Promise.all([slow, quick]);
+      expect(order).toEqual(['slow', '42']);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('settles every script it was given when it closes, including those already handed to a thread', async () => {
+    const closing = createScriptPool({ threads: 1, tasksPerThread: 2 });
+    const outcomes = Array.from({ length: 4 }, () =>
+      closing.run({ code: 'const end = Date.now() + 300; while (Date.now() < end) {} return 1;', memory: {}, timeoutMs: 1000, memoryLimitBytes: 32 * 1024 * 1024 }).then(
+        () => 'done',
+        (e: Error) => e.message,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await closing.close();
+    expect(await Promise.all(outcomes)).toEqual(['Script pool closed', 'Script pool closed', 'Script pool closed', 'Script pool closed']);
+  });
 });

@@ -16,6 +16,12 @@ export interface ScriptPoolOptions {
    * The sandbox enforces the limit itself; this is the backstop.
    */
   watchdogGraceMs?: number;
+  /**
+   * Scripts handed to one thread before its earlier ones answered (default 2). A thread then
+   * starts its next script the moment one ends instead of idling until the main thread, busy
+   * with HTTP, reads the answer and sends more. Deeper queues wait behind a slow script.
+   */
+  tasksPerThread?: number;
 }
 
 /** Runs scripts on worker threads, so a script's CPU time never stalls the HTTP event loop. */
@@ -33,25 +39,30 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | null;
+  /** Tasks sent to this thread, in the order it runs them; the first is the one running. */
+  sent: Task[];
+  /** Armed for the running task only. */
   watchdog: NodeJS.Timeout | null;
 }
 
-/** Starts `threads` script threads; tasks beyond them wait in order. */
+/** Starts `threads` script threads; tasks beyond what they hold wait in order. */
 export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
   const grace = options.watchdogGraceMs ?? 2000;
+  const tasksPerThread = Math.max(1, options.tasksPerThread ?? 2);
   const waiting: Task[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: startThread(new URL('./script-thread.js', import.meta.url), {}), task: null, watchdog: null };
+    const slot: Slot = { worker: startThread(new URL('./script-thread.js', import.meta.url), {}), sent: [], watchdog: null };
     slot.worker.unref();
     slot.worker.on('message', (reply: ScriptThreadReply) => {
-      const task = slot.task;
-      if (task === null || task.id !== reply.id) return;
-      finish(slot);
+      const task = slot.sent[0];
+      if (task === undefined || task.id !== reply.id) return;
+      slot.sent.shift();
+      // The thread went straight on to its next task: time that one from now.
+      armWatchdog(slot);
       if (reply.ok) task.resolve(reply.result);
       else task.reject(new HookflowError(toCode(reply.error.code), reply.error.message, { transient: reply.error.transient }));
       dispatch();
@@ -61,38 +72,47 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
     return slot;
   }
 
-  function finish(slot: Slot): void {
+  function armWatchdog(slot: Slot): void {
     if (slot.watchdog !== null) clearTimeout(slot.watchdog);
     slot.watchdog = null;
-    slot.task = null;
+    const running = slot.sent[0];
+    if (running === undefined) return;
+    slot.watchdog = setTimeout(
+      () => replace(slot, new HookflowError('HOOKFLOW_ERR_SANDBOX', `Script timed out after ${running.options.timeoutMs} ms (thread replaced)`)),
+      running.options.timeoutMs + grace,
+    );
   }
 
-  /** A thread that died or hung: fail its task, start a fresh thread in its place. */
+  /**
+   * A thread that died or hung: fail the task it was running, give the ones queued behind it
+   * back to the front of the line (they never started), start a fresh thread in its place.
+   */
   function replace(slot: Slot, error: HookflowError): void {
     const index = slots.indexOf(slot);
     if (index === -1) return;
-    const task = slot.task;
-    finish(slot);
+    if (slot.watchdog !== null) clearTimeout(slot.watchdog);
+    const [running, ...notStarted] = slot.sent.splice(0);
     slots.splice(index, 1);
     void slot.worker.terminate();
-    task?.reject(error);
+    running?.reject(error);
+    waiting.unshift(...notStarted);
     if (!closed) {
       slots.push(spawn());
       dispatch();
     }
   }
 
+  /** Hands waiting tasks to the least busy threads, up to `tasksPerThread` each. */
   function dispatch(): void {
-    for (const slot of slots) {
-      if (slot.task !== null) continue;
-      const task = waiting.shift();
-      if (task === undefined) return;
-      slot.task = task;
-      slot.watchdog = setTimeout(
-        () => replace(slot, new HookflowError('HOOKFLOW_ERR_SANDBOX', `Script timed out after ${task.options.timeoutMs} ms (thread replaced)`)),
-        task.options.timeoutMs + grace,
-      );
-      slot.worker.postMessage({ id: task.id, options: task.options });
+    for (let depth = 0; depth < tasksPerThread && waiting.length > 0; depth++) {
+      for (const slot of slots) {
+        if (slot.sent.length !== depth) continue;
+        const task = waiting.shift();
+        if (task === undefined) return;
+        slot.sent.push(task);
+        if (slot.sent.length === 1) armWatchdog(slot);
+        slot.worker.postMessage({ id: task.id, options: task.options });
+      }
     }
   }
 
@@ -109,7 +129,8 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
     },
     async close() {
       closed = true;
-      for (const task of waiting.splice(0)) task.reject(new HookflowError('HOOKFLOW_ERR_SANDBOX', 'Script pool closed', { transient: true }));
+      const unfinished = [...waiting.splice(0), ...slots.flatMap((slot) => slot.sent.splice(0))];
+      for (const task of unfinished) task.reject(new HookflowError('HOOKFLOW_ERR_SANDBOX', 'Script pool closed', { transient: true }));
       await Promise.all(slots.splice(0).map((slot) => slot.worker.terminate()));
     },
   };
