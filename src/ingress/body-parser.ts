@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import secureJson from 'secure-json-parse';
 import { HookflowError } from '../errors/catalogue.js';
+import { scanJson, type JsonScan } from './json-scan.js';
 
 export interface ParseBodyOptions {
   /** The `Content-Type` header, if any. */
@@ -19,15 +20,14 @@ export interface BinaryBody {
 const badFormat = (message: string, cause?: unknown): HookflowError =>
   new HookflowError('HOOKFLOW_ERR_BAD_REQUEST_FORMAT', message, { cause });
 
-/** A parsed body and its JSON text for storage. */
+/** A checked body, as the JSON text of the value the workflow will see. */
 export interface ParsedBody {
-  value: unknown;
-  /** `value` as JSON. For JSON bodies, the text as received (already validated): no re-serialising. */
+  /** For JSON bodies, the text as received (validated, never rebuilt); otherwise the value serialised. */
   json: string;
 }
 
 /**
- * Turns raw body bytes into the value the workflow sees (API.md "Bodies"):
+ * Turns raw body bytes into the JSON of the value the workflow sees (API.md "Bodies"):
  * JSON (and `+json`) → parsed value; `text/*` → string; form → object; none → JSON if it
  * parses, else text; anything else → `{contentType, encoding: "base64", data}`.
  */
@@ -41,13 +41,27 @@ export function parseBody(raw: Buffer, options: ParseBodyOptions): ParsedBody {
 }
 
 function stored(value: unknown): ParsedBody {
-  return { value, json: JSON.stringify(value) };
+  return { json: JSON.stringify(value) };
 }
 
-function parseJsonText(text: string, maxDepth: number): ParsedBody {
-  const value = parseJson(text, maxDepth);
-  // Whitespace-only text is not valid JSON, so parseJson has already refused it: the text is a value.
-  return { value, json: text };
+/**
+ * Declared JSON: valid, no deeper than allowed, no prototype-poisoning keys. One allocation-free
+ * scan decides the common case; only a text with a suspect key is parsed in full to judge it.
+ */
+function parseJsonText(text: string, maxDepth: number, scan: JsonScan = scanJson(text)): ParsedBody {
+  if (!scan.valid) throw badFormat('Body is not valid JSON');
+  // Refused here, not later: a value nested 100,000 deep would overflow the stack wherever it is
+  // walked recursively (serialising, templates).
+  if (scan.depth > maxDepth) throw badFormat(`JSON nested deeper than ${maxDepth}`);
+  if (scan.suspectKey) {
+    try {
+      secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    } catch (cause) {
+      throw badFormat('Body is not valid JSON', cause);
+    }
+  }
+  // Whitespace-only text is not valid JSON, so the text is a value as it stands.
+  return { json: text };
 }
 
 function parseContentType(header: string | undefined): { mediaType: string | undefined; charset: string } {
@@ -83,26 +97,12 @@ function decodeText(raw: Buffer, charset: string): string {
   }
 }
 
-function parseJson(text: string, maxDepth: number): unknown {
-  // Checked before parsing: a value nested 100,000 deep parses, but later recursion over it
-  // (serialising, templates) would overflow the stack.
-  if (jsonDepth(text) > maxDepth) throw badFormat(`JSON nested deeper than ${maxDepth}`);
-  try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch (cause) {
-    throw badFormat('Body is not valid JSON', cause);
-  }
-}
-
 function parseUntyped(raw: Buffer, maxDepth: number): ParsedBody {
   if (raw.length === 0) return stored(null);
   const text = decodeText(raw, 'utf-8');
-  try {
-    JSON.parse(text);
-  } catch {
-    return stored(text); // not JSON, so it is text
-  }
-  return parseJsonText(text, maxDepth); // JSON after all: the same safety checks as declared JSON
+  const scan = scanJson(text);
+  if (!scan.valid) return stored(text); // not JSON, so it is text
+  return parseJsonText(text, maxDepth, scan); // JSON after all: the same safety checks as declared JSON
 }
 
 function parseForm(text: string): Record<string, string | string[]> {
@@ -115,23 +115,4 @@ function parseForm(text: string): Record<string, string | string[]> {
     else form[name] = [existing, value];
   }
   return form;
-}
-
-/** Deepest bracket nesting in a JSON text, ignoring brackets inside strings. O(n), no allocation. */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 92 /* \ */) i++;
-      else if (code === 34 /* " */) inString = false;
-    } else if (code === 34) inString = true;
-    else if (code === 123 /* { */ || code === 91 /* [ */) {
-      depth++;
-      if (depth > deepest) deepest = depth;
-    } else if (code === 125 /* } */ || code === 93 /* ] */) depth--;
-  }
-  return deepest;
 }

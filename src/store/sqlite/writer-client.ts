@@ -19,10 +19,12 @@ interface Pending {
 const SWEEP_INTERVAL_MS = 100;
 
 /**
- * The main thread's handle on the writer thread. Writes made in the same event-loop turn go
- * over as one message; the thread commits whatever has queued as one transaction. Every write
- * settles: with its result after the commit, or with STORAGE_UNAVAILABLE when the writer is
- * overloaded, too slow, or gone — never left hanging.
+ * The main thread's handle on the writer thread. A write goes over at once when the thread is
+ * idle; while it commits, later writes gather and go over together the moment its results
+ * return (or at the end of the event-loop turn), and the thread commits whatever has queued as
+ * one transaction. So the commit of one group overlaps the parsing of the next instead of
+ * waiting for the whole turn. Every write settles: with its result after the commit, or with
+ * STORAGE_UNAVAILABLE when the writer is overloaded, too slow, or gone — never left hanging.
  */
 export class WriterClient {
   private worker: Worker | null = null;
@@ -31,6 +33,8 @@ export class WriterClient {
   private readonly pending = new Map<number, Pending>();
   private outgoing: WriteRequest[] = [];
   private flushScheduled = false;
+  /** Writes handed to the thread whose results have not come back: 0 means it is idle. */
+  private atWriter = 0;
   private nextId = 1;
   private closing = false;
   private readonly sweeper: NodeJS.Timeout;
@@ -57,7 +61,9 @@ export class WriterClient {
     return new Promise<WriteResult<K>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + this.options.timeoutMs });
       this.outgoing.push({ id, op, args });
-      if (!this.flushScheduled) {
+      if (this.atWriter === 0) {
+        this.flush();
+      } else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
@@ -86,6 +92,7 @@ export class WriterClient {
     if (this.outgoing.length === 0 || this.port === null) return;
     const requests = this.outgoing;
     this.outgoing = [];
+    this.atWriter += requests.length;
     this.port.postMessage({ type: 'batch', requests } satisfies MainToWriter);
   }
 
@@ -104,7 +111,10 @@ export class WriterClient {
           this.port = port1;
           resolve();
         } else if (message.type === 'results') {
+          this.atWriter -= message.responses.length;
           this.settle(message.responses);
+          // The thread is free again: hand it what gathered meanwhile without waiting for the turn to end.
+          this.flush();
         } else if (message.type === 'fatal') {
           reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', `SQLite writer failed to start: ${message.message}`));
         }
@@ -115,6 +125,7 @@ export class WriterClient {
       worker.on('exit', () => {
         port1.close();
         if (this.worker === worker) {
+          this.atWriter = 0;
           this.worker = null;
           this.port = null;
           this.ready = null;
