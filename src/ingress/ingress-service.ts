@@ -1,6 +1,7 @@
 import { HookflowError } from '../errors/catalogue.js';
 import { matchesAnyDigest } from '../secrets/constant-time.js';
 import { newId } from '../store/ids.js';
+import { isoTime } from '../util/iso-time.js';
 import type { IngestResult, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { parseBody, type ParsedBody } from './body-parser.js';
@@ -146,7 +147,7 @@ export class IngressService {
     const { key: _key, ...queryWithoutKey } = incoming.query;
     const meta = {
       eventId,
-      receivedAt: new Date(admitted.receivedAt).toISOString(),
+      receivedAt: isoTime(admitted.receivedAt),
       method: incoming.method,
       query: queryWithoutKey,
       sourceIp: incoming.sourceIp,
