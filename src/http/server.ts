@@ -47,6 +47,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     // Our own one-line access log (onResponse below) replaces Fastify's two lines per request.
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify would give every request a child logger bound to its id. We never log through
+    // request.log (the access and error lines name method, URL and IP), and with redaction on,
+    // building that child costs a few percent of ingest: requests share the root logger.
+    childLoggerFactory: (logger, bindings, childOptions) => (Object.keys(childOptions).length === 0 ? logger : logger.child(bindings, childOptions)),
     trustProxy: options.trustProxy,
     exposeHeadRoutes: false,
     requestTimeout: options.timeouts.requestMs,
