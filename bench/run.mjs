@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { ADMIN, ORDER_BODY, ROOT, api, startHookflow, startProcess, stopProcess } from './harness.mjs';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY = 'bench-shared-key-0123456789';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function load(url, headers, body = ORDER_BODY) {
   // A short warm-up so JIT and caches settle, then the measured run.
@@ -108,6 +108,8 @@ console.log(`\ningest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATIO
 for (let round = 0; round < ROUNDS; round++) {
   console.log(`  round ${round + 1}: baseline ${rounds.base[round].reqPerSec}, shared key ${rounds.ingest[round].reqPerSec} (ratio ${(rounds.ingest[round].reqPerSec / rounds.base[round].reqPerSec).toFixed(2)}, p99 ${rounds.ingest[round].p99} ms), github signature ${rounds.signed[round].reqPerSec} req/s`);
 }
+const roundRatios = rounds.ingest.map((r, i) => r.reqPerSec / rounds.base[i].reqPerSec).sort((a, b) => a - b);
+console.log(`  median of the rounds' shared-key ratios: ${roundRatios[Math.floor(roundRatios.length / 2)].toFixed(2)}`);
 console.log('mean req/s over the rounds; p50/p99 of the round with the worst p99:');
 console.log(row('bare Fastify (baseline)', base, base));
 console.log(row('hookflow ingest (shared key)', ingest, base));
