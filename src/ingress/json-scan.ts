@@ -54,26 +54,12 @@ export function scanJson(text: string): JsonScan {
     if (expectKey) {
       // An object key: a string, a colon, then a value.
       if (c !== QUOTE) return INVALID;
-      const start = ++i;
-      let escaped = false;
-      for (;;) {
-        if (i >= length) return INVALID;
-        c = text.charCodeAt(i);
-        if (c === QUOTE) break;
-        if (c < 0x20) return INVALID;
-        if (c === BACKSLASH) {
-          escaped = true;
-          const next = text.charCodeAt(i + 1);
-          if (next === 117 /* u */) {
-            if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) return INVALID;
-            i += 6;
-          } else if (isSimpleEscape(next)) i += 2;
-          else return INVALID;
-        } else i++;
-      }
-      const keyLength = i - start;
-      if (escaped || ((keyLength === 9 || keyLength === 11) && isPoisonName(text.slice(start, i)))) suspectKey = true;
-      i++;
+      const start = i + 1;
+      const end = closingQuote(text, start);
+      if (end === -1) return INVALID;
+      const keyLength = end - start;
+      if (hasBackslash(text, start, end) || ((keyLength === 9 || keyLength === 11) && isPoisonName(text.slice(start, end)))) suspectKey = true;
+      i = end + 1;
       while (isWhitespace(text.charCodeAt(i))) i++;
       if (text.charCodeAt(i) !== COLON) return INVALID;
       i++;
@@ -96,22 +82,9 @@ export function scanJson(text: string): JsonScan {
         continue;
       }
     } else if (c === QUOTE) {
-      i++;
-      for (;;) {
-        if (i >= length) return INVALID;
-        c = text.charCodeAt(i);
-        if (c === QUOTE) break;
-        if (c < 0x20) return INVALID;
-        if (c === BACKSLASH) {
-          const next = text.charCodeAt(i + 1);
-          if (next === 117 /* u */) {
-            if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) return INVALID;
-            i += 6;
-          } else if (isSimpleEscape(next)) i += 2;
-          else return INVALID;
-        } else i++;
-      }
-      i++;
+      const end = closingQuote(text, i + 1);
+      if (end === -1) return INVALID;
+      i = end + 1;
     } else if (c === MINUS || isDigit(c)) {
       // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
       if (c === MINUS) c = text.charCodeAt(++i);
@@ -150,6 +123,30 @@ export function scanJson(text: string): JsonScan {
       open.pop();
     }
   }
+}
+
+/** The index of the quote that ends a string whose first character is at `i`, or -1 if the string is invalid. */
+function closingQuote(text: string, i: number): number {
+  const length = text.length;
+  for (;;) {
+    if (i >= length) return -1;
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      const next = text.charCodeAt(i + 1);
+      if (next === 117 /* u */) {
+        if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) return -1;
+        i += 6;
+      } else if (isSimpleEscape(next)) i += 2;
+      else return -1;
+    } else i++;
+  }
+}
+
+function hasBackslash(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === BACKSLASH) return true;
+  return false;
 }
 
 function isPoisonName(key: string): boolean {
