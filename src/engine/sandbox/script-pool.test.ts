@@ -71,4 +71,24 @@ describe('ScriptPool', () => {
     await closing.close();
     expect(await Promise.all(outcomes)).toEqual(['Script pool closed', 'Script pool closed', 'Script pool closed', 'Script pool closed']);
   });
+
+  it('replaces a hung thread: the script it ran fails, the one queued behind it runs on the new thread', async () => {
+    const hanging = createScriptPool({
+      threads: 1,
+      tasksPerThread: 2,
+      watchdogGraceMs: 50,
+      threadModule: new URL('../../../test/fixtures/hanging-script-thread.mjs', import.meta.url),
+    });
+    try {
+      const options = { memory: {}, timeoutMs: 100, memoryLimitBytes: 32 * 1024 * 1024 };
+      const hung = hanging.run({ ...options, code: 'hang' }).then(() => 'finished', (e: Error) => e.message);
+      const queued = hanging.run({ ...options, code: 'after' });
+      expect(await hung).toMatch(/timed out after 100 ms \(thread replaced\)/);
+      await expect(queued).resolves.toMatchObject({ output: 'after' });
+      // The replacement thread keeps serving.
+      await expect(hanging.run({ ...options, code: 'later' })).resolves.toMatchObject({ output: 'later' });
+    } finally {
+      await hanging.close();
+    }
+  });
 });

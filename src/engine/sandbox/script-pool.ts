@@ -22,6 +22,8 @@ export interface ScriptPoolOptions {
    * with HTTP, reads the answer and sends more. Deeper queues wait behind a slow script.
    */
   tasksPerThread?: number;
+  /** The thread's module (tests substitute one that hangs on demand); default script-thread.js. */
+  threadModule?: URL;
 }
 
 /** Runs scripts on worker threads, so a script's CPU time never stalls the HTTP event loop. */
@@ -49,13 +51,14 @@ interface Slot {
 export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
   const grace = options.watchdogGraceMs ?? 2000;
   const tasksPerThread = Math.max(1, options.tasksPerThread ?? 2);
+  const threadModule = options.threadModule ?? new URL('./script-thread.js', import.meta.url);
   const waiting: Task[] = [];
   const slots: Slot[] = [];
   let nextId = 1;
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: startThread(new URL('./script-thread.js', import.meta.url), {}), sent: [], watchdog: null };
+    const slot: Slot = { worker: startThread(threadModule, {}), sent: [], watchdog: null };
     slot.worker.unref();
     slot.worker.on('message', (reply: ScriptThreadReply) => {
       const task = slot.sent[0];
