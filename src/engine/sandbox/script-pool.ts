@@ -132,6 +132,7 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
     },
     async close() {
       closed = true;
+      for (const slot of slots) if (slot.watchdog !== null) clearTimeout(slot.watchdog);
       const unfinished = [...waiting.splice(0), ...slots.flatMap((slot) => slot.sent.splice(0))];
       for (const task of unfinished) task.reject(new HookflowError('HOOKFLOW_ERR_SANDBOX', 'Script pool closed', { transient: true }));
       await Promise.all(slots.splice(0).map((slot) => slot.worker.terminate()));
