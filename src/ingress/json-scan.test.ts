@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scanJson } from './json-scan.js';
+import { seededRandom } from '../../test/helpers/random.js';
 
 const parses = (text: string): boolean => {
   try {
@@ -9,17 +10,6 @@ const parses = (text: string): boolean => {
     return false;
   }
 };
-
-/** Deterministic PRNG (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function depthOf(value: unknown): number {
   if (Array.isArray(value)) return 1 + Math.max(0, ...value.map(depthOf));
@@ -74,7 +64,7 @@ describe('scanJson', () => {
   });
 
   it('accepts every value JSON.stringify writes, whatever the whitespace, and measures its depth', () => {
-    const next = random(1);
+    const next = seededRandom(1);
     for (let n = 0; n < 3000; n++) {
       const value = randomValue(next, 0);
       const text = withWhitespace(JSON.stringify(value), next);
@@ -85,7 +75,7 @@ describe('scanJson', () => {
   });
 
   it('agrees with JSON.parse on thousands of corrupted texts', () => {
-    const next = random(2);
+    const next = seededRandom(2);
     const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', ' ', 't', 'n', '\n', 'x', '\u0001'];
     let invalid = 0;
     for (let n = 0; n < 20_000; n++) {

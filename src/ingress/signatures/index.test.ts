@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { getSignatureScheme, signatureHeaderNames } from './index.js';
 import type { SignatureCheckInput, SignatureFailureReason, SignatureSchemeName } from './index.js';
+import { seededRandom } from '../../../test/helpers/random.js';
 
 const NAMES: readonly SignatureSchemeName[] = [
   'github',
@@ -48,16 +49,6 @@ describe('signature scheme registry', () => {
 });
 
 describe('every scheme on hostile input', () => {
-  /** Deterministic PRNG (mulberry32), so a failure reproduces exactly. */
-  function random(seed: number): () => number {
-    let state = seed;
-    return () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   const headerValues: readonly unknown[] = [
     undefined,
@@ -117,7 +108,7 @@ describe('every scheme on hostile input', () => {
   ];
 
   it('never throws, never accepts, and reports only a known reason', () => {
-    const next = random(20_240_601);
+    const next = seededRandom(20_240_601);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
     const unexpected: unknown[] = [];
     for (let round = 0; round < 1000; round++) {
