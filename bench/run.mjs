@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ADMIN, ORDER_BODY, ROOT, api, startHookflow, startProcess, stopProcess } from './harness.mjs';
+import { ORDER_BODY, ROOT, api, startHookflow, startProcess, stopProcess } from './harness.mjs';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);

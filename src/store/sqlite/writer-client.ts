@@ -113,7 +113,7 @@ export class WriterClient {
         } else if (message.type === 'results') {
           this.atWriter -= message.responses.length;
           this.settle(message.responses);
-          // The thread is free again: hand it what gathered meanwhile without waiting for the turn to end.
+          // A commit ended: hand over what gathered meanwhile without waiting for the turn to end.
           this.flush();
         } else if (message.type === 'fatal') {
           reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', `SQLite writer failed to start: ${message.message}`));
