@@ -5,6 +5,17 @@ import { join } from 'node:path';
 export const ROOT = join(import.meta.dirname, '..');
 export const ADMIN = 'bench-admin-token-0123456789';
 
+/**
+ * The servers hookflow's ingest is measured against, each answering POST /api/webhook/:ws/:wf
+ * and printing `{"url":…}` once listening: the bare Fastify baseline; the naive durable server
+ * (group commit on the main thread); and hookflow's own store behind bare Fastify.
+ */
+export const REFERENCE_SERVERS = {
+  baseline: join(ROOT, 'bench', 'baseline-server.mjs'),
+  naive: join(ROOT, 'bench', 'naive-group-commit-server.mjs'),
+  'store-floor': join(ROOT, 'bench', 'store-floor-server.mjs'),
+};
+
 export const ORDER_BODY = JSON.stringify({
   event: 'order_completed',
   order_id: 'ORD-12345',

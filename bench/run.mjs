@@ -1,11 +1,14 @@
 // npm run bench: hookflow ingest against a bare Fastify baseline, measured in the same run on
 // loopback with autocannon (50 connections, ~1 KB JSON). Prints req/s, p50/p99 and the ratio.
+// Two more reference servers put the ratio in context (harness.mjs): the naive durable server
+// (group commit on the main thread) and the "store floor" (bare Fastify writing through
+// hookflow's own store, with none of the ingress checks).
 // Set BENCH_DURATION_S / BENCH_CONNECTIONS / BENCH_ROUNDS to change the load. Never an assertion: numbers only.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ORDER_BODY, ROOT, api, startHookflow, startProcess, stopProcess } from './harness.mjs';
+import { ORDER_BODY, REFERENCE_SERVERS, api, startHookflow, startProcess, stopProcess } from './harness.mjs';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -29,12 +32,13 @@ async function load(url, headers, body = ORDER_BODY) {
 const row = (name, r, base) =>
   `${name.padEnd(34)} ${String(r.reqPerSec).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ratio ${(r.reqPerSec / base.reqPerSec).toFixed(2)}   non-2xx ${r.non2xx}   errors ${r.errors}`;
 
-async function baselineLoad() {
-  const baseline = await startProcess([join(ROOT, 'bench', 'baseline-server.mjs')], {}, /"url":"([^"]+)"/);
+/** Load on one of the reference servers (harness.mjs), each started fresh. */
+async function referenceLoad(name) {
+  const reference = await startProcess([REFERENCE_SERVERS[name]], {}, /"url":"([^"]+)"/);
   try {
-    return await load(`${baseline.url}/api/webhook/ws/wf`, { 'content-type': 'application/json' });
+    return await load(`${reference.url}/api/webhook/ws/wf`, { 'content-type': 'application/json' });
   } finally {
-    await stopProcess(baseline.child);
+    await stopProcess(reference.child);
   }
 }
 
@@ -67,9 +71,11 @@ const signedLoad = () => ingestOn(
 
 // Rounds alternate the servers, so a slow patch of this shared machine weighs on all of them
 // alike instead of on whichever happened to run then.
-const rounds = { base: [], ingest: [], signed: [] };
+const rounds = { base: [], naive: [], floor: [], ingest: [], signed: [] };
 for (let round = 0; round < ROUNDS; round++) {
-  rounds.base.push(await baselineLoad());
+  rounds.base.push(await referenceLoad('baseline'));
+  rounds.naive.push(await referenceLoad('naive'));
+  rounds.floor.push(await referenceLoad('store-floor'));
   rounds.ingest.push(await sharedKeyLoad());
   rounds.signed.push(await signedLoad());
 }
@@ -80,6 +86,8 @@ const combine = (results) => {
   return { ...worst, reqPerSec: Math.round(mean((r) => r.reqPerSec)), mean: mean((r) => r.mean), non2xx: mean((r) => r.non2xx) * results.length, errors: mean((r) => r.errors) * results.length };
 };
 const base = combine(rounds.base);
+const naive = combine(rounds.naive);
+const floor = combine(rounds.floor);
 const ingest = combine(rounds.ingest);
 const signed = combine(rounds.signed);
 
@@ -105,13 +113,20 @@ if (process.env.BENCH_DATABASE_URL) {
 }
 
 console.log(`\ningest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL, loopback`);
+const ratioIn = (round, name) => (rounds[name][round].reqPerSec / rounds.base[round].reqPerSec).toFixed(2);
 for (let round = 0; round < ROUNDS; round++) {
-  console.log(`  round ${round + 1}: baseline ${rounds.base[round].reqPerSec}, shared key ${rounds.ingest[round].reqPerSec} (ratio ${(rounds.ingest[round].reqPerSec / rounds.base[round].reqPerSec).toFixed(2)}, p99 ${rounds.ingest[round].p99} ms), github signature ${rounds.signed[round].reqPerSec} req/s`);
+  console.log(
+    `  round ${round + 1}: baseline ${rounds.base[round].reqPerSec}, naive ${rounds.naive[round].reqPerSec} (${ratioIn(round, 'naive')}), ` +
+      `store floor ${rounds.floor[round].reqPerSec} (${ratioIn(round, 'floor')}), shared key ${rounds.ingest[round].reqPerSec} (${ratioIn(round, 'ingest')}, p99 ${rounds.ingest[round].p99} ms), ` +
+      `github signature ${rounds.signed[round].reqPerSec} req/s`,
+  );
 }
-const roundRatios = rounds.ingest.map((r, i) => r.reqPerSec / rounds.base[i].reqPerSec).sort((a, b) => a - b);
-console.log(`  median of the rounds' shared-key ratios: ${roundRatios[Math.floor(roundRatios.length / 2)].toFixed(2)}`);
+const medianRatio = (name) => rounds[name].map((r, i) => r.reqPerSec / rounds.base[i].reqPerSec).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)].toFixed(2);
+console.log(`  median of the rounds' ratios to the baseline: shared key ${medianRatio('ingest')}, store floor ${medianRatio('floor')}, naive ${medianRatio('naive')}`);
 console.log('mean req/s over the rounds; p50/p99 of the round with the worst p99:');
 console.log(row('bare Fastify (baseline)', base, base));
+console.log(row('naive group commit, main thread', naive, base));
+console.log(row('store floor: Fastify + our store', floor, base));
 console.log(row('hookflow ingest (shared key)', ingest, base));
 console.log(row('hookflow ingest (github signature)', signed, base));
 if (onPostgres !== null) console.log(row('hookflow ingest (PostgreSQL)', onPostgres, base));
