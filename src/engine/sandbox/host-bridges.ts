@@ -22,6 +22,17 @@ export interface BridgeState {
   logBytesLeft: number;
   /** Whether some console output was dropped. */
   logTruncated: boolean;
+  /**
+   * Characters of saved JSON text still allowed. Saved values live on the host, outside the
+   * QuickJS heap and its limit, so they get a budget of their own: the script's memory limit.
+   */
+  savedCharsLeft: number;
+  /**
+   * True once the run is past its deadline. QuickJS polls its interrupt handler only while
+   * guest code runs, so host calls check it too: a loop of `memory.load` calls, each spending
+   * its time on the host, must not outlive the limit.
+   */
+  readonly pastDeadline: () => boolean;
   /** A host-side failure inside a bridge (a bug or an engine fault), kept so the run fails with it as cause. */
   hostFailure?: unknown;
 }
@@ -58,12 +69,17 @@ function save(state: BridgeState, name: string, text: string): void {
   if (!isVariableName(name) || name === '__proto__') {
     throw new GuestError(`memory.save: invalid variable name ${quote(name)} (must match ^[A-Za-z_][A-Za-z0-9_]*$)`);
   }
+  const replacedChars = state.saved.get(name)?.text.length ?? 0;
+  if (text.length - replacedChars > state.savedCharsLeft) {
+    throw new GuestError(`memory.save: saved values would exceed the script's memory limit (saving ${quote(name)})`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new GuestError(`memory.save: the value for ${quote(name)} is not JSON`);
   }
+  state.savedCharsLeft -= text.length - replacedChars;
   state.saved.set(name, { value, text });
   state.loadCache.delete(name);
 }
@@ -105,6 +121,7 @@ type HostFunction = (...args: QuickJSHandle[]) => QuickJSHandle | GuestResult | 
 function guarded(context: QuickJSContext, state: BridgeState, what: string, body: HostFunction): HostFunction {
   return (...args) => {
     try {
+      if (state.pastDeadline()) throw new GuestError('Script timed out');
       return body(...args);
     } catch (error) {
       if (!(error instanceof GuestError)) state.hostFailure ??= error;

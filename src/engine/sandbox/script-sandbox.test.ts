@@ -210,6 +210,13 @@ describe('runScript containment', () => {
     ['a memory bomb', "let a = []; while (true) a.push('x'.repeat(1e6))", /^Script exceeded memory limit$/, 10_000],
     ['an object memory bomb', 'let a = []; while (true) a.push({ n: [a.length] })', /^Script exceeded memory limit$/, 10_000],
     ['deep recursion', 'function f(n) { return f(n + 1) + 1 } return f(0)', /^Script exceeded the maximum call stack size/, 5000],
+    // Saved values are kept on the host, outside the QuickJS heap: they have a budget of their own.
+    [
+      'a memory bomb through memory.save',
+      "const s = 'x'.repeat(1024 * 1024); for (let i = 0; ; i++) memory.save('v' + i, s)",
+      /^Script threw: TypeError: memory\.save: saved values would exceed the script's memory limit \(saving "v15"\)/,
+      10_000,
+    ],
   ];
 
   it.each(escapes)('contains %s and stays usable', async (_name, code, expected, timeoutMs) => {
@@ -217,6 +224,24 @@ describe('runScript containment', () => {
     expect(message).toMatch(expected);
     expect(message).not.toContain(SECRET);
     await expectHostUsable();
+  });
+
+  it('stops a loop of slow host calls at the deadline, even when the script catches the error', async () => {
+    // Each load copies 1 MiB into the guest: seconds for the loop, while QuickJS's own
+    // interrupt poll may not come round between the calls.
+    const memory = { big: 'x'.repeat(MiB) };
+    for (const code of [
+      'for (let i = 0; i < 300; i++) memory.load("big"); return "finished"',
+      'let refused = 0; for (let i = 0; i < 300; i++) { try { memory.load("big") } catch { refused++ } } return refused',
+    ]) {
+      expect(await sandboxFailure(code, { memory, timeoutMs: 100 })).toBe('Script timed out after 100 ms');
+    }
+    await expectHostUsable();
+  });
+
+  it('counts a replaced saved value once against the budget', async () => {
+    const code = "const s = 'x'.repeat(1024 * 1024); for (let i = 0; i < 100; i++) memory.save('same', s); return 'ok'";
+    await expect(run(code, { memoryLimitBytes: 4 * MiB })).resolves.toMatchObject({ output: 'ok' });
   });
 
   it('exposes no host globals, timers, network or file system', async () => {

@@ -171,6 +171,13 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
     logs: [],
     logBytesLeft: run.settings.maxLogBytes,
     logTruncated: false,
+    savedCharsLeft: run.settings.memoryLimitBytes,
+    pastDeadline: () => {
+      // Once past, for good: QuickJS's next interrupt poll then stops the guest, even one that
+      // caught the bridge's error.
+      if (run.timedOut()) run.interrupted = true;
+      return run.interrupted;
+    },
   };
 
   // Describing runs guest code (an error's getters), so it too is bounded by the deadline.
@@ -198,6 +205,8 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
     const output = guest.output(result);
     if (!output.ok) throw fail('output', output.error);
     if (state.hostFailure !== undefined) throw state.hostFailure;
+    // A script that caught the timeout of a host call and returned anyway still ran too long.
+    if (run.timedOut()) throw timeoutError(run);
     return { output: output.value, saved: savedRecord(state), logs: finishLogs(state, run.settings.maxLogBytes) };
   } finally {
     for (const handle of handles.reverse()) disposeQuietly(handle, run.sandboxModule);
