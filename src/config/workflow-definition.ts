@@ -14,7 +14,8 @@ const secretString = z.string().min(1).max(4096);
 const signatureSchema = z
   .object({
     scheme: z.enum(['github', 'stripe', 'slack', 'shopify', 'standard-webhooks', 'hmac-sha256']),
-    secret: secretString,
+    /** Required on create; on update, left out (or `{"set":true}`) keeps the stored one if the scheme is unchanged. */
+    secret: secretString.optional(),
     toleranceSeconds: z.number().int().min(1).max(86_400).optional(),
     header: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).optional(),
     encoding: z.enum(['hex', 'base64']).optional(),

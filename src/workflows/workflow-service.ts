@@ -52,6 +52,9 @@ export class WorkflowService {
   async createWorkflow(workspaceId: string, input: unknown): Promise<Record<string, unknown>> {
     await this.requireWorkspace(workspaceId);
     const definition = parseDefinition(input);
+    if (definition.trigger.signature !== undefined && definition.trigger.signature.secret === undefined) {
+      throw validation(['trigger.signature.secret: required']);
+    }
     const sharedKey = definition.trigger.sharedKey ?? generateKey();
     definition.trigger.sharedKey = sharedKey;
     const now = this.options.clock();
@@ -82,7 +85,13 @@ export class WorkflowService {
    */
   async updateWorkflow(workspaceId: string, workflowId: string, input: unknown): Promise<Record<string, unknown>> {
     const current = await this.requireWorkflowRecord(workspaceId, workflowId);
-    const definition = parseDefinition(withoutViewFields(stripPlaceholders(input)));
+    const definition = parseDefinition(withoutViewFields(withoutSecretPlaceholders(input)));
+    const signature = definition.trigger.signature;
+    if (signature !== undefined && signature.secret === undefined) {
+      // Keeping the stored secret is only meaningful for the scheme it was given for.
+      const stored = (current.definition as WorkflowDefinition).trigger.signature;
+      if (stored?.scheme !== signature.scheme) throw validation(['trigger.signature.secret: required when adding a signature or changing its scheme']);
+    }
     if (definition.id !== undefined && definition.id !== workflowId) throw validation([`id: cannot change a workflow's id (is "${workflowId}")`]);
     const now = this.options.clock();
     const { stored, secrets } = withoutSecrets(definition);
@@ -171,26 +180,43 @@ function parseDefinition(input: unknown): WorkflowDefinition {
   return parsed.data;
 }
 
-/** Drops `{"set":true}` placeholders so a definition fetched with GET can be PUT back as is. */
-function stripPlaceholders(input: unknown): unknown {
-  if (Array.isArray(input)) return input.map(stripPlaceholders);
-  if (typeof input !== 'object' || input === null) return input;
-  const copy: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(input)) {
-    if (isSecretPlaceholder(value)) continue;
-    if (name === 'signature' && typeof value === 'object' && value !== null && isSecretPlaceholder((value as Record<string, unknown>)['secret'])) {
-      throw validation(['trigger.signature.secret: send the secret again when changing the signature settings']);
+/**
+ * Drops the `{"set":true}` placeholders a GET shows at the secret fields (the shared key, the
+ * signature secret, LLM API keys), so a definition fetched with GET can be PUT back as is and
+ * keeps its stored secrets. Only those fields: elsewhere (an HTTP step's body, say) the same
+ * object is the user's data.
+ */
+function withoutSecretPlaceholders(input: unknown): unknown {
+  if (!isPlainObject(input)) return input;
+  const copy: Record<string, unknown> = { ...input };
+  if (isPlainObject(copy['trigger'])) {
+    const trigger: Record<string, unknown> = { ...copy['trigger'] };
+    if (isSecretPlaceholder(trigger['sharedKey'])) delete trigger['sharedKey'];
+    if (isPlainObject(trigger['signature']) && isSecretPlaceholder(trigger['signature']['secret'])) {
+      const { secret: _placeholder, ...signature } = trigger['signature'];
+      trigger['signature'] = signature;
     }
-    copy[name] = stripPlaceholders(value);
+    copy['trigger'] = trigger;
+  }
+  if (Array.isArray(copy['steps'])) {
+    copy['steps'] = copy['steps'].map((step: unknown) => {
+      if (!isPlainObject(step) || !isSecretPlaceholder(step['apiKey'])) return step;
+      const { apiKey: _placeholder, ...rest } = step;
+      return rest;
+    });
   }
   return copy;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Fields the GET view adds that are not part of a definition; a PUT of a GET answer ignores them. */
 const VIEW_ONLY_FIELDS = ['workspaceId', 'version', 'webhookUrl', 'testWebhookUrl', 'createdAt', 'updatedAt'];
 
 function withoutViewFields(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  if (!isPlainObject(input)) return input;
   return Object.fromEntries(Object.entries(input).filter(([name]) => !VIEW_ONLY_FIELDS.includes(name)));
 }
 
@@ -199,8 +225,8 @@ function generateKey(): string {
 }
 
 function asObject(input: unknown): Record<string, unknown> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw validation(['(root): expected a JSON object']);
-  return input as Record<string, unknown>;
+  if (!isPlainObject(input)) throw validation(['(root): expected a JSON object']);
+  return input;
 }
 
 function validation(details: string[]): HookflowError {

@@ -15,7 +15,7 @@ export function withoutSecrets(definition: WorkflowDefinition): { stored: Workfl
   let storedSignature: WorkflowDefinition['trigger']['signature'];
   if (signature !== undefined) {
     const { secret, ...rest } = signature;
-    secrets.set('trigger.signature.secret', secret);
+    if (secret !== undefined) secrets.set('trigger.signature.secret', secret);
     storedSignature = rest as typeof signature;
   }
   const steps = definition.steps.map((step) => {
