@@ -58,7 +58,7 @@ describe('the seed example', () => {
       trigger: { type: 'webhook', sharedKey: 'shop-integration-key', headerMemory: 'requestHeaders', bodyMemory: 'requestBody' },
       steps: [
         { id: 'extract', type: 'script', code: 'const o = memory.load("requestBody"); console.log("order", o.order_id); return o.customer.email;', output: 'customerEmail' },
-        { id: 'notify', type: 'http', method: 'POST', url: `${echo.url}/orders`, headers: { 'x-customer': '{{customerEmail}}' }, body: '{{requestBody}}', output: 'apiResponse' },
+        { id: 'notify', type: 'http', method: 'POST', url: `${echo.url}/orders`, headers: { 'x-customer': '{{customerEmail}}', 'x-customer-record': '{{requestBody.customer}}' }, body: '{{requestBody}}', output: 'apiResponse' },
         { id: 'summary', type: 'llm', baseUrl: llm.url, model: 'gpt-4o-mini', apiKey: LLM_KEY, prompt: 'Process the following order: {{requestBody}}', output: 'summary' },
       ],
     });
@@ -73,6 +73,8 @@ describe('the seed example', () => {
     const sent = echo.received.at(-1)!;
     expect(JSON.parse(sent.body)).toEqual(order);
     expect(sent.headers['x-customer']).toBe('customer@example.com');
+    // A header that is exactly one expression naming an object carries its JSON, as inside text.
+    expect(JSON.parse(sent.headers['x-customer-record'] as string)).toEqual(order.customer);
     expect(sent.headers['content-type']).toBe('application/json');
     expect(run.memory.apiResponse).toMatchObject({ status: 200, body: { echoed: order } });
     const llmRequest = llm.received.at(-1)!;

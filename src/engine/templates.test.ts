@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isHookflowError } from '../errors/catalogue.js';
-import { isVariableName, renderTemplate, templateVariables } from './templates.js';
+import { isVariableName, renderTemplate, renderText, templateVariables } from './templates.js';
 
 const order = {
   id: 'ord_1',
@@ -143,6 +143,17 @@ describe('renderTemplate', () => {
 
   it('leaves an unclosed brace pair as literal text', () => {
     expect(renderTemplate('literal {{ not closed', memory)).toBe('literal {{ not closed');
+  });
+});
+
+describe('renderText', () => {
+  it('renders a lone expression as text: objects and arrays as JSON, scalars as text', () => {
+    expect(renderText('{{requestBody.customer}}', memory)).toBe('{"email":"ada@example.com","name":"Ada"}');
+    expect(renderText('{{requestBody.items}}', memory)).toBe(JSON.stringify(order.items));
+    expect(renderText('{{count}}', memory)).toBe('3');
+    expect(renderText('{{nothing}}', memory)).toBe('null');
+    expect(renderText('{{greeting}}', memory)).toBe('hello');
+    expect(renderText('to {{requestBody.customer.email}}', memory)).toBe('to ada@example.com');
   });
 });
 

@@ -116,6 +116,15 @@ export function renderTemplate(value: unknown, memory: Readonly<Record<string, u
   return value;
 }
 
+/**
+ * Renders a template where only text can go (a URL, a header value, a prompt): as
+ * `renderTemplate`, then a non-string result as it would read inside a longer string, so an
+ * object or array becomes JSON, never `[object Object]`.
+ */
+export function renderText(template: string, memory: Readonly<Record<string, unknown>>): string {
+  return toText(renderTemplate(template, memory));
+}
+
 function collectVariables(value: unknown, names: Set<string>): void {
   if (typeof value === 'string') {
     for (const match of value.matchAll(EXPRESSION)) names.add(parseExpression(match[1] ?? '').variable);

@@ -2,7 +2,7 @@ import type { HttpStepDefinition } from '../../../config/workflow-definition.js'
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
-import { renderTemplate } from '../../templates.js';
+import { renderTemplate, renderText } from '../../templates.js';
 
 /**
  * The HTTP step: sends a templated request through the SSRF-guarded client. Output is
@@ -13,8 +13,8 @@ export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<Ht
   return {
     type: 'http',
     async run(step, context) {
-      const url = String(renderTemplate(step.url, context.memory));
-      const headers = Object.fromEntries(Object.entries(step.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(renderTemplate(value, context.memory))]));
+      const url = renderText(step.url, context.memory);
+      const headers = Object.fromEntries(Object.entries(step.headers ?? {}).map(([name, value]) => [name.toLowerCase(), renderText(value, context.memory)]));
       let body: string | undefined;
       if (step.body !== undefined && step.method !== 'GET' && step.method !== 'HEAD') {
         const rendered = renderTemplate(step.body, context.memory);

@@ -3,7 +3,7 @@ import { HookflowError } from '../../../errors/catalogue.js';
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
-import { renderTemplate } from '../../templates.js';
+import { renderText } from '../../templates.js';
 
 /** Looks up the step's decrypted API key (stored encrypted, never in the definition). */
 export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<string | undefined>;
@@ -21,12 +21,12 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
   return {
     type: 'llm',
     async run(step, context) {
-      const prompt = renderTemplate(step.prompt, context.memory);
-      const system = step.system === undefined ? undefined : renderTemplate(step.system, context.memory);
+      const prompt = renderText(step.prompt, context.memory);
+      const system = step.system === undefined ? undefined : renderText(step.system, context.memory);
       const apiKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
       const messages = [
-        ...(system === undefined ? [] : [{ role: 'system', content: asText(system) }]),
-        { role: 'user', content: asText(prompt) },
+        ...(system === undefined ? [] : [{ role: 'system', content: system }]),
+        { role: 'user', content: prompt },
       ];
       const request = {
         model: step.model,
@@ -56,8 +56,4 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
       return { output: content, ...(completion.usage === undefined ? {} : { usage: { model: step.model, ...completion.usage } }) };
     },
   };
-}
-
-function asText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }
