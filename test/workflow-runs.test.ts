@@ -181,3 +181,25 @@ describe('versions', () => {
     expect([second.workflowVersion, second.memory.out]).toEqual([2, 'v2']);
   });
 });
+
+describe('memory names', () => {
+  it('refuses trigger variables that would overwrite another starting variable, and __proto__ anywhere', async () => {
+    expect((await test.api('POST', '/api/workspaces', { id: 'names', name: 'Names' })).status).toBe(201);
+    const refused: Array<[Record<string, unknown>, string[]]> = [
+      [{ type: 'webhook', bodyMemory: 'webhook' }, ['trigger.bodyMemory: "webhook" is reserved for the request\'s metadata']],
+      [{ type: 'webhook', headerMemory: 'webhook' }, ['trigger.headerMemory: "webhook" is reserved for the request\'s metadata']],
+      [{ type: 'webhook', headerMemory: 'request', bodyMemory: 'request' }, ['trigger.bodyMemory: must differ from headerMemory']],
+      [{ type: 'webhook', bodyMemory: '__proto__' }, ['trigger.bodyMemory: is reserved']],
+    ];
+    for (const [trigger, details] of refused) {
+      const answer = await test.api('POST', '/api/workspaces/names/workflows', { name: 'n', trigger });
+      expect(answer.status).toBe(400);
+      expect(answer.body.details).toStrictEqual(details);
+    }
+    const output = await test.api('POST', '/api/workspaces/names/workflows', {
+      name: 'n', trigger: { type: 'webhook' }, steps: [{ id: 's', type: 'script', code: 'return 1', output: '__proto__' }],
+    });
+    expect(output.status).toBe(400);
+    expect(output.body.details).toStrictEqual(['steps.0.output: is reserved']);
+  });
+});

@@ -3,7 +3,14 @@ import { parseCidr } from './cidr.js';
 
 /** Names of memory variables (and so of template roots). */
 export const MEMORY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const memoryName = z.string().regex(MEMORY_NAME, 'must match ^[A-Za-z_][A-Za-z0-9_]*$');
+const memoryName = z
+  .string()
+  .regex(MEMORY_NAME, 'must match ^[A-Za-z_][A-Za-z0-9_]*$')
+  // Matches the rule, but assigning it would set a prototype instead of a variable.
+  .refine((name) => name !== '__proto__', 'is reserved');
+
+/** The memory variable that holds the request's metadata (API.md). */
+const WEBHOOK_MEMORY = 'webhook';
 
 /** Ids chosen by users for workspaces, workflows and steps; safe in a URL path. */
 export const RESOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -40,7 +47,16 @@ const triggerSchema = z
       .optional(),
     signature: signatureSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((trigger, ctx) => {
+    // Each would silently overwrite another variable the run starts with.
+    for (const field of ['headerMemory', 'bodyMemory'] as const) {
+      if (trigger[field] === WEBHOOK_MEMORY) ctx.addIssue({ code: 'custom', path: [field], message: `"${WEBHOOK_MEMORY}" is reserved for the request's metadata` });
+    }
+    if (trigger.headerMemory !== undefined && trigger.headerMemory === trigger.bodyMemory) {
+      ctx.addIssue({ code: 'custom', path: ['bodyMemory'], message: 'must differ from headerMemory' });
+    }
+  });
 
 const headersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string());
 
