@@ -203,3 +203,19 @@ describe('memory names', () => {
     expect(output.body.details).toStrictEqual(['steps.0.output: is reserved']);
   });
 });
+
+describe('lists of an unknown workflow', () => {
+  it('answer 404 like the workflow itself, not an empty list', async () => {
+    const { workspaceId } = await createWorkflow(test, { name: 'known', trigger: { type: 'webhook' } });
+    for (const path of [
+      `/api/workspaces/${workspaceId}/workflows/nope/runs`,
+      `/api/workspaces/${workspaceId}/workflows/nope/events`,
+      `/api/workspaces/${workspaceId}/workflows/nope/events?rejected=true`,
+      `/api/workspaces/${workspaceId}/workflows/nope/stats`,
+      '/api/workspaces/nope/workflows/nope/runs',
+    ]) {
+      const answer = await test.api('GET', path);
+      expect([path, answer.status, answer.body.error]).toEqual([path, 404, 'Not found']);
+    }
+  });
+});

@@ -76,8 +76,10 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     workflows.rotateKeys(request.params.ws, request.params.wf, request.body),
   );
 
+  // The lists below answer 404 for an unknown workflow, as its other routes do, not an empty list.
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/runs', async (request) => {
     const query = parseQuery(runsQuery, request.query);
+    await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
     const page = await store.listRuns(request.params.ws, request.params.wf, { status: query.status as (typeof RUN_STATUSES)[number] | undefined }, pageOf(query));
     return { items: page.items.map(runSummaryView), nextCursor: page.nextCursor };
   });
@@ -104,6 +106,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
 
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/events', async (request) => {
     const query = parseQuery(eventsQuery, request.query);
+    await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
     if (query.rejected === true) {
       const page = await store.listRejectedCalls(request.params.ws, request.params.wf, pageOf(query));
       return {
@@ -117,6 +120,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
 
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
     const { windowSeconds } = parseQuery(statsQuery, request.query);
+    await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
     const since = options.clock() - windowSeconds * 1000;
     // Bounded: the newest 10,000 runs of the window are enough for counts and percentiles.
     const runs = await store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS);

@@ -144,7 +144,8 @@ export class WorkflowService {
     return secret === undefined ? undefined : this.options.cipher.decrypt(secret.ciphertext, secretAssociatedData(secret));
   }
 
-  private async requireWorkflowRecord(workspaceId: string, workflowId: string): Promise<WorkflowRecord> {
+  /** The workflow's current version; 404 when the workspace or the workflow does not exist (or was deleted). */
+  async requireWorkflowRecord(workspaceId: string, workflowId: string): Promise<WorkflowRecord> {
     const record = await this.options.store.getWorkflow(workspaceId, workflowId);
     if (record === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflowId}" not found`);
     return record;
