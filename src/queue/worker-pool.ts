@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { isHookflowError, toError } from '../errors/catalogue.js';
 import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { retryDelayMs, type BackoffOptions } from './backoff.js';
+import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
 
 /**
  * Runs one claimed run's steps; throws (transient or not) when a step fails. Resolves with the
@@ -188,7 +188,7 @@ export class WorkerPool {
     const message = isHookflowError(error) ? `${error.code}: ${error.message}` : error.message;
     const canRetry = transient && ref.attempt < claimed.run.maxAttempts;
     const retryAfterMs = isHookflowError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
-    const retryAt = canRetry ? clock() + Math.max(retryAfterMs, retryDelayMs(ref.attempt, this.options.backoff)) : null;
+    const retryAt = canRetry ? clock() + retryDelayAfterFailureMs(ref.attempt, retryAfterMs, this.options.backoff) : null;
     const recorded = await store.failRun(ref, message, retryAt, clock());
     if (recorded && retryAt === null) metrics.runsFinished.inc({ status: 'failed' });
     logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
