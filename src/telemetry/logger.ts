@@ -35,7 +35,25 @@ export function createLogger(options: { level: string; destination?: NodeJS.Writ
   );
 }
 
-/** Replaces the value of every `key` query parameter in a URL with `[redacted]`. */
+/**
+ * Replaces the value of every `key` query parameter in a URL with `[redacted]`. Names are
+ * compared decoded, as the query parser sees them: `?%6Bey=…` authenticates like `?key=…`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]key=)[^&#]*/gi, '$1[redacted]');
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const pairs = url.slice(queryStart + 1).split('&').map((pair) => {
+    const equals = pair.indexOf('=');
+    if (equals === -1 || !isKeyName(pair.slice(0, equals))) return pair;
+    return `${pair.slice(0, equals)}=[redacted]`;
+  });
+  return `${url.slice(0, queryStart + 1)}${pairs.join('&')}`;
+}
+
+function isKeyName(encodedName: string): boolean {
+  try {
+    return decodeURIComponent(encodedName.replaceAll('+', ' ')).toLowerCase() === 'key';
+  } catch {
+    return true; // a malformed escape: redact rather than guess
+  }
 }
