@@ -73,4 +73,14 @@ await describeWithPostgres('two nodes on PostgreSQL', () => {
     expect(await post(workerNode, 'second-key-456')).toBe(200);
     expect(await post(workerNode, 'first-key-123')).toBe(401);
   });
+
+  it('answers 404 for ids with a NUL or other characters no id has, never 500 (PostgreSQL refuses NUL)', async () => {
+    const { workspaceId, workflowId } = await createWorkflow(ingestNode, { name: 'ids', trigger: { type: 'webhook', sharedKey: 'nul-id-key-123' } });
+    const webhook = await fetch(`${ingestNode.url}/api/webhook/${workspaceId}%00/${workflowId}?key=nul-id-key-123`, { method: 'POST', body: '{}' });
+    expect([webhook.status, await webhook.json()]).toEqual([404, { error: 'Webhook not found' }]);
+    for (const path of [`/api/workspaces/${workspaceId}%00`, `/api/workspaces/${workspaceId}/workflows/${workflowId}%00/runs`, `/api/workspaces/${workspaceId}/runs/run%00`]) {
+      const answer = await ingestNode.api('GET', path);
+      expect([path, answer.status]).toEqual([path, 404]);
+    }
+  });
 });

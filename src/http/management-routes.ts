@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { WorkflowDefinition } from '../config/workflow-definition.js';
+import { RESOURCE_ID, type WorkflowDefinition } from '../config/workflow-definition.js';
 import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
 import { RUN_STATUSES, type PageRequest, type Store } from '../store/store.js';
@@ -50,6 +50,13 @@ const pageOf = (query: { limit: number; cursor?: string | undefined }): PageRequ
 export async function managementRoutes(app: FastifyInstance, options: ManagementRoutesOptions): Promise<void> {
   const { store, workflows } = options;
   app.addHook('onRequest', adminBearerAuth(options.adminTokenDigest));
+  // Every id in a path (workspace, workflow, run) has the RESOURCE_ID form; anything else names
+  // nothing, and never reaches the database (PostgreSQL refuses a NUL with an error).
+  app.addHook('preValidation', async (request) => {
+    for (const id of Object.values(request.params as Record<string, string>)) {
+      if (!RESOURCE_ID.test(id)) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', 'No such id');
+    }
+  });
 
   app.post('/api/workspaces', async (request, reply) => reply.code(201).send(serializeWorkspace(await workflows.createWorkspace(request.body))));
   app.get('/api/workspaces', async (request) => {

@@ -1,4 +1,4 @@
-import type { TriggerDefinition } from '../config/workflow-definition.js';
+import { RESOURCE_ID, type TriggerDefinition } from '../config/workflow-definition.js';
 import { secretDigest } from '../secrets/constant-time.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/store.js';
@@ -38,6 +38,12 @@ interface Entry {
   loadedAt: number;
 }
 
+interface Loading {
+  promise: Promise<ResolvedTrigger | null>;
+  /** The registry's generation when the read began. */
+  generation: number;
+}
+
 /**
  * Finds triggers by the ids in the URL. There is nothing to register: a workflow is reachable as
  * soon as it exists and is enabled. Lookups are cached so the hot path makes no query; every
@@ -46,28 +52,39 @@ interface Entry {
  */
 export class TriggerRegistry {
   private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<ResolvedTrigger | null>>();
+  private readonly loading = new Map<string, Loading>();
+  /** Bumped by every `invalidate`: a read that began before a change must not be cached. */
+  private generation = 0;
 
   constructor(private readonly options: TriggerRegistryOptions) {}
 
   async find(workspaceId: string, workflowId: string, now: number = Date.now()): Promise<ResolvedTrigger | null> {
+    // No workflow can have such an id, and the database need not see it (PostgreSQL refuses a NUL).
+    if (!RESOURCE_ID.test(workspaceId) || !RESOURCE_ID.test(workflowId)) return null;
     const cacheKey = `${workspaceId}\u0000${workflowId}`;
     const entry = this.entries.get(cacheKey);
     if (entry !== undefined && now - entry.loadedAt < this.options.ttlMs) return entry.trigger;
     let loading = this.loading.get(cacheKey);
     if (loading === undefined) {
       // One read per key however many requests arrive while it runs.
-      loading = this.load(workspaceId, workflowId).finally(() => this.loading.delete(cacheKey));
+      const promise: Promise<ResolvedTrigger | null> = this.load(workspaceId, workflowId).finally(() => {
+        if (this.loading.get(cacheKey)?.promise === promise) this.loading.delete(cacheKey);
+      });
+      loading = { promise, generation: this.generation };
       this.loading.set(cacheKey, loading);
     }
-    const trigger = await loading;
-    this.remember(cacheKey, { trigger, loadedAt: now });
+    const trigger = await loading.promise;
+    // Calls that arrived before a change get the state they arrived in; only keep it if no change came since.
+    if (loading.generation === this.generation) this.remember(cacheKey, { trigger, loadedAt: now });
     return trigger;
   }
 
-  /** Forgets one workflow (after an update, delete or key rotation). */
+  /** Forgets one workflow (after an update, delete or key rotation), including a read of it under way. */
   invalidate(workspaceId: string, workflowId: string): void {
-    this.entries.delete(`${workspaceId}\u0000${workflowId}`);
+    const cacheKey = `${workspaceId}\u0000${workflowId}`;
+    this.generation++;
+    this.entries.delete(cacheKey);
+    this.loading.delete(cacheKey);
   }
 
   private remember(cacheKey: string, entry: Entry): void {
