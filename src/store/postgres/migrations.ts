@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { withTransaction } from './pg-pool.js';
+import { longQuery, withTransaction } from './pg-pool.js';
 
 /**
  * Numbered schema migrations for PostgreSQL: the same numbers, tables and column names as
@@ -139,13 +139,14 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
  */
 export async function migrate(pool: Pool): Promise<void> {
   await withTransaction(pool, 'migration', async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('hookflow.migrate'), hashtext(current_schema()))");
+    // Waiting for another node's migration, or migrating a large table, may take minutes.
+    await client.query(longQuery("SELECT pg_advisory_xact_lock(hashtext('hookflow.migrate'), hashtext(current_schema()))"));
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
     const applied = new Set(rows.map((row) => row.version));
     for (const migration of POSTGRES_MIGRATIONS) {
       if (applied.has(migration.version)) continue;
-      await client.query(migration.sql);
+      await client.query(longQuery(migration.sql));
       await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
     }
   });

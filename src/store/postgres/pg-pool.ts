@@ -1,4 +1,4 @@
-import { Pool, types, type PoolClient } from 'pg';
+import { Pool, types, type PoolClient, type QueryConfig } from 'pg';
 import { storageError } from './pg-errors.js';
 
 /** Connections per store; every node opens its own pool. */
@@ -16,12 +16,19 @@ export const PG_TYPES = {
     oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
 };
 
-/** Opens the pool. Connection attempts give up after `connectTimeoutMs` so a dead server answers 503, not a hang. */
-export function createPool(options: { connectionString: string; connectTimeoutMs: number }): Pool {
+/** A query that may legitimately run long (migrations, retention) gets this instead of the pool's timeout. */
+const LONG_QUERY_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Opens the pool. Connection attempts give up after `connectTimeoutMs` and every query after
+ * `queryTimeoutMs` (on our side of the wire), so a dead or stalled server answers 503, not a hang.
+ */
+export function createPool(options: { connectionString: string; connectTimeoutMs: number; queryTimeoutMs: number }): Pool {
   const pool = new Pool({
     connectionString: options.connectionString,
     max: POOL_SIZE,
     connectionTimeoutMillis: options.connectTimeoutMs,
+    query_timeout: options.queryTimeoutMs,
     application_name: 'hookflow',
     types: PG_TYPES,
   });
@@ -29,6 +36,11 @@ export function createPool(options: { connectionString: string; connectTimeoutMs
   // the process. The pool already discards that client, and the next query reports the outage.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/** `text` as a query allowed to run for minutes: a migration or a retention sweep. */
+export function longQuery(text: string, values?: unknown[]): QueryConfig & { query_timeout: number } {
+  return { text, ...(values === undefined ? {} : { values }), query_timeout: LONG_QUERY_TIMEOUT_MS };
 }
 
 /**

@@ -26,7 +26,7 @@ export interface PostgresStoreOptions {
   connectionString: string;
   /** Ingest calls allowed to wait for a commit; more are refused at once (→ 503). */
   maxPending: number;
-  /** An ingest not committed within this answers 503; also the connect timeout, ms. */
+  /** An ingest not committed within this answers 503; also the connect timeout and every other query's, ms. */
   writeTimeoutMs: number;
 }
 
@@ -49,7 +49,7 @@ export class PostgresStore implements Store {
 
   /** Connects and applies pending migrations; STORAGE_UNAVAILABLE when the server cannot be reached. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
-    const pool = createPool({ connectionString: options.connectionString, connectTimeoutMs: options.writeTimeoutMs });
+    const pool = createPool({ connectionString: options.connectionString, connectTimeoutMs: options.writeTimeoutMs, queryTimeoutMs: options.writeTimeoutMs });
     try {
       await migrate(pool);
     } catch (error) {

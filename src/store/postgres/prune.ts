@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { storageError } from './pg-errors.js';
+import { longQuery } from './pg-pool.js';
 
 /**
  * Retention in one statement (one transaction): finished runs created before $1 with their
@@ -34,7 +35,7 @@ const PRUNE_SQL = `
 /** See `Store.prune`. Expired idempotency keys are judged by `now` (wall clock), as in SQLite. */
 export async function prune(pool: Pool, before: number, now: number): Promise<{ runs: number; events: number }> {
   try {
-    const { rows } = await pool.query<{ runs: number; events: number }>(PRUNE_SQL, [before, now]);
+    const { rows } = await pool.query<{ runs: number; events: number }>(longQuery(PRUNE_SQL, [before, now]));
     return rows[0] ?? { runs: 0, events: 0 };
   } catch (error) {
     throw storageError(error, 'prune');
