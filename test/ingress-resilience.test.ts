@@ -50,6 +50,27 @@ describe('storage trouble', () => {
       intruder.close();
     }
   });
+
+  it('never stores a webhook it answered 503: the sender will retry it', async () => {
+    const test = await start({ HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS: '60000', HOOKFLOW_WRITE_TIMEOUT_MS: '300' });
+    const { workspaceId, workflowId, webhookUrl } = await createWorkflow(test, { name: 'late', trigger: { type: 'webhook', bodyMemory: 'body' } });
+    const post = (n: number) => fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n }) });
+    const intruder = new Database(join(test.dataDir, 'hookflow.db'));
+    intruder.exec('BEGIN EXCLUSIVE');
+    let refused: number[];
+    try {
+      // The first waits inside the writer for the lock; the others queue behind it.
+      refused = (await Promise.all([1, 2, 3].map(post))).map((answer) => answer.status);
+    } finally {
+      intruder.exec('ROLLBACK');
+      intruder.close();
+    }
+    expect(refused).toEqual([503, 503, 503]);
+    // The writer works in order: once this one is committed, the three above were dealt with.
+    expect((await post(4)).status).toBe(200);
+    const events = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}/events`);
+    expect(events.body.items.map((event: { body: { n: number } }) => event.body.n)).toEqual([4]);
+  });
 });
 
 describe('the answer never waits on workers', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,4 +56,34 @@ describe('SqliteStore only', () => {
       await after.close();
     }
   });
+
+  it('commits at most HOOKFLOW_COMMIT_MAX_BATCH writes per transaction', async () => {
+    const dir = freshDir();
+    const store = await SqliteStore.open({ ...options(dir), maxBatch: 2 });
+    try {
+      const walBefore = commitsInWal(join(dir, 'hookflow.db-wal'));
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.createWorkspace({ id: `ws-${i}`, name: 'W', createdAt: 1 })));
+      expect(commitsInWal(join(dir, 'hookflow.db-wal')) - walBefore).toBeGreaterThanOrEqual(100);
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+/**
+ * Transactions in a WAL file: frames of the current WAL (their salts match the header's) whose
+ * header carries the database size after a commit (bytes 4-7 of the 24-byte frame header, zero
+ * for the other frames of a transaction).
+ */
+function commitsInWal(file: string): number {
+  const wal = readFileSync(file);
+  if (wal.length < 32) return 0;
+  const pageSize = wal.readUInt32BE(8);
+  const salts = wal.subarray(16, 24);
+  let commits = 0;
+  for (let offset = 32; offset + 24 + pageSize <= wal.length; offset += 24 + pageSize) {
+    if (!wal.subarray(offset + 8, offset + 16).equals(salts)) break;
+    if (wal.readUInt32BE(offset + 4) !== 0) commits++;
+  }
+  return commits;
+}

@@ -59,8 +59,9 @@ export class WriterClient {
     }
     const id = this.nextId++;
     return new Promise<WriteResult<K>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline: Date.now() + this.options.timeoutMs });
-      this.outgoing.push({ id, op, args });
+      const deadline = Date.now() + this.options.timeoutMs;
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline });
+      this.outgoing.push({ id, op, args, deadline });
       if (this.atWriter === 0) {
         this.flush();
       } else if (!this.flushScheduled) {
@@ -90,8 +91,10 @@ export class WriterClient {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outgoing.length === 0 || this.port === null) return;
-    const requests = this.outgoing;
+    // Writes already answered 503 by the sweeper are dropped, never committed behind the caller's back.
+    const requests = this.outgoing.filter((request) => this.pending.has(request.id));
     this.outgoing = [];
+    if (requests.length === 0) return;
     this.atWriter += requests.length;
     this.port.postMessage({ type: 'batch', requests } satisfies MainToWriter);
   }

@@ -11,6 +11,8 @@ export interface WriteRequest {
   id: number;
   op: WriteOp;
   args: unknown;
+  /** Epoch ms after which the caller has been answered 503: the thread then skips the write. */
+  deadline: number;
 }
 
 export interface SerializedError {

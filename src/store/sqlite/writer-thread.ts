@@ -32,23 +32,31 @@ try {
   process.exit(1);
 }
 
-port.on('message', (message: MainToWriter) => {
-  if (message.type === 'close') return close();
-  const batch = [...message.requests];
-  let closeAfterBatch = false;
-  // Group commit: take everything that queued up while the previous commit ran.
-  while (batch.length < options.maxBatch) {
-    const next = receiveMessageOnPort(port) as { message: MainToWriter } | undefined;
-    if (next === undefined) break;
-    if (next.message.type === 'close') {
-      closeAfterBatch = true;
-      break;
+/** Requests received and not yet committed, oldest first. */
+const waiting: WriteRequest[] = [];
+
+port.on('message', (first: MainToWriter) => {
+  let closing = take(first);
+  for (;;) {
+    // Group commit: take everything that queued up while the previous commit ran…
+    while (!closing) {
+      const next = receiveMessageOnPort(port) as { message: MainToWriter } | undefined;
+      if (next === undefined) break;
+      closing = take(next.message);
     }
-    batch.push(...next.message.requests);
+    if (waiting.length === 0) break;
+    // …and commit it in transactions of at most maxBatch writes.
+    send({ type: 'results', responses: commitBatch(waiting.splice(0, options.maxBatch)) });
   }
-  send({ type: 'results', responses: commitBatch(batch) });
-  if (closeAfterBatch) close();
+  if (closing) close();
 });
+
+/** Queues a message's writes; true for the request to close (after what is queued). */
+function take(message: MainToWriter): boolean {
+  if (message.type === 'close') return true;
+  for (const request of message.requests) waiting.push(request);
+  return false;
+}
 
 function close(): void {
   db.close();
@@ -68,12 +76,19 @@ function commitBatch(batch: WriteRequest[]): WriteResponse[] {
  * request failed (the caller retries isolated); answers every request with the storage error
  * when the transaction itself cannot begin or commit — nothing of the batch is then durable.
  */
-function runInTransaction(batch: WriteRequest[], isolateRequests: boolean): WriteResponse[] | null {
+function runInTransaction(all: WriteRequest[], isolateRequests: boolean): WriteResponse[] | null {
   try {
     db.exec('BEGIN IMMEDIATE');
   } catch (error) {
-    return batch.map((request) => ({ id: request.id, ok: false, error: serialize(error) }));
+    return all.map((request) => ({ id: request.id, ok: false, error: serialize(error) }));
   }
+  // Checked once the lock is ours (BEGIN IMMEDIATE may have waited up to the busy timeout for
+  // another process): a write whose caller was already answered 503 must not be committed
+  // after all, or the sender's retry would store it twice.
+  const now = Date.now();
+  const late = all.filter((request) => request.deadline <= now);
+  const batch = late.length === 0 ? all : all.filter((request) => request.deadline > now);
+  const lateResponses = late.map((request): WriteResponse => ({ id: request.id, ok: false, error: TOO_LATE }));
   try {
     const responses: WriteResponse[] = [];
     for (const request of batch) {
@@ -93,7 +108,7 @@ function runInTransaction(batch: WriteRequest[], isolateRequests: boolean): Writ
       }
     }
     db.exec('COMMIT');
-    return responses;
+    return [...lateResponses, ...responses];
   } catch (error) {
     if (db.inTransaction) {
       try {
@@ -102,9 +117,12 @@ function runInTransaction(batch: WriteRequest[], isolateRequests: boolean): Writ
         // The connection is already out of the transaction; nothing more to undo.
       }
     }
-    return batch.map((request) => ({ id: request.id, ok: false, error: serialize(error) }));
+    return [...lateResponses, ...batch.map((request): WriteResponse => ({ id: request.id, ok: false, error: serialize(error) }))];
   }
 }
+
+/** The answer to a write whose deadline passed before its transaction could start. */
+const TOO_LATE: SerializedError = { code: undefined, message: 'Commit did not start in time', storage: true };
 
 const STORAGE_ERROR = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB|NOLFS|NOMEM)/;
 
