@@ -121,7 +121,7 @@ describe('status table', () => {
     expect((await post(url, { body: '{}' })).status).toBe(404);
   });
 
-  it.each(['GET', 'PUT', 'DELETE', 'PATCH'])('405 for %s with Allow: POST', async (method) => {
+  it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'PURGE', 'SEARCH'])('405 for %s with Allow: POST', async (method) => {
     const response = await fetch(`${hook}?key=${KEY}`, { method });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');

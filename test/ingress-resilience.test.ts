@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,47 @@ describe('storage trouble', () => {
     expect((await post(4)).status).toBe(200);
     const events = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}/events`);
     expect(events.body.items.map((event: { body: { n: number } }) => event.body.n)).toEqual([4]);
+  });
+});
+
+describe('shutdown', () => {
+  it('finishes a webhook in flight, and answers one that arrives during shutdown 503 with the contract body', async () => {
+    const app = await startTestApp({ env: { HOOKFLOW_RETRY_AFTER_SECONDS: '9' } });
+    const { webhookUrl } = await createWorkflow(app, { name: 'closing', trigger: { type: 'webhook', sharedKey: 'closing-key-123' } });
+    const { pathname, search, port } = new URL(webhookUrl);
+    const body = '{"n":1}';
+    const head = `POST ${pathname}${search} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // Request 1 is in flight (its body incomplete) when the server starts to close…
+    socket.write(head + body.slice(0, 3));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stopping = app.stop();
+    // Closing has begun once the server refuses new connections.
+    const refusesConnections = () => new Promise<true | undefined>((resolve) => {
+      const probe = connect(Number(port), '127.0.0.1');
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(undefined);
+      });
+      probe.once('error', () => resolve(true));
+    });
+    await eventually(refusesConnections);
+    // …then it completes, and request 2 follows on the same connection.
+    socket.write(body.slice(3) + head + body);
+    await ended;
+    await stopping;
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers, received).toHaveLength(2);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answers[0]).toContain('"status":"accepted"');
+    expect(answers[1]).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answers[1]).toMatch(/\r\nretry-after: 9\r\n/i);
+    expect(answers[1]).toMatch(/\r\nconnection: close\r\n/i);
+    expect(answers[1]).toMatch(/\r\n\r\n\{"error":"Service unavailable"\}$/);
   });
 });
 

@@ -16,7 +16,13 @@ interface WebhookParams {
   workflowId: string;
 }
 
-const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+/** `/api/webhook/:ws/:wf` or `/api/webhook-test/:ws/:wf`, with or without a query. */
+const WEBHOOK_URL = /^\/api\/webhook(?:-test)?\/[^/?#]+\/[^/?#]+(?:\?|$)/;
+
+/** True for a URL of the webhook routes: every method but POST on it is a 405 (see server.ts). */
+export function isWebhookUrl(url: string): boolean {
+  return WEBHOOK_URL.test(url);
+}
 
 /**
  * `POST /api/webhook/:ws/:wf` and the test endpoint. Registered in a scope of its own: its body
@@ -60,11 +66,6 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         return ingress.accept(admitted, raw);
       },
-    });
-    app.route({
-      method: [...OTHER_METHODS],
-      url: `${prefix}/:workspaceId/:workflowId`,
-      handler: async (_request, reply) => reply.code(405).header('allow', 'POST').send({ error: 'Method not allowed' }),
     });
   }
 }

@@ -1,12 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { HookflowError } from '../errors/catalogue.js';
 import type { IngressService } from '../ingress/ingress-service.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import { sendError } from './error-handler.js';
-import { ingressRoutes } from './ingress-routes.js';
+import { ingressRoutes, isWebhookUrl } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { operationsRoutes } from './operations-routes.js';
 
@@ -57,7 +58,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     keepAliveTimeout: options.timeouts.keepAliveMs,
     connectionTimeout: 0,
     bodyLimit: 1_048_576,
-    return503OnClosing: true,
+    // Requests arriving while the server closes get OUR 503 (the contract's body and Retry-After),
+    // from the onRequest hook below, instead of Fastify's own.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // URLs Fastify refuses before routing (a bad %-escape, an id past maxParamLength) get our
     // answers too: such an id can name no workflow, so under /api/webhook it is a 404.
@@ -69,9 +72,22 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   if (options.maxConnections > 0) app.server.maxConnections = options.maxConnections;
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, { log: options.logger, retryAfterSeconds: options.retryAfterSeconds }));
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' }),
-  );
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    void reply.header('connection', 'close');
+    done(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', 'Server is shutting down', { transient: true }));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    // Only POST is routed on a webhook URL; every other method, including ones Fastify has no
+    // routes for (PROPFIND, PURGE…), is a 405 that names the one allowed.
+    if (request.method !== 'POST' && isWebhookUrl(request.url)) return reply.code(405).header('allow', 'POST').send({ error: 'Method not allowed' });
+    return reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' });
+  });
   // A callback hook, not an async one: it runs for every request, and most return at once.
   app.addHook('onResponse', (request, reply, done) => {
     // Accepted webhooks log at debug (they are counted in metrics); everything else at info.
