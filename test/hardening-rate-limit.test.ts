@@ -94,20 +94,26 @@ describe('trigger.rateLimit.perMinute = 5', () => {
     expect((await post(test.url, `/api/webhook/${ws}/${b}`)).status).toBe(200);
   });
 
-  // DESIGN GAP (see report): for a signature-only trigger the signature is verified in
-  // `accept` (src/ingress/ingress-service.ts ~line 111), after the trigger rate limit was already
-  // taken in `admit` (~line 95). So a flood of forged signatures uses up the real sender's quota,
-  // which is exactly what README says the key-before-limit order is meant to prevent.
-  it('forged signatures do not use up the quota of a signature-only trigger', async () => {
+  // A signature-only trigger authenticates a call only once its body is read and checked, so
+  // the quota is taken only then: no unauthenticated call, however it fails, uses it up.
+  it('forged or unsigned calls, whatever they fail on, do not use up the quota of a signature-only trigger', async () => {
     const secret = 'rate-limit-gh-secret-0d4c';
-    const wf = await limitedWorkflow({ sharedKey: undefined, signature: { scheme: 'github', secret } });
+    const wf = await limitedWorkflow({ sharedKey: undefined, signature: { scheme: 'github', secret }, maxBodyBytes: 100 });
     const path = `/api/webhook/${ws}/${wf}`;
     const sign = (s: string) => ({ 'x-hub-signature-256': `sha256=${createHmac('sha256', s).update('{"n":1}').digest('hex')}` });
-    const forged = [];
-    for (let i = 0; i < 10; i++) forged.push((await post(test.url, path, sign('forged-secret'))).status);
-    const genuine = (await post(test.url, path, sign(secret))).status;
-    // Today: forged = [401 ×5, 429 ×5] and genuine = 429.
-    expect({ forged, genuine }).toStrictEqual({ forged: Array(10).fill(401), genuine: 200 });
+    const refused = [];
+    for (let i = 0; i < 6; i++) {
+      refused.push((await post(test.url, path, sign('forged-secret'))).status);
+      refused.push((await post(test.url, path, { 'content-encoding': 'compress' })).status);
+      refused.push((await post(test.url, path, {}, JSON.stringify({ pad: 'x'.repeat(200) }))).status);
+    }
+    expect(refused).toStrictEqual(Array(6).fill([401, 415, 413]).flat());
+    // The genuine sender still has its whole quota: exactly 5, then 429.
+    const genuine = [];
+    for (let i = 0; i < 6; i++) genuine.push((await post(test.url, path, sign(secret))).status);
+    expect(genuine).toStrictEqual([200, 200, 200, 200, 200, 429]);
+    // Once it is spent, even unsigned calls are refused before their body is read.
+    expect((await post(test.url, path, {})).status).toBe(429);
   });
 });
 

@@ -101,7 +101,13 @@ export class IngressService {
       throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', presented.key === undefined ? 'missing_key' : 'invalid_key', now);
     }
     if (rateLimit !== undefined) {
-      const wait = this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
+      // The trigger's quota is spent only by authenticated calls. With a key, the call is
+      // authenticated here; with a signature only, not before its body was read and checked
+      // (accept), so here an empty quota refuses early but nothing is taken: an unsigned caller
+      // failing on size, encoding or content type must not use up the real sender's quota.
+      const wait = keyRequired
+        ? this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now)
+        : this.triggerLimits.wait(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
     const bodyLimit = trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes;
@@ -126,12 +132,14 @@ export class IngressService {
         options: signature,
       });
       if (!result.ok) {
-        // The trigger's quota was taken before the body could be read; a forged call must not
-        // keep it, or forgeries would lock out the real sender.
-        const rateLimit = trigger.trigger.rateLimit;
-        if (rateLimit !== undefined) this.triggerLimits.refund(triggerKey(incoming), rateLimit.perMinute);
         const reason = result.reason.startsWith('signature') ? result.reason : `signature_${result.reason}`;
         throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', reason, now, { bodyBytes: rawBody.length });
+      }
+      // Authenticated only now (see admit): the quota is taken here when no key was required.
+      const rateLimit = trigger.trigger.rateLimit;
+      if (rateLimit !== undefined && signature.requireSharedKey !== true) {
+        const wait = this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
+        if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait, bodyBytes: rawBody.length });
       }
     }
     const contentType = firstHeaderValue(incoming.headers['content-type']);

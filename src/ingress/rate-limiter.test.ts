@@ -27,4 +27,20 @@ describe('RateLimiter', () => {
     // 'a' was dropped, so it starts with a full bucket again.
     expect(limiter.take('a', 1, 0)).toBe(0);
   });
+
+  it('can tell the wait without taking a token', () => {
+    const limiter = new RateLimiter();
+    expect(limiter.wait('t', 1, 0)).toBe(0);
+    expect(limiter.wait('t', 1, 0)).toBe(0);
+    expect(limiter.take('t', 1, 0)).toBe(0);
+    expect(limiter.wait('t', 1, 0)).toBe(60);
+  });
+
+  it('is not drained when the wall clock steps back', () => {
+    const limiter = new RateLimiter();
+    expect(limiter.take('t', 6, 600_000)).toBe(0);
+    // Ten minutes back: nothing refills, but the five tokens left are still there.
+    for (let i = 0; i < 5; i++) expect(limiter.take('t', 6, 0)).toBe(0);
+    expect(limiter.take('t', 6, 0)).toBe(10);
+  });
 });

@@ -14,7 +14,21 @@ export class RateLimiter {
    * (the Retry-After value, at least 1).
    */
   take(key: string, perMinute: number, now: number): number {
-    const ratePerMs = perMinute / 60_000;
+    const bucket = this.refilled(key, perMinute, now);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return secondsUntilToken(bucket.tokens, perMinute);
+  }
+
+  /** What `take` would answer, without taking: for refusing early a call that is not yet authenticated. */
+  wait(key: string, perMinute: number, now: number): number {
+    const bucket = this.refilled(key, perMinute, now);
+    return bucket.tokens >= 1 ? 0 : secondsUntilToken(bucket.tokens, perMinute);
+  }
+
+  private refilled(key: string, perMinute: number, now: number): { tokens: number; updatedAt: number } {
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       if (this.buckets.size >= this.maxKeys) {
@@ -24,19 +38,15 @@ export class RateLimiter {
       bucket = { tokens: perMinute, updatedAt: now };
       this.buckets.set(key, bucket);
     } else {
-      bucket.tokens = Math.min(perMinute, bucket.tokens + (now - bucket.updatedAt) * ratePerMs);
+      // A wall clock stepped back (NTP, a restored VM) refills nothing, but must not drain the bucket.
+      bucket.tokens = Math.min(perMinute, bucket.tokens + Math.max(0, now - bucket.updatedAt) * (perMinute / 60_000));
       bucket.updatedAt = now;
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / ratePerMs / 1000));
+    return bucket;
   }
 
-  /** Gives back a token taken by `take` (a call that turned out not to be the sender's). */
-  refund(key: string, perMinute: number): void {
-    const bucket = this.buckets.get(key);
-    if (bucket !== undefined) bucket.tokens = Math.min(perMinute, bucket.tokens + 1);
-  }
+}
+
+function secondsUntilToken(tokens: number, perMinute: number): number {
+  return Math.max(1, Math.ceil((1 - tokens) / (perMinute / 60_000) / 1000));
 }
