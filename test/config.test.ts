@@ -26,6 +26,13 @@ describe('server configuration', () => {
   it('parses lists and flags', () => {
     const config = loadServerConfig({ HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128', HOOKFLOW_TRUST_PROXY: 'true' });
     expect(config.egressAllowlist).toEqual(['127.0.0.0/8', '::1/128']);
-    expect(config.ingress.trustProxy).toBe(true);
+    expect(config.ingress.trustProxy).toBe(1);
+  });
+
+  it('reads HOOKFLOW_TRUST_PROXY as no proxy, a hop count or the proxies\' addresses', () => {
+    const trust = (value: string) => loadServerConfig({ HOOKFLOW_TRUST_PROXY: value }).ingress.trustProxy;
+    expect([trust('false'), trust('0'), trust('true'), trust('2'), trust('10.0.0.1, 192.168.0.0/16')]).toEqual([false, false, 1, 2, ['10.0.0.1', '192.168.0.0/16']]);
+    expect(loadServerConfig({}).ingress.trustProxy).toBe(false);
+    expect(() => loadServerConfig({ HOOKFLOW_TRUST_PROXY: 'everyone' })).toThrow(/HOOKFLOW_TRUST_PROXY/);
   });
 });

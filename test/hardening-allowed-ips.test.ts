@@ -95,6 +95,12 @@ describe('allowedIps with HOOKFLOW_TRUST_PROXY=true', () => {
     expect((await post(urls['ten']!, { 'x-forwarded-for': '10.1.2.3' })).status).toBe(200);
   });
 
+  it('believes only the address our proxy appended, not one the client wrote before it', async () => {
+    // The client sent "X-Forwarded-For: 127.0.0.5"; its proxy appended the client's real address.
+    expect(await post(urls['loop']!, { 'x-forwarded-for': '127.0.0.5, 10.1.2.3' })).toStrictEqual(FORBIDDEN);
+    expect((await post(urls['ten']!, { 'x-forwarded-for': '127.0.0.5, 10.1.2.3' })).status).toBe(200);
+  });
+
   it('without the header the socket address is used', async () => {
     expect((await post(urls['loop']!)).status).toBe(200);
     expect(await post(urls['ten']!)).toStrictEqual(FORBIDDEN);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HookflowError } from '../errors/catalogue.js';
+import { parseCidr } from './cidr.js';
 
 const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -9,9 +10,23 @@ const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const booleanFlag = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
-  .transform((value) => value === '1' || value === 'true' || value === 'yes');
+/**
+ * Which proxies to believe about the client's address (X-Forwarded-For): none (false), the
+ * nearest N hops (true is 1), or the proxies at these addresses/CIDRs. Never "any": the left of
+ * X-Forwarded-For is whatever the client wrote, only what our own proxies appended counts.
+ */
+export type TrustedProxies = false | number | string[];
+
+const trustedProxies = z.string().transform((value, ctx): TrustedProxies => {
+  const setting = value.trim().toLowerCase();
+  if (setting === 'false' || setting === 'no' || setting === '0' || setting === '') return false;
+  if (setting === 'true' || setting === 'yes') return 1;
+  if (/^\d+$/.test(setting)) return Number(setting);
+  const proxies = setting.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
+  if (proxies.every((proxy) => parseCidr(proxy, { allowBareAddress: true }) !== null)) return proxies;
+  ctx.addIssue({ code: 'custom', message: 'must be false, true (one proxy hop), a number of proxy hops, or a comma-separated list of proxy addresses/CIDRs' });
+  return z.NEVER;
+});
 
 const csv = z
   .string()
@@ -84,8 +99,8 @@ const envSchema = z.object({
   HOOKFLOW_KEEPALIVE_TIMEOUT_MS: intFrom(100).default(5000),
   /** Most simultaneous connections; 0 = unlimited. */
   HOOKFLOW_MAX_CONNECTIONS: intFrom(0).default(10_000),
-  /** Believe `X-Forwarded-For` for the source IP (only behind a proxy you run). */
-  HOOKFLOW_TRUST_PROXY: booleanFlag.default(false),
+  /** Believe `X-Forwarded-For` for the source IP, as far as it was written by proxies you run. */
+  HOOKFLOW_TRUST_PROXY: trustedProxies.default(false),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -115,7 +130,7 @@ export interface ServerConfig {
     readonly maxBodyBytes: number;
     readonly idempotencyTtlSeconds: number;
     readonly retryAfterSeconds: number;
-    readonly trustProxy: boolean;
+    readonly trustProxy: TrustedProxies;
     readonly maxJsonDepth: number;
     readonly perIpPerMinute: number;
     readonly rejectedLogPerMinute: number;

@@ -19,7 +19,8 @@ export interface HttpServerOptions {
   metrics: Metrics;
   adminTokenDigest: Buffer;
   clock: () => number;
-  trustProxy: boolean;
+  /** Proxies believed about the client's address (see TrustedProxies). */
+  trustProxy: false | number | string[];
   /** Retry-After for 503 answers that carry none of their own, seconds. */
   retryAfterSeconds: number;
   timeouts: {
@@ -33,6 +34,10 @@ export interface HttpServerOptions {
   /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
   maxConnections: number;
   onRunQueued: () => void;
+}
+
+function trustNearestHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -52,7 +57,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // request.log (the access and error lines name method, URL and IP), and with redaction on,
     // building that child costs a few percent of ingest: requests share the root logger.
     childLoggerFactory: (logger, bindings, childOptions) => (Object.keys(childOptions).length === 0 ? logger : logger.child(bindings, childOptions)),
-    trustProxy: options.trustProxy,
+    // A hop count as proxy-addr's trust function (Fastify takes numbers, its types do not):
+    // the socket's peer and the next hops - 1 are our proxies, the address before them the client.
+    trustProxy: typeof options.trustProxy === 'number' ? trustNearestHops(options.trustProxy) : options.trustProxy,
     exposeHeadRoutes: false,
     requestTimeout: options.timeouts.requestMs,
     keepAliveTimeout: options.timeouts.keepAliveMs,
