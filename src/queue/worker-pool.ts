@@ -54,6 +54,7 @@ export class WorkerPool {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private lastPrune = 0;
+  private pruning = false;
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -98,13 +99,14 @@ export class WorkerPool {
       try {
         this.woken = false;
         claimed = await store.claimRuns({ workerId: this.workerId, limit: free, leaseMs: this.options.leaseMs, now: clock() });
-        await this.maybePrune();
       } catch (error) {
         logger.warn({ err: error }, 'claiming runs failed; backing off');
         await sleep(STORAGE_BACKOFF_MS);
         continue;
       }
+      // At once: a claimed run's lease runs from the claim, and its heartbeat starts with it.
       for (const run of claimed) this.execute(run);
+      this.maybePrune();
       // Nothing claimable although a run is due (another node holds its row lock): don't spin.
       if (claimed.length === 0 && !this.woken) await this.idle(Math.max(MIN_IDLE_MS, await this.sleepBudget()));
       else if (claimed.length < free && !this.woken) await this.idle(await this.sleepBudget());
@@ -194,13 +196,26 @@ export class WorkerPool {
     logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
   }
 
-  private async maybePrune(): Promise<void> {
+  /**
+   * Retention, in the background: a sweep may take minutes on a large database, and neither
+   * claiming nor the runs just claimed may wait for it (their leases would lapse and another
+   * worker would run them again).
+   */
+  private maybePrune(): void {
     const { retentionDays, clock, store, logger } = this.options;
     const now = clock();
-    if (retentionDays <= 0 || now - this.lastPrune < PRUNE_EVERY_MS) return;
+    if (retentionDays <= 0 || this.pruning || now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
-    const pruned = await store.prune(now - retentionDays * 86_400_000, now);
-    if (pruned.runs + pruned.events > 0) logger.info(pruned, 'pruned old runs and events');
+    this.pruning = true;
+    store
+      .prune(now - retentionDays * 86_400_000, now)
+      .then((pruned) => {
+        if (pruned.runs + pruned.events > 0) logger.info(pruned, 'pruned old runs and events');
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'pruning old runs failed; trying again later'))
+      .finally(() => {
+        this.pruning = false;
+      });
   }
 }
 

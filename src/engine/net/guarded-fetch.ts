@@ -30,6 +30,8 @@ export interface GuardedRequest {
   timeoutMs?: number;
   /** Body cap in bytes for this request; default the client's `maxResponseBytes`. */
   maxResponseBytes?: number;
+  /** Cancels the request (a worker stopping): it fails at once as a transient error. */
+  signal?: AbortSignal;
 }
 
 export interface GuardedResponse {
@@ -105,6 +107,9 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const cancel = (): void => controller.abort();
+    input.signal?.addEventListener('abort', cancel, { once: true });
+    if (input.signal?.aborted === true) controller.abort();
     try {
       for (let redirects = 0; ; redirects += 1) {
         const response = await undiciRequest(hop.url, {
@@ -124,9 +129,11 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
         hop = nextHop(hop, response.statusCode, location);
       }
     } catch (thrown) {
+      if (input.signal?.aborted === true) throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `request to ${hop.url.hostname} cancelled`, { transient: true, cause: thrown });
       throw failure(thrown, controller.signal, hop.url.hostname, timeoutMs);
     } finally {
       clearTimeout(timer);
+      input.signal?.removeEventListener('abort', cancel);
     }
   }
 

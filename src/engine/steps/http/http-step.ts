@@ -30,6 +30,7 @@ export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<Ht
         headers,
         body,
         timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+        signal: context.signal,
         ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
       });
       const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };

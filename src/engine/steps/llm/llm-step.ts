@@ -40,6 +40,7 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
         headers: { 'content-type': 'application/json', ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }) },
         body: JSON.stringify(request),
         timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+        signal: context.signal,
       });
       if (response.status >= 400) {
         // The answer's body is not included: providers sometimes echo request details back.
