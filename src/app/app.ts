@@ -71,6 +71,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
     const adminToken = loadOrCreateAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken });
+    if (adminToken.generated !== undefined) {
+      // Printed once, to the terminal only (not the log stream): only its digest is stored. At
+      // once, not after listening: were the start to fail, a later one would not show it again.
+      process.stderr.write(`\nhookflow admin token (shown once, store it now):\n  ${adminToken.generated}\n\n`);
+    }
     const rejections = new RejectionLog({
       perWorkflowPerMinute: config.ingress.rejectedLogPerMinute,
       save: (record) => store.recordRejectedCall(record),
@@ -113,10 +118,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const listening = `http://${host}:${address.port}`;
     publicUrl = config.publicUrl ?? listening;
     logger.info({ url: listening, storage: store.kind }, 'hookflow listening');
-    if (adminToken.generated !== undefined) {
-      // Printed once, to the terminal only (not the log stream): only its digest is stored.
-      process.stderr.write(`\nhookflow admin token (shown once, store it now):\n  ${adminToken.generated}\n\n`);
-    }
   }
   if (workers !== null) {
     const pool = workers;

@@ -59,8 +59,10 @@ async function run(role: 'serve' | 'worker'): Promise<void> {
     app = await startApp({ config, logger, role });
   } catch (error) {
     logger.fatal({ err: error }, 'hookflow could not start');
-    process.exitCode = isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1;
-    return;
+    logger.flush();
+    // Exit now: what the failed start had opened (the SQLite writer thread, a pool) would
+    // otherwise keep the process alive, doing nothing.
+    process.exit(isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1);
   }
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'stopping: no new requests, finishing in-flight runs');
