@@ -165,6 +165,29 @@ describe('keys rotate-master with a generated master.key file', () => {
     const withFile = await serve(dataDir);
     expect((await webhook(withFile.url!, { key: SHARED_KEY })).status).toBe(200);
     expect(await stop(withFile)).toBe(0);
+
+    // Run again: nothing to do, and master.key.previous still holds the old key, its last copy.
+    const again = await rotateMaster(dataDir, NEW_MASTER);
+    expect([again.code, again.stdout]).toEqual([0, expect.stringContaining("re-encrypted 0 secrets; the data dir's master.key already held the new key")]);
+    expect(readFileSync(join(dataDir, 'master.key.previous'), 'utf8').trim()).toBe(fileKey);
+  });
+
+  it('a secret written under the old key while the rotation ran stays readable, and a second run re-encrypts it', async () => {
+    const dataDir = tempDir();
+    const first = await serve(dataDir);
+    const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    await fetch(`${first.url}/api/workspaces`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'shop', name: 'Shop' }) });
+    expect((await rotateMaster(dataDir, NEW_MASTER)).code).toBe(0);
+    // `first` still runs with the old key in memory: what it encrypts now is under the old key.
+    const late = await fetch(`${first.url}/api/workspaces/shop/workflows`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: SHARED_KEY } }) });
+    expect(late.status).toBe(201);
+    expect(await stop(first)).toBe(0);
+
+    const restarted = await serve(dataDir);
+    expect((await webhook(restarted.url!, { key: SHARED_KEY })).status).toBe(200);
+    expect(await stop(restarted)).toBe(0);
+    const again = await rotateMaster(dataDir, NEW_MASTER);
+    expect([again.code, again.stdout]).toEqual([0, expect.stringContaining('re-encrypted 1 secrets')]);
   });
 
   it('refuses to rotate a data dir that has no master key (a wrong HOOKFLOW_DATA_DIR)', async () => {

@@ -9,7 +9,7 @@ import { TriggerRegistry } from '../ingress/trigger-registry.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
 import { SecretCipher } from '../secrets/cipher.js';
-import { loadOrCreateMasterKey } from '../secrets/master-key-file.js';
+import { findPreviousMasterKey, loadOrCreateMasterKey } from '../secrets/master-key-file.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -42,7 +42,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const clock = options.clock ?? Date.now;
   const masterKey = loadOrCreateMasterKey({ dataDir: config.dataDir, fromEnv: config.masterKeyBase64 });
   if (masterKey.generated) logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data dir (mode 0600); back it up — secrets cannot be read without it');
-  const cipher = new SecretCipher(masterKey.key);
+  const previousKey = findPreviousMasterKey(config.dataDir);
+  const cipher = new SecretCipher(masterKey.key, previousKey === null || previousKey.id === masterKey.key.id ? [] : [previousKey]);
   const store = await openStore(config);
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });

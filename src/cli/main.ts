@@ -24,18 +24,19 @@ program
 const keys = program.command('keys').description('manage encryption keys');
 keys
   .command('rotate-master')
-  .description('re-encrypt every stored secret under a new master key')
+  .description('re-encrypt every stored secret under a new master key (stop serve and worker processes first; if one was running, run this again after restarting them)')
   .requiredOption('--new-key <base64>', 'the new master key: base64 of 32 bytes (e.g. `openssl rand -base64 32`)')
   .action(async (options: { newKey: string }) => {
     const config = configOrExit();
     const logger = createLogger({ level: config.logLevel });
     try {
-      const { count, keyFileReplaced } = await rotateMasterKey({ config, newKeyBase64: options.newKey, logger });
-      process.stdout.write(
-        keyFileReplaced
-          ? `re-encrypted ${count} secrets; the data dir's master.key now holds the new key (the old one is in master.key.previous: delete it once you no longer need it)\n`
-          : `re-encrypted ${count} secrets; set HOOKFLOW_MASTER_KEY to the new key before the next start\n`,
-      );
+      const { count, keyFile } = await rotateMasterKey({ config, newKeyBase64: options.newKey, logger });
+      const next = {
+        replaced: "the data dir's master.key now holds the new key (the old one is in master.key.previous: delete it once you no longer need it)",
+        'already-new': "the data dir's master.key already held the new key",
+        'not-used': 'set HOOKFLOW_MASTER_KEY to the new key before the next start',
+      }[keyFile];
+      process.stdout.write(`re-encrypted ${count} secrets; ${next}\n`);
     } catch (error) {
       process.stderr.write(`hookflow keys rotate-master: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1;

@@ -13,6 +13,19 @@ export function findMasterKey(options: { dataDir: string; fromEnv: string | unde
   return existsSync(path) ? { key: masterKeyFromBase64(readFileSync(path, 'utf8')), source: 'file' } : null;
 }
 
+/** File beside it holding the key a rotation replaced (`hookflow keys rotate-master`). */
+export const PREVIOUS_MASTER_KEY_FILE = `${MASTER_KEY_FILE}.previous`;
+
+/**
+ * The key a rotation replaced, if its file is still there. Kept for decryption only: a secret
+ * written under it after the rotation (by a process that still ran with it) stays readable,
+ * and running the rotation again re-encrypts it.
+ */
+export function findPreviousMasterKey(dataDir: string): MasterKey | null {
+  const path = join(dataDir, PREVIOUS_MASTER_KEY_FILE);
+  return existsSync(path) ? masterKeyFromBase64(readFileSync(path, 'utf8')) : null;
+}
+
 /**
  * Replaces the generated key file with `next` (write, fsync, rename: never half a key); the old
  * key is kept beside it as `master.key.previous` until the operator deletes it.
@@ -27,8 +40,8 @@ export function replaceMasterKeyFile(dataDir: string, nextBase64: string): void 
   } finally {
     closeSync(fd);
   }
-  copyFileSync(path, `${path}.previous`);
-  chmodSync(`${path}.previous`, 0o600);
+  copyFileSync(path, join(dataDir, PREVIOUS_MASTER_KEY_FILE));
+  chmodSync(join(dataDir, PREVIOUS_MASTER_KEY_FILE), 0o600);
   renameSync(staged, path);
 }
 
