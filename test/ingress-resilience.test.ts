@@ -29,12 +29,16 @@ describe('storage trouble', () => {
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('7');
       expect(await refused.json()).toEqual({ error: 'Service unavailable' });
+      // Not ready either: webhooks cannot be committed, though reads still answer.
+      const readiness = await fetch(`${test.url}/readyz`);
+      expect([readiness.status, readiness.headers.get('retry-after')]).toEqual([503, '7']);
     } finally {
       intruder.exec('ROLLBACK');
       intruder.close();
     }
     const accepted = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":2}' });
     expect(accepted.status).toBe(200);
+    expect((await fetch(`${test.url}/readyz`)).status).toBe(200);
   });
 
   it('never leaves a request hanging: a commit that cannot finish in time is a 503', async () => {

@@ -57,6 +57,18 @@ describe('SqliteStore only', () => {
     }
   });
 
+  it('two processes starting on one fresh data dir at once both apply-or-find the migrations', async () => {
+    // Each store migrates in its own writer thread, as two processes would; repeated because
+    // the race it guards against is a matter of timing.
+    for (let round = 0; round < 10; round++) {
+      const dir = freshDir();
+      const stores = await Promise.all([SqliteStore.open(options(dir)), SqliteStore.open(options(dir))]);
+      await stores[0].createWorkspace({ id: 'ws', name: 'W', createdAt: 1 });
+      expect(await stores[1].getWorkspace('ws')).toMatchObject({ id: 'ws' });
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
   it('commits at most HOOKFLOW_COMMIT_MAX_BATCH writes per transaction', async () => {
     const dir = freshDir();
     const store = await SqliteStore.open({ ...options(dir), maxBatch: 2 });

@@ -46,13 +46,22 @@ const envSchema = z.object({
   /** `postgres://…` switches storage to PostgreSQL; unset means SQLite in the data dir. */
   DATABASE_URL: z.string().url().optional(),
   /** Base64 of 32 bytes; encrypts secrets at rest. Generated into the data dir when unset. */
-  HOOKFLOW_MASTER_KEY: z.string().optional(),
+  HOOKFLOW_MASTER_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value.trim(), 'base64').length === 32, 'must be base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)')
+    .optional(),
   /** Bearer token of the management API. Generated and printed once when unset. */
   HOOKFLOW_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Base of the webhook URLs the API hands out. Default `http://HOST:PORT`. */
-  HOOKFLOW_PUBLIC_URL: z.string().url().optional(),
+  HOOKFLOW_PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:\/\//i.test(value), 'must start with http:// or https://')
+    .optional(),
   /** CIDRs that HTTP/LLM steps may reach despite the SSRF guard. */
-  HOOKFLOW_EGRESS_ALLOWLIST: csv.default([]),
+  HOOKFLOW_EGRESS_ALLOWLIST: csv
+    .refine((entries) => entries.every((entry) => parseCidr(entry) !== null), 'every entry must be a CIDR such as 127.0.0.0/8 or ::1/128')
+    .default([]),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL only a process crash. */
   HOOKFLOW_SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
   /** How long a SQLite write waits for a lock before failing (→ 503), ms. */

@@ -113,6 +113,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     clock: options.clock,
     onRunQueued: options.onRunQueued,
   });
-  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics });
+  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds });
   return app;
 }

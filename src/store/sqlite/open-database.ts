@@ -19,13 +19,17 @@ export function openReadConnection(options: { file: string; busyTimeoutMs: numbe
   return db;
 }
 
-/** Applies pending numbered migrations, each in its own transaction. Safe to call on every start. */
+/**
+ * Applies pending numbered migrations, each in its own transaction. Safe to call on every start,
+ * and from two processes starting at once: whether a migration is applied is read inside its
+ * write transaction, so the second process finds it done instead of applying it again.
+ */
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => row.version));
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
   for (const migration of SQLITE_MIGRATIONS) {
-    if (applied.has(migration.version)) continue;
     db.transaction(() => {
+      if (isApplied.get(migration.version) !== undefined) return;
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
     }).immediate();

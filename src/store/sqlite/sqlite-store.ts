@@ -95,8 +95,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  ping(): Promise<void> {
-    return this.read(() => void this.sql('SELECT 1').get());
+  /** Ready means webhooks can be committed: the writer thread takes a write (the lock is free), and reads answer. */
+  async ping(): Promise<void> {
+    await this.writer.call('ping', undefined);
+    await this.read(() => void this.sql('SELECT 1').get());
   }
 
   async close(): Promise<void> {

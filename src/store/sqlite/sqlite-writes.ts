@@ -25,6 +25,11 @@ export class SqliteWrites {
     return statement;
   }
 
+  /** Nothing, in a write transaction: proves the writer thread takes writes and the lock can be had. */
+  ping(): void {
+    this.sql('SELECT 1').get();
+  }
+
   createWorkspace(workspace: Workspace): void {
     try {
       this.sql('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)').run(workspace.id, workspace.name, workspace.createdAt);
