@@ -83,4 +83,18 @@ await describeWithPostgres('two nodes on PostgreSQL', () => {
       expect([path, answer.status]).toEqual([path, 404]);
     }
   });
+
+  it('records a step error carrying a NUL character (PostgreSQL text cannot hold one) instead of failing on it', async () => {
+    const { workspaceId, webhookUrl } = await createWorkflow(ingestNode, {
+      name: 'nul-error', maxAttempts: 1, trigger: { type: 'webhook' },
+      steps: [{ id: 's1', type: 'script', code: 'throw new Error("bad\\u0000byte")' }],
+    });
+    const { run_id } = (await (await fetch(webhookUrl, { method: 'POST', body: '{}' })).json()) as { run_id: string };
+    const run = await eventually(async () => {
+      const detail = await workerNode.api('GET', `/api/workspaces/${workspaceId}/runs/${run_id}`);
+      return detail.body.status === 'failed' ? detail.body : undefined;
+    }, 20_000);
+    expect(run.error).toContain('Script threw: Error: bad\uFFFDbyte');
+    expect(run.steps).toMatchObject([{ id: 's1', status: 'failed' }]);
+  });
 });

@@ -130,6 +130,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
       it('rejects a cursor it did not issue with VALIDATION', async () => {
         await expect(store.listWorkspaces({ limit: 2, cursor: 'not-a-cursor' })).rejects.toMatchObject(code('HOOKFLOW_ERR_VALIDATION'));
+        // Well-formed but crafted, with a NUL in its id (PostgreSQL would refuse the query).
+        const crafted = Buffer.from('1:\u0000', 'utf8').toString('base64url');
+        await expect(store.listWorkspaces({ limit: 2, cursor: crafted })).rejects.toMatchObject(code('HOOKFLOW_ERR_VALIDATION'));
       });
     });
 

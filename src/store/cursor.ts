@@ -17,7 +17,8 @@ export function decodeCursor(cursor: string): CursorPosition | null {
   if (colon <= 0) return null;
   const time = Number(text.slice(0, colon));
   const id = text.slice(colon + 1);
-  if (!Number.isSafeInteger(time) || id.length === 0) return null;
+  // Ids are printable; a control character (PostgreSQL refuses a NUL outright) is not one of ours.
+  if (!Number.isSafeInteger(time) || id.length === 0 || /[\u0000-\u001f]/.test(id)) return null;
   return { time, id };
 }
 

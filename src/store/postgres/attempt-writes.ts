@@ -73,7 +73,7 @@ export async function heartbeat(pool: Pool, ref: AttemptRef, leaseExpiresAt: num
 export async function checkpointStep(pool: Pool, ref: AttemptRef, step: StepResultRecord): Promise<boolean> {
   const values = [
     ...fence(ref), step.stepId, step.stepIndex, step.type, step.attempt, step.status, step.startedAt, step.finishedAt,
-    JSON.stringify(step.output ?? null), JSON.stringify(step.memoryWrites), step.error, JSON.stringify(step.logs),
+    JSON.stringify(step.output ?? null), JSON.stringify(step.memoryWrites), step.error === null ? null : storableText(step.error), JSON.stringify(step.logs),
     step.usage === null ? null : JSON.stringify(step.usage),
   ];
   return (await run(pool, 'checkpoint', 'hookflow_checkpoint_step', CHECKPOINT_SQL, values)).rowCount > 0;
@@ -86,8 +86,17 @@ export async function completeRun(pool: Pool, ref: AttemptRef, now: number): Pro
 
 /** Queues the run again at `retryAt`, or dead-letters it when null; false when the attempt no longer owns the run. */
 export async function failRun(pool: Pool, ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean> {
-  if (retryAt !== null) return (await run(pool, 'fail', 'hookflow_retry_run', RETRY_SQL, [...fence(ref), retryAt, error])).changed === 1;
-  return (await run(pool, 'fail', 'hookflow_dead_letter_run', DEAD_LETTER_SQL, [...fence(ref), now, error])).rowCount > 0;
+  if (retryAt !== null) return (await run(pool, 'fail', 'hookflow_retry_run', RETRY_SQL, [...fence(ref), retryAt, storableText(error)])).changed === 1;
+  return (await run(pool, 'fail', 'hookflow_dead_letter_run', DEAD_LETTER_SQL, [...fence(ref), now, storableText(error)])).rowCount > 0;
+}
+
+/**
+ * An error message as PostgreSQL can store it: TEXT refuses a NUL character, which a script's
+ * own error message may carry (SQLite keeps it). Without this, storing the step's failure would
+ * itself fail and replace the script's error with a storage error.
+ */
+function storableText(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 /** Gives the run back without using up the attempt; false when the attempt no longer owns the run. */

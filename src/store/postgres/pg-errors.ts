@@ -29,6 +29,11 @@ export function storageError(thrown: unknown, action: string): HookflowError {
     if (TRANSIENT_CLASSES.has(code.slice(0, 2)) || TRANSIENT_CODES.has(code)) {
       return unavailable(`PostgreSQL ${action} failed: ${error.message}`, error);
     }
+    // character_not_in_repertoire: a NUL in text the caller sent (a name, a cursor). SQLite
+    // stores it; PostgreSQL cannot, so it is the caller's input that is refused, never a 500.
+    if (code === '22021') {
+      return new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Text with a NUL character cannot be stored', { details: ['a text value contains a NUL (\\u0000) character'], cause: error });
+    }
     return new HookflowError('HOOKFLOW_ERR_INTERNAL', `PostgreSQL ${action} failed (${code}): ${error.message}`, { cause: error });
   }
   // Programming errors thrown on our side of the wire are not worth a retry.
