@@ -30,8 +30,8 @@ describe('server configuration', () => {
   });
 
   it('checks the master key, public URL and egress allowlist with the rest, naming each', () => {
-    expect(() => loadServerConfig({ PORT: 'abc', HOOKFLOW_MASTER_KEY: 'abc', HOOKFLOW_PUBLIC_URL: 'hooks.example.com:443', HOOKFLOW_EGRESS_ALLOWLIST: '10.0.0.0/33' })).toThrow(
-      /PORT[\s\S]*HOOKFLOW_MASTER_KEY: must be base64 of exactly 32 bytes[\s\S]*HOOKFLOW_PUBLIC_URL: must start with http:\/\/ or https:\/\/[\s\S]*HOOKFLOW_EGRESS_ALLOWLIST: every entry must be a CIDR/,
+    expect(() => loadServerConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', HOOKFLOW_MASTER_KEY: 'abc', HOOKFLOW_PUBLIC_URL: 'hooks.example.com:443', HOOKFLOW_EGRESS_ALLOWLIST: '10.0.0.0/33' })).toThrow(
+      /PORT[\s\S]*DATABASE_URL: must start with postgres:\/\/[\s\S]*HOOKFLOW_MASTER_KEY: must be base64 of exactly 32 bytes[\s\S]*HOOKFLOW_PUBLIC_URL: must start with http:\/\/ or https:\/\/[\s\S]*HOOKFLOW_EGRESS_ALLOWLIST: every entry must be a CIDR/,
     );
     const good = loadServerConfig({ HOOKFLOW_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), HOOKFLOW_PUBLIC_URL: 'https://hooks.example.com/', HOOKFLOW_EGRESS_ALLOWLIST: '10.0.0.0/8' });
     expect([good.publicUrl, good.egressAllowlist]).toEqual(['https://hooks.example.com', ['10.0.0.0/8']]);

@@ -44,7 +44,11 @@ const envSchema = z.object({
   /** Directory of the SQLite file and the generated master key. */
   HOOKFLOW_DATA_DIR: z.string().min(1).default('./data'),
   /** `postgres://…` switches storage to PostgreSQL; unset means SQLite in the data dir. */
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must start with postgres://')
+    .optional(),
   /** Base64 of 32 bytes; encrypts secrets at rest. Generated into the data dir when unset. */
   HOOKFLOW_MASTER_KEY: z
     .string()
@@ -184,9 +188,6 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     });
   }
   const e = parsed.data;
-  if (e.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\//.test(e.DATABASE_URL)) {
-    throw new HookflowError('HOOKFLOW_ERR_CONFIG', 'Invalid configuration:\n  DATABASE_URL: must start with postgres://');
-  }
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,

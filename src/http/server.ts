@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
 import type { IngressService } from '../ingress/ingress-service.js';
@@ -34,6 +35,23 @@ export interface HttpServerOptions {
   /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
   maxConnections: number;
   onRunQueued: () => void;
+}
+
+/**
+ * Answers for requests Node's HTTP parser gives up on before Fastify sees them (a sender too
+ * slow with its headers or body, headers too large, bytes that are not HTTP), in the contract's
+ * shape instead of Fastify's. The connection is closed after.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, body] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', '{"error":"Request timeout"}']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', '{"error":"Request headers too large"}']
+    : [400, 'Bad Request', '{"error":"Invalid request format"}'];
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 function trustNearestHops(hops: number): (address: string, hop: number) => boolean {
@@ -72,6 +90,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // URLs Fastify refuses before routing (a bad %-escape, an id past maxParamLength) get our
     // answers too: such an id can name no workflow, so under /api/webhook it is a 404.
     frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // Node enforces headersTimeout/requestTimeout only on this sweep (default 30 s), so without it a 1 s limit holds a slow sender ~30 s.
     http: { connectionsCheckingInterval: Math.min(1000, options.timeouts.headersMs, options.timeouts.requestMs) },
   });
