@@ -163,6 +163,16 @@ describe('signature secret rotation', () => {
     expect(JSON.stringify((await test.api('GET', `/api/workspaces/${ws}/workflows/${wf}`)).body)).not.toMatch(/gh-rotation-secret/);
   });
 
+  it('rotating only the signature secret leaves the shared key alone (a trigger needing both keeps working)', async () => {
+    const KEY = 'rotation-both-shared-key-77aa';
+    const wf = await newWorkflow({ sharedKey: KEY, signature: { scheme: 'github', secret: S1, requireSharedKey: true } });
+    const rotated = await rotate(wf, { signatureSecret: S2, graceSeconds: 1 });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.webhookUrl).not.toContain('?key=');
+    nowMs = T0 + 3_600_000;
+    expect((await call(wf, { 'x-webhook-key': KEY, ...signed(S2) })).status).toBe(200);
+  });
+
   it('rotating only the shared key leaves the signature secret valid past the grace period', async () => {
     const wf = await newWorkflow({ signature: { scheme: 'github', secret: S1 } });
     expect((await rotate(wf, { graceSeconds: 1 })).status).toBe(200);

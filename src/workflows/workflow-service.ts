@@ -118,22 +118,25 @@ export class WorkflowService {
     if (typeof graceSeconds !== 'number' || !Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 365 * 86_400) {
       throw validation(['graceSeconds: must be a whole number of seconds between 0 and 31536000']);
     }
-    const sharedKey = body['sharedKey'] ?? generateKey();
-    if (typeof sharedKey !== 'string' || sharedKey.length < 8 || sharedKey.length > 512) throw validation(['sharedKey: must be 8-512 characters']);
     const signatureSecret = body['signatureSecret'];
     if (signatureSecret !== undefined && (typeof signatureSecret !== 'string' || signatureSecret.length === 0)) throw validation(['signatureSecret: must be a non-empty string']);
+    // The shared key rotates unless the call only names a new signature secret: rotating one
+    // secret must not silently replace the other (a sender needing both would start failing).
+    const rotatesKey = body['sharedKey'] !== undefined || signatureSecret === undefined;
+    const sharedKey = rotatesKey ? (body['sharedKey'] ?? generateKey()) : undefined;
+    if (sharedKey !== undefined && (typeof sharedKey !== 'string' || sharedKey.length < 8 || sharedKey.length > 512)) throw validation(['sharedKey: must be 8-512 characters']);
     const now = this.options.clock();
     const expiresAt = now + graceSeconds * 1000;
-    const rotating = new Set<string>([SECRET_PURPOSE.sharedKey, ...(signatureSecret === undefined ? [] : [SECRET_PURPOSE.signature])]);
-    const expire = (await this.options.store.listSecrets(workspaceId, workflowId))
-      .filter((secret) => rotating.has(secret.purpose) && (secret.expiresAt === null || secret.expiresAt > expiresAt))
-      .map((secret) => ({ id: secret.id, expiresAt }));
-    const fresh = new Map<string, string>([[SECRET_PURPOSE.sharedKey, sharedKey]]);
+    const fresh = new Map<string, string>();
+    if (typeof sharedKey === 'string') fresh.set(SECRET_PURPOSE.sharedKey, sharedKey);
     if (typeof signatureSecret === 'string') fresh.set(SECRET_PURPOSE.signature, signatureSecret);
+    const expire = (await this.options.store.listSecrets(workspaceId, workflowId))
+      .filter((secret) => fresh.has(secret.purpose) && (secret.expiresAt === null || secret.expiresAt > expiresAt))
+      .map((secret) => ({ id: secret.id, expiresAt }));
     await this.options.store.rotateSecrets(this.encryptAll(workspaceId, workflowId, fresh, now), expire);
     this.options.registry.invalidate(workspaceId, workflowId);
     return {
-      webhookUrl: this.webhookUrl(workspaceId, workflowId, sharedKey),
+      webhookUrl: this.webhookUrl(workspaceId, workflowId, typeof sharedKey === 'string' ? sharedKey : undefined),
       previousKeysExpireAt: new Date(expiresAt).toISOString(),
     };
   }
