@@ -59,11 +59,11 @@ export class TriggerRegistry {
   constructor(private readonly options: TriggerRegistryOptions) {}
 
   async find(workspaceId: string, workflowId: string, now: number = Date.now()): Promise<ResolvedTrigger | null> {
-    // No workflow can have such an id, and the database need not see it (PostgreSQL refuses a NUL).
-    if (!RESOURCE_ID.test(workspaceId) || !RESOURCE_ID.test(workflowId)) return null;
     const cacheKey = `${workspaceId}\u0000${workflowId}`;
     const entry = this.entries.get(cacheKey);
     if (entry !== undefined && now - entry.loadedAt < this.options.ttlMs) return entry.trigger;
+    // No workflow can have such an id, and the database need not see it (PostgreSQL refuses a NUL).
+    if (!RESOURCE_ID.test(workspaceId) || !RESOURCE_ID.test(workflowId)) return null;
     let loading = this.loading.get(cacheKey);
     if (loading === undefined) {
       // One read per key however many requests arrive while it runs.

@@ -108,7 +108,7 @@ function runInTransaction(all: WriteRequest[], isolateRequests: boolean): WriteR
       }
     }
     db.exec('COMMIT');
-    return [...lateResponses, ...responses];
+    return lateResponses.length === 0 ? responses : [...lateResponses, ...responses];
   } catch (error) {
     if (db.inTransaction) {
       try {
