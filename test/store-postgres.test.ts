@@ -87,6 +87,39 @@ await describeWithPostgres('PostgresStore', () => {
       expect(new Set(claimedBy.values()).size).toBeGreaterThan(1);
     });
 
+    it('a replay and a retention sweep take turns: a replayed run never loses its event', async () => {
+      const [a, b] = [await openOwn(), await openOwn()];
+      const base = 1_000_000_000_000; // before any other test's runs in this schema
+      const ws = newId('ws');
+      const wf = newId('wf');
+      await a.createWorkspace({ id: ws, name: 'Retention', createdAt: base });
+      await a.createWorkflow({ workspaceId: ws, id: wf, version: 1, name: 'W', enabled: true, definition: {}, createdAt: base, updatedAt: base }, []);
+      const [first, second] = [runRecord(ws, wf, base), runRecord(ws, wf, base)];
+      for (const record of [first, second]) await a.ingest(record, base);
+      for (const { run } of await a.claimRuns({ workerId: 'w', limit: 2, leaseMs: 60_000, now: base })) {
+        await a.completeRun({ runId: run.id, attempt: 1, workerId: 'w' }, base + 1);
+      }
+      // Holds one old run's row so the sweep, once started, waits mid-statement.
+      const blocker = new pg.Client({ connectionString: own.connectionString });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT id FROM runs WHERE id = $1 FOR UPDATE', [first.run?.id]);
+        const sweeping = b.prune(base + 10, base + 10);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const replaying = a.replayRun(ws, second.run?.id ?? '', newId('run'), base + 20);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await blocker.query('COMMIT');
+        const [swept, replayed] = [await sweeping, await replaying];
+        // Either order is right, as long as they take turns. Normally the sweep went first (the
+        // run to replay is gone, so nothing is queued); if the replay did, its event is kept.
+        if (replayed === null) expect(swept).toEqual({ runs: 2, events: 2 });
+        else expect(await a.getEvent(ws, replayed.eventId)).not.toBeNull();
+      } finally {
+        await blocker.end();
+      }
+    });
+
     it('wakes onRunQueued listeners on other nodes when a run is queued', async () => {
       const [writer, listener] = [await openOwn(), await openOwn()];
       const now = 4_200_000_000_000;

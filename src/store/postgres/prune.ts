@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import { storageError } from './pg-errors.js';
-import { longQuery } from './pg-pool.js';
+import { longQuery, withTransaction } from './pg-pool.js';
 
 /**
  * Retention in one statement (one transaction): finished runs created before $1 with their
@@ -32,12 +31,23 @@ const PRUNE_SQL = `
   )
   SELECT (SELECT count(*) FROM old_runs)::int AS runs, (SELECT count(*) FROM old_events)::int AS events`;
 
-/** See `Store.prune`. Expired idempotency keys are judged by `now` (wall clock), as in SQLite. */
+/**
+ * Taken by a retention sweep (exclusive) and by a replay (shared), per schema: a replay commits
+ * a new run of an old event, which a sweep whose statement began earlier would not see.
+ */
+const RETENTION_LOCK_KEY = "hashtext('hookflow.retention'), hashtext(current_schema())";
+export const RETENTION_LOCK_SHARED = `SELECT pg_advisory_xact_lock_shared(${RETENTION_LOCK_KEY})`;
+const RETENTION_LOCK_EXCLUSIVE = `SELECT pg_advisory_xact_lock(${RETENTION_LOCK_KEY})`;
+
+/**
+ * See `Store.prune`. Expired idempotency keys are judged by `now` (wall clock), as in SQLite. The
+ * sweep's statement starts after the retention lock is held, so it sees every replay committed
+ * before it; replays wait for it to finish.
+ */
 export async function prune(pool: Pool, before: number, now: number): Promise<{ runs: number; events: number }> {
-  try {
-    const { rows } = await pool.query<{ runs: number; events: number }>(longQuery(PRUNE_SQL, [before, now]));
+  return withTransaction(pool, 'prune', async (client) => {
+    await client.query(longQuery(RETENTION_LOCK_EXCLUSIVE));
+    const { rows } = await client.query<{ runs: number; events: number }>(longQuery(PRUNE_SQL, [before, now]));
     return rows[0] ?? { runs: 0, events: 0 };
-  } catch (error) {
-    throw storageError(error, 'prune');
-  }
+  });
 }
