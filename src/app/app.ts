@@ -42,8 +42,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const clock = options.clock ?? Date.now;
   const masterKey = loadOrCreateMasterKey({ dataDir: config.dataDir, fromEnv: config.masterKeyBase64 });
   if (masterKey.generated) logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data dir (mode 0600); back it up — secrets cannot be read without it');
+  // The key a rotation replaced still decrypts (what a server running it wrote meanwhile).
   const previousKey = findPreviousMasterKey(config.dataDir);
-  const cipher = new SecretCipher(masterKey.key, previousKey === null || previousKey.id === masterKey.key.id ? [] : [previousKey]);
+  const cipher = new SecretCipher(masterKey.key, previousKey === null ? [] : [previousKey]);
   const store = await openStore(config);
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });

@@ -25,7 +25,7 @@ export async function rotateMasterKey(options: { config: ServerConfig; newKeyBas
     throw new HookflowError('HOOKFLOW_ERR_CONFIG', '--new-key must be base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)', { cause });
   }
   const previous = findPreviousMasterKey(options.config.dataDir);
-  const cipher = new SecretCipher(next, [current, ...(previous === null ? [] : [previous])].filter((key) => key.id !== next.id));
+  const cipher = new SecretCipher(next, previous === null ? [current] : [current, previous]);
   const store = await openStore(options.config);
   try {
     const secrets = await store.listAllSecrets();

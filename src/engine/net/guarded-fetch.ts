@@ -107,9 +107,8 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const cancel = (): void => controller.abort();
-    input.signal?.addEventListener('abort', cancel, { once: true });
-    if (input.signal?.aborted === true) controller.abort();
+    // Ends on the timeout or on the caller's cancel, whichever comes first.
+    const signal = input.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, input.signal]);
     try {
       for (let redirects = 0; ; redirects += 1) {
         const response = await undiciRequest(hop.url, {
@@ -117,12 +116,12 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
           method: hop.method,
           headers: hop.headers,
           body: hop.body,
-          signal: controller.signal,
+          signal,
         });
         const location = REDIRECTS.has(response.statusCode) ? single(response.headers.location) : undefined;
         if (location === undefined || maxRedirects === 0) return await readAnswer(response, hop.url, cap);
         // Drained (up to a small limit) so the connection can serve the next hop.
-        await response.body.dump({ limit: 64 * 1024, signal: controller.signal });
+        await response.body.dump({ limit: 64 * 1024, signal });
         if (redirects === maxRedirects) {
           throw permanent(`request to ${hop.url.hostname} gave up after ${maxRedirects} redirects`);
         }
@@ -133,7 +132,6 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
       throw failure(thrown, controller.signal, hop.url.hostname, timeoutMs);
     } finally {
       clearTimeout(timer);
-      input.signal?.removeEventListener('abort', cancel);
     }
   }
 
