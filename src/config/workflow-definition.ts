@@ -32,6 +32,22 @@ const signatureSchema = z
   })
   .strict();
 
+/**
+ * A provider's URL handshake (src/ingress/handshakes.ts). Slack's needs no setting: it is answered
+ * for every trigger with the `slack` signature. The secret fields are write-only, like the
+ * signature secret: required on create, kept on update when left out for the same provider.
+ */
+const handshakeSchema = z.discriminatedUnion('provider', [
+  z.object({ provider: z.literal('meta'), verifyToken: secretString.optional() }).strict(),
+  z.object({ provider: z.literal('zoom'), secretToken: secretString.optional() }).strict(),
+  z.object({ provider: z.literal('x'), consumerSecret: secretString.optional() }).strict(),
+  z.object({ provider: z.literal('graph') }).strict(),
+  z.object({ provider: z.literal('dropbox') }).strict(),
+]);
+
+/** The write-only field of each handshake provider that has one. */
+export const HANDSHAKE_SECRET_FIELD = { meta: 'verifyToken', zoom: 'secretToken', x: 'consumerSecret' } as const;
+
 const triggerSchema = z
   .object({
     type: z.literal('webhook'),
@@ -46,6 +62,7 @@ const triggerSchema = z
       .max(1000)
       .optional(),
     signature: signatureSchema.optional(),
+    handshake: handshakeSchema.optional(),
   })
   .strict()
   .superRefine((trigger, ctx) => {
@@ -129,6 +146,7 @@ export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;
 export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
 export type TriggerDefinition = WorkflowDefinition['trigger'];
 export type SignatureDefinition = NonNullable<TriggerDefinition['signature']>;
+export type HandshakeDefinition = NonNullable<TriggerDefinition['handshake']>;
 export type StepDefinition = WorkflowDefinition['steps'][number];
 export type HttpStepDefinition = z.output<typeof httpStepSchema>;
 export type ScriptStepDefinition = z.output<typeof scriptStepSchema>;

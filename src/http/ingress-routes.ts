@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookflowError } from '../errors/catalogue.js';
 import { readBody } from '../ingress/body-reader.js';
-import type { AdmittedWebhook, IngressService } from '../ingress/ingress-service.js';
+import type { HandshakeAnswer } from '../ingress/handshakes.js';
+import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
 
 declare module 'fastify' {
@@ -45,27 +46,55 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
   });
 
   for (const [prefix, test] of [['/api/webhook', false], ['/api/webhook-test', true]] as const) {
+    const incomingOf = (request: FastifyRequest<{ Params: WebhookParams }>): IncomingWebhook => ({
+      workspaceId: request.params.workspaceId,
+      workflowId: request.params.workflowId,
+      test,
+      method: request.method,
+      headers: request.headers,
+      query: request.query as Record<string, unknown>,
+      sourceIp: request.ip,
+    });
     app.route<{ Params: WebhookParams }>({
       method: 'POST',
       url: `${prefix}/:workspaceId/:workflowId`,
-      onRequest: async (request) => {
+      onRequest: async (request, reply) => {
         // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
         if (request.headers['content-type'] === '') delete request.headers['content-type'];
-        request.admittedWebhook = await ingress.admit({
-          workspaceId: request.params.workspaceId,
-          workflowId: request.params.workflowId,
-          test,
-          method: request.method,
-          headers: request.headers,
-          query: request.query as Record<string, unknown>,
-          sourceIp: request.ip,
-        });
+        request.admittedWebhook = await ingress.admit(incomingOf(request));
+        // Admitted: only now may a caller that asked for it send its body (see server.ts).
+        if (/^100-continue$/i.test(firstHeaderValue(request.headers.expect) ?? '')) reply.raw.writeContinue();
       },
-      handler: async (request: FastifyRequest<{ Params: WebhookParams }>) => {
+      handler: async (request: FastifyRequest<{ Params: WebhookParams }>, reply) => {
         const admitted = request.admittedWebhook as AdmittedWebhook;
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        return ingress.accept(admitted, raw);
+        const outcome = await ingress.accept(admitted, raw);
+        return 'handshake' in outcome ? sendHandshake(reply, outcome.handshake) : outcome;
+      },
+    });
+    // GET only for a provider's GET handshake (Meta, X, Dropbox); any other GET is a 405 as before.
+    app.route<{ Params: WebhookParams }>({
+      method: 'GET',
+      url: `${prefix}/:workspaceId/:workflowId`,
+      onRequest: async (request, reply) => {
+        const admitted = await ingress.admitGet(incomingOf(request));
+        if (admitted === null) return methodNotAllowed(reply, 'POST');
+        request.admittedWebhook = admitted;
+        return undefined;
+      },
+      handler: async (request, reply) => {
+        const answer = await ingress.answerGet(request.admittedWebhook as AdmittedWebhook);
+        return answer === null ? methodNotAllowed(reply, 'GET, POST') : sendHandshake(reply, answer);
       },
     });
   }
+}
+
+/** The contract's 405: the methods this URL takes in `Allow`. */
+export function methodNotAllowed(reply: FastifyReply, allow: string): FastifyReply {
+  return reply.code(405).header('allow', allow).send({ error: 'Method not allowed' });
+}
+
+function sendHandshake(reply: FastifyReply, answer: HandshakeAnswer): FastifyReply {
+  return reply.code(answer.status).headers(answer.headers).type(answer.contentType).send(answer.body);
 }

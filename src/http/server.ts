@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
@@ -8,7 +9,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import { sendError } from './error-handler.js';
-import { ingressRoutes, isWebhookUrl } from './ingress-routes.js';
+import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { operationsRoutes } from './operations-routes.js';
 
@@ -95,6 +96,13 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     http: { connectionsCheckingInterval: Math.min(1000, options.timeouts.headersMs, options.timeouts.requestMs) },
   });
   app.server.headersTimeout = options.timeouts.headersMs;
+  // `Expect: 100-continue`: Node would send `100 Continue` at once, before any check, so a caller
+  // about to be refused would upload its body anyway. Webhook routes send it themselves once the
+  // call passed every check that needs no body (ingress-routes.ts); other routes at once, as before.
+  app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (!isWebhookUrl(request.url ?? '')) response.writeContinue();
+    app.server.emit('request', request, response);
+  });
   if (options.maxConnections > 0) app.server.maxConnections = options.maxConnections;
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, { log: options.logger, retryAfterSeconds: options.retryAfterSeconds }));
@@ -111,7 +119,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.setNotFoundHandler((request, reply) => {
     // Only POST is routed on a webhook URL; every other method, including ones Fastify has no
     // routes for (PROPFIND, PURGE…), is a 405 that names the one allowed.
-    if (request.method !== 'POST' && isWebhookUrl(request.url)) return reply.code(405).header('allow', 'POST').send({ error: 'Method not allowed' });
+    if (request.method !== 'POST' && isWebhookUrl(request.url)) return methodNotAllowed(reply, 'POST');
     return reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' });
   });
   // A callback hook, not an async one: it runs for every request, and most return at once.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { firstHeaderValue } from './request-key.js';
 
 /** Delivery-id headers tried in order when a trigger names none (API.md). */
-export const DEFAULT_IDEMPOTENCY_HEADERS = ['idempotency-key', 'x-github-delivery', 'webhook-id', 'x-shopify-webhook-id'] as const;
+export const DEFAULT_IDEMPOTENCY_HEADERS = ['idempotency-key', 'x-github-delivery', 'webhook-id', 'svix-id', 'x-shopify-webhook-id'] as const;
 
 const MAX_KEY_LENGTH = 256;
 

@@ -5,6 +5,7 @@ import { isoTime } from '../util/iso-time.js';
 import type { IngestResult, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { parseBody, type ParsedBody } from './body-parser.js';
+import { getHandshake, handshakeUsesGet, postHandshake, type HandshakeAnswer, type HandshakeOutcome } from './handshakes.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -42,6 +43,12 @@ export type WebhookAnswer =
   | { status: 'accepted'; workflow_started: false; duplicate: true; run_id: string | null }
   | { status: 'accepted'; workflow_started: false; test: true };
 
+/** What `accept` answers: the accepted JSON, or a provider handshake's own answer. */
+export type AcceptOutcome = WebhookAnswer | { handshake: HandshakeAnswer };
+
+/** How a call must authenticate in `admit`: as the trigger says, or always / never with the shared key (GET handshakes). */
+type Authentication = 'trigger' | 'key' | 'none';
+
 export interface IngressServiceOptions {
   store: Store;
   registry: TriggerRegistry;
@@ -72,7 +79,7 @@ export class IngressService {
 
   constructor(private readonly options: IngressServiceOptions) {}
 
-  async admit(incoming: IncomingWebhook): Promise<AdmittedWebhook> {
+  async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger'): Promise<AdmittedWebhook> {
     const now = this.options.clock();
     const { defaults } = this.options;
     if (defaults.perIpPerMinute > 0) {
@@ -94,7 +101,7 @@ export class IngressService {
       throw this.refuse(incoming, 'HOOKFLOW_ERR_FORBIDDEN', 'ip_not_allowed', now);
     }
     const presented = findPresentedKey(incoming.query, incoming.headers);
-    const keyRequired = signature === undefined || signature.requireSharedKey === true;
+    const keyRequired = authentication === 'trigger' ? signature === undefined || signature.requireSharedKey === true : authentication === 'key';
     // Key before rate limit: only authenticated calls use up the trigger's quota, so a flood
     // of wrong keys cannot lock out the real sender.
     if (keyRequired && (presented.key === undefined || !matchesAnyDigest(presented.key, validAt(trigger.keyDigests, now)))) {
@@ -119,7 +126,38 @@ export class IngressService {
     return { incoming, trigger, presentedKey: presented, bodyLimit, receivedAt: now };
   }
 
-  async accept(admitted: AdmittedWebhook, rawBody: Buffer): Promise<WebhookAnswer> {
+  /**
+   * Admits a GET on a webhook URL, which only a provider's GET handshake (Meta, X, Dropbox) may
+   * make; null means the trigger takes no GET (the caller answers 405, as for any other method).
+   * X's and Dropbox's must carry the shared key even on a signature-only trigger: X's answer is
+   * an HMAC of the caller's text under the consumer secret, the same HMAC that signs X's
+   * deliveries, so an unauthenticated CRC would sign anything for anyone. Meta's GET carries no
+   * key of ours; its verify token authenticates it (checked in `answerGet`).
+   */
+  async admitGet(incoming: IncomingWebhook): Promise<AdmittedWebhook | null> {
+    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, this.options.clock());
+    const provider = trigger?.enabled === true ? trigger.trigger.handshake?.provider : undefined;
+    if (!handshakeUsesGet(provider)) return null;
+    return this.admit(incoming, provider === 'meta' ? 'none' : 'key');
+  }
+
+  /** Answers an admitted GET handshake; null when the GET is not the provider's handshake (405). */
+  async answerGet(admitted: AdmittedWebhook): Promise<HandshakeAnswer | null> {
+    const { incoming, trigger } = admitted;
+    const now = this.options.clock();
+    const outcome = getHandshake({ provider: trigger.trigger.handshake?.provider, secret: trigger.handshakeSecret }, { query: incoming.query, rawBody: Buffer.alloc(0) });
+    if (outcome.kind === 'none') return null;
+    if (outcome.kind === 'refused') throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', outcome.reason, now);
+    const rateLimit = trigger.trigger.rateLimit;
+    if (rateLimit !== undefined && outcome.answer.provider === 'meta') {
+      // Authenticated only now, by the verify token (see admit: nothing was taken before).
+      const wait = this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
+      if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
+    }
+    return this.recordHandshake(admitted, outcome, 'null', now);
+  }
+
+  async accept(admitted: AdmittedWebhook, rawBody: Buffer): Promise<AcceptOutcome> {
     const { incoming, trigger } = admitted;
     const now = this.options.clock();
     const signature = trigger.trigger.signature;
@@ -150,6 +188,12 @@ export class IngressService {
       this.options.metrics.webhooks.inc({ outcome: 'bad_request' });
       throw error;
     }
+    // Only now: the call is authenticated (key or signature), and its body is well-formed.
+    const handshake = postHandshake(
+      { provider: trigger.trigger.handshake?.provider, secret: trigger.handshakeSecret, slackSigned: signature?.scheme === 'slack' },
+      { query: incoming.query, rawBody },
+    );
+    if (handshake.kind === 'answer') return { handshake: await this.recordHandshake(admitted, handshake, body.json, now) };
     const eventId = newId('evt', now);
     const idempotencyKey = incoming.test ? null : idempotencyKeyOf(incoming.headers, trigger.trigger.idempotencyHeader);
     const { key: _key, ...queryWithoutKey } = incoming.query;
@@ -184,6 +228,40 @@ export class IngressService {
       now,
     );
     return this.answer(incoming, result, now - admitted.receivedAt);
+  }
+
+  /**
+   * Stores a handshake as an event of its own (`meta.handshake` names the provider) with no run,
+   * so it shows in the events list like any call, and returns its answer. The query is kept
+   * without the key and without Meta's verify token.
+   */
+  private async recordHandshake(admitted: AdmittedWebhook, outcome: Extract<HandshakeOutcome, { kind: 'answer' }>, bodyJson: string, now: number): Promise<HandshakeAnswer> {
+    const { incoming, trigger } = admitted;
+    const { key: _key, 'hub.verify_token': _token, ...query } = incoming.query;
+    const eventId = newId('evt', now);
+    const contentType = firstHeaderValue(incoming.headers['content-type']);
+    const meta = { eventId, receivedAt: isoTime(admitted.receivedAt), method: incoming.method, query, sourceIp: incoming.sourceIp, contentType: contentType ?? null, handshake: outcome.answer.provider, ...(incoming.test ? { test: true } : {}) };
+    await this.options.store.ingest(
+      {
+        event: {
+          id: eventId,
+          workspaceId: trigger.workspaceId,
+          workflowId: trigger.workflowId,
+          workflowVersion: trigger.version,
+          receivedAt: admitted.receivedAt,
+          test: incoming.test,
+          headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.presentedKey)),
+          bodyJson,
+          metaJson: JSON.stringify(meta),
+          idempotencyKey: null,
+        },
+        run: null,
+        idempotency: null,
+      },
+      now,
+    );
+    this.options.metrics.webhooks.inc({ outcome: 'handshake' });
+    return outcome.answer;
   }
 
   /** Records a refusal raised outside the service (a body over the limit found while reading). */

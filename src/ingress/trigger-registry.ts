@@ -22,6 +22,8 @@ export interface ResolvedTrigger {
   keyDigests: TimedSecret<Buffer>[];
   /** Signature secrets (HMAC needs the secret itself). */
   signatureSecrets: TimedSecret<string>[];
+  /** The handshake's secret (Meta's verify token, Zoom's secret token, X's consumer secret), if any. */
+  handshakeSecret: string | undefined;
 }
 
 export interface TriggerRegistryOptions {
@@ -103,11 +105,14 @@ export class TriggerRegistry {
     const secrets = await store.listSecrets(workspaceId, workflowId);
     const keyDigests: TimedSecret<Buffer>[] = [];
     const signatureSecrets: TimedSecret<string>[] = [];
+    let handshakeSecret: string | undefined;
     for (const secret of secrets) {
       if (secret.purpose === SECRET_PURPOSE.sharedKey) {
         keyDigests.push({ value: secretDigest(cipher.decrypt(secret.ciphertext, secretAssociatedData(secret))), expiresAt: secret.expiresAt });
       } else if (secret.purpose === SECRET_PURPOSE.signature) {
         signatureSecrets.push({ value: cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)), expiresAt: secret.expiresAt });
+      } else if (secret.purpose === SECRET_PURPOSE.handshake && definition.trigger.handshake !== undefined) {
+        handshakeSecret = cipher.decrypt(secret.ciphertext, secretAssociatedData(secret));
       }
     }
     return {
@@ -119,6 +124,7 @@ export class TriggerRegistry {
       trigger: definition.trigger,
       keyDigests,
       signatureSecrets,
+      handshakeSecret,
     };
   }
 }

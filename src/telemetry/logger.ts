@@ -35,8 +35,11 @@ export function createLogger(options: { level: string; destination?: NodeJS.Writ
   );
 }
 
+/** Query parameters that carry a credential: our shared key, and Meta's handshake verify token. */
+const CREDENTIAL_PARAMETERS: ReadonlySet<string> = new Set(['key', 'hub.verify_token']);
+
 /**
- * Replaces the value of every `key` query parameter in a URL with `[redacted]`. Names are
+ * Replaces the value of every credential query parameter in a URL with `[redacted]`. Names are
  * compared decoded, as the query parser sees them: `?%6Bey=…` authenticates like `?key=…`.
  */
 export function redactUrl(url: string): string {
@@ -52,7 +55,7 @@ export function redactUrl(url: string): string {
 
 function isKeyName(encodedName: string): boolean {
   try {
-    return decodeURIComponent(encodedName.replaceAll('+', ' ')).toLowerCase() === 'key';
+    return CREDENTIAL_PARAMETERS.has(decodeURIComponent(encodedName.replaceAll('+', ' ')).toLowerCase());
   } catch {
     return true; // a malformed escape: redact rather than guess
   }

@@ -2,6 +2,7 @@
 export const SECRET_PURPOSE = {
   sharedKey: 'trigger.sharedKey',
   signature: 'trigger.signature.secret',
+  handshake: 'trigger.handshake.secret',
   llmApiKey: (stepId: string) => `steps.${stepId}.apiKey`,
 } as const;
 

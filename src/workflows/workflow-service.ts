@@ -6,7 +6,7 @@ import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
 import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord } from '../store/store.js';
 import { SECRET_PURPOSE, secretAssociatedData } from './secret-purposes.js';
-import { isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
+import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {
   store: Store;
@@ -55,6 +55,10 @@ export class WorkflowService {
     if (definition.trigger.signature !== undefined && definition.trigger.signature.secret === undefined) {
       throw validation(['trigger.signature.secret: required']);
     }
+    const handshakeField = definition.trigger.handshake === undefined ? undefined : handshakeSecretField(definition.trigger.handshake);
+    if (handshakeField !== undefined && (definition.trigger.handshake as Record<string, unknown>)[handshakeField] === undefined) {
+      throw validation([`trigger.handshake.${handshakeField}: required`]);
+    }
     const sharedKey = definition.trigger.sharedKey ?? generateKey();
     definition.trigger.sharedKey = sharedKey;
     const now = this.options.clock();
@@ -91,6 +95,13 @@ export class WorkflowService {
       // Keeping the stored secret is only meaningful for the scheme it was given for.
       const stored = (current.definition as WorkflowDefinition).trigger.signature;
       if (stored?.scheme !== signature.scheme) throw validation(['trigger.signature.secret: required when adding a signature or changing its scheme']);
+    }
+    const handshake = definition.trigger.handshake;
+    const handshakeField = handshake === undefined ? undefined : handshakeSecretField(handshake);
+    if (handshakeField !== undefined && (handshake as Record<string, unknown>)[handshakeField] === undefined) {
+      // As for the signature: the stored secret is kept only for the provider it was given for.
+      const stored = (current.definition as WorkflowDefinition).trigger.handshake;
+      if (stored?.provider !== handshake?.provider) throw validation([`trigger.handshake.${handshakeField}: required when adding a handshake or changing its provider`]);
     }
     if (definition.id !== undefined && definition.id !== workflowId) throw validation([`id: cannot change a workflow's id (is "${workflowId}")`]);
     const now = this.options.clock();
@@ -199,6 +210,14 @@ function withoutSecretPlaceholders(input: unknown): unknown {
     if (isPlainObject(trigger['signature']) && isSecretPlaceholder(trigger['signature']['secret'])) {
       const { secret: _placeholder, ...signature } = trigger['signature'];
       trigger['signature'] = signature;
+    }
+    if (isPlainObject(trigger['handshake']) && typeof trigger['handshake']['provider'] === 'string') {
+      const field = handshakeSecretField({ provider: trigger['handshake']['provider'] });
+      if (field !== undefined && isSecretPlaceholder(trigger['handshake'][field])) {
+        const handshake = { ...trigger['handshake'] };
+        delete handshake[field];
+        trigger['handshake'] = handshake;
+      }
     }
     copy['trigger'] = trigger;
   }

@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from '../config/workflow-definition.js';
+import { HANDSHAKE_SECRET_FIELD, type HandshakeDefinition, type WorkflowDefinition } from '../config/workflow-definition.js';
 import type { WorkflowRecord } from '../store/store.js';
 
 /** How a secret is shown after creation: only that it is set. */
@@ -10,8 +10,19 @@ export const SECRET_SET = Object.freeze({ set: true });
  */
 export function withoutSecrets(definition: WorkflowDefinition): { stored: WorkflowDefinition; secrets: Map<string, string> } {
   const secrets = new Map<string, string>();
-  const { sharedKey, signature, ...trigger } = definition.trigger;
+  const { sharedKey, signature, handshake, ...trigger } = definition.trigger;
   if (sharedKey !== undefined) secrets.set('trigger.sharedKey', sharedKey);
+  let storedHandshake: HandshakeDefinition | undefined;
+  if (handshake !== undefined) {
+    const field = handshakeSecretField(handshake);
+    const copy: Record<string, unknown> = { ...handshake };
+    if (field !== undefined) {
+      const secret = copy[field];
+      if (typeof secret === 'string') secrets.set('trigger.handshake.secret', secret);
+      delete copy[field];
+    }
+    storedHandshake = copy as HandshakeDefinition;
+  }
   let storedSignature: WorkflowDefinition['trigger']['signature'];
   if (signature !== undefined) {
     const { secret, ...rest } = signature;
@@ -24,7 +35,11 @@ export function withoutSecrets(definition: WorkflowDefinition): { stored: Workfl
     secrets.set(`steps.${step.id}.apiKey`, apiKey);
     return rest as typeof step;
   });
-  const stored = { ...definition, trigger: { ...trigger, ...(storedSignature === undefined ? {} : { signature: storedSignature }) }, steps };
+  const stored = {
+    ...definition,
+    trigger: { ...trigger, ...(storedSignature === undefined ? {} : { signature: storedSignature }), ...(storedHandshake === undefined ? {} : { handshake: storedHandshake }) },
+    steps,
+  };
   delete (stored as { id?: string }).id;
   return { stored, secrets };
 }
@@ -35,6 +50,9 @@ export function workflowView(record: WorkflowRecord, secretPurposes: ReadonlySet
   const trigger: Record<string, unknown> = { ...definition.trigger };
   if (secretPurposes.has('trigger.sharedKey')) trigger['sharedKey'] = SECRET_SET;
   if (definition.trigger.signature !== undefined) trigger['signature'] = { ...definition.trigger.signature, secret: SECRET_SET };
+  const handshake = definition.trigger.handshake;
+  const handshakeField = handshake === undefined ? undefined : handshakeSecretField(handshake);
+  if (handshakeField !== undefined && secretPurposes.has('trigger.handshake.secret')) trigger['handshake'] = { ...handshake, [handshakeField]: SECRET_SET };
   const steps = definition.steps.map((step) =>
     step.type === 'llm' && secretPurposes.has(`steps.${step.id}.apiKey`) ? { ...step, apiKey: SECRET_SET } : step,
   );
@@ -55,4 +73,9 @@ export function workflowView(record: WorkflowRecord, secretPurposes: ReadonlySet
 /** True for the `{"set":true}` placeholder a client may send back unchanged from a GET. */
 export function isSecretPlaceholder(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && (value as { set?: unknown }).set === true;
+}
+
+/** The write-only field of a handshake (`verifyToken`, `secretToken`, `consumerSecret`), if its provider has one. */
+export function handshakeSecretField(handshake: { provider: string }): string | undefined {
+  return Object.hasOwn(HANDSHAKE_SECRET_FIELD, handshake.provider) ? HANDSHAKE_SECRET_FIELD[handshake.provider as keyof typeof HANDSHAKE_SECRET_FIELD] : undefined;
 }

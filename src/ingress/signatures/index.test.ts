@@ -42,6 +42,9 @@ describe('signature scheme registry', () => {
       'webhook-id',
       'webhook-timestamp',
       'webhook-signature',
+      'svix-id',
+      'svix-timestamp',
+      'svix-signature',
     ]);
     expect(signatureHeaderNames('hmac-sha256', {})).toStrictEqual(['x-signature']);
     expect(signatureHeaderNames('hmac-sha256', { header: 'X-Acme-Sig' })).toStrictEqual(['x-acme-sig']);

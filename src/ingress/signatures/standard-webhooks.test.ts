@@ -46,9 +46,16 @@ const missing: SignatureCheckResult = { ok: false, reason: 'missing_header' };
 const stale: SignatureCheckResult = { ok: false, reason: 'timestamp_out_of_tolerance' };
 
 describe('standard-webhooks signature scheme', () => {
-  it('names itself and the three headers it reads', () => {
+  it("names itself and the headers it reads: the spec's three and Svix's three", () => {
     expect(standardWebhooksScheme.name).toBe('standard-webhooks');
-    expect(standardWebhooksScheme.headerNames).toStrictEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+    expect(standardWebhooksScheme.headerNames).toStrictEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature', 'svix-id', 'svix-timestamp', 'svix-signature']);
+  });
+
+  it('accepts the same signature under Svix header names, and never mixes the two sets', () => {
+    const svix = { 'svix-id': ID, 'svix-timestamp': String(NOW), 'svix-signature': v1(SECRET, String(NOW)) };
+    expect(check({ headers: svix })).toStrictEqual({ ok: true });
+    // A spec header present means the spec's set is read whole: its missing signature is missing.
+    expect(check({ headers: { ...svix, 'webhook-id': ID } })).toStrictEqual(missing);
   });
 
   it("accepts the specification's published test vector", () => {

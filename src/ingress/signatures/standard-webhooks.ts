@@ -9,9 +9,11 @@ import {
   withinTolerance,
 } from './shared.js';
 
-const ID_HEADER = 'webhook-id';
-const TIMESTAMP_HEADER = 'webhook-timestamp';
-const SIGNATURE_HEADER = 'webhook-signature';
+/** The spec's header names, and Svix's own (its libraries send `svix-*` by default, same algorithm). */
+const HEADER_SETS = [
+  { id: 'webhook-id', timestamp: 'webhook-timestamp', signature: 'webhook-signature' },
+  { id: 'svix-id', timestamp: 'svix-timestamp', signature: 'svix-signature' },
+] as const;
 const SECRET_PREFIX = 'whsec_';
 
 /**
@@ -46,18 +48,29 @@ function v1Signatures(value: string): string[] | undefined {
 }
 
 /**
+ * The header set a request uses: the spec's `webhook-*` names when any of them is present, else
+ * Svix's `svix-*` names. One set is read whole, never a mix of the two.
+ */
+function headerSetOf(headers: Readonly<Record<string, string | string[] | undefined>>): (typeof HEADER_SETS)[number] {
+  const [spec, svix] = HEADER_SETS;
+  return Object.values(spec).some((name) => headers[name] !== undefined) ? spec : svix;
+}
+
+/**
  * Standard Webhooks (standardwebhooks.com, used by Svix and others): `webhook-signature:
- * v1,<base64>[ v1,<base64>…]` over `${webhook-id}.${webhook-timestamp}.${body}`.
+ * v1,<base64>[ v1,<base64>…]` over `${webhook-id}.${webhook-timestamp}.${body}`. Svix's
+ * `svix-id`, `svix-timestamp` and `svix-signature` are accepted as the same headers.
  */
 export const standardWebhooksScheme = defineScheme({
   name: 'standard-webhooks',
-  headerNames: [ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER],
+  headerNames: HEADER_SETS.flatMap((set) => [set.id, set.timestamp, set.signature]),
   verify(input) {
-    const id = readHeader(input.headers, ID_HEADER);
+    const names = headerSetOf(input.headers);
+    const id = readHeader(input.headers, names.id);
     if (!id.ok) return id;
-    const timestampHeader = readHeader(input.headers, TIMESTAMP_HEADER);
+    const timestampHeader = readHeader(input.headers, names.timestamp);
     if (!timestampHeader.ok) return timestampHeader;
-    const signature = readHeader(input.headers, SIGNATURE_HEADER);
+    const signature = readHeader(input.headers, names.signature);
     if (!signature.ok) return signature;
 
     const timestamp = parseUnixSeconds(timestampHeader.value);
