@@ -2,7 +2,7 @@ import { HookflowError } from '../errors/catalogue.js';
 import { matchesAnyDigest } from '../secrets/constant-time.js';
 import { newId } from '../store/ids.js';
 import { isoTime } from '../util/iso-time.js';
-import type { IngestResult, Store } from '../store/store.js';
+import type { IngestRecord, IngestResult, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { parseBody, type ParsedBody } from './body-parser.js';
 import { getHandshake, handshakeUsesGet, postHandshake, type HandshakeAnswer, type HandshakeOutcome } from './handshakes.js';
@@ -196,32 +196,15 @@ export class IngressService {
     if (handshake.kind === 'answer') return { handshake: await this.recordHandshake(admitted, handshake, body.json, now) };
     const eventId = newId('evt', now);
     const idempotencyKey = incoming.test ? null : idempotencyKeyOf(incoming.headers, trigger.trigger.idempotencyHeader);
-    const { key: _key, ...queryWithoutKey } = incoming.query;
     const meta = {
-      eventId,
-      receivedAt: isoTime(admitted.receivedAt),
-      method: incoming.method,
-      query: queryWithoutKey,
-      sourceIp: incoming.sourceIp,
-      contentType: contentType ?? null,
+      ...this.metaOf(admitted, eventId),
       bodyBytes: rawBody.length,
       ...(idempotencyKey === null ? {} : { idempotencyKey }),
       ...(incoming.test ? { test: true } : {}),
     };
     const result = await this.options.store.ingest(
       {
-        event: {
-          id: eventId,
-          workspaceId: trigger.workspaceId,
-          workflowId: trigger.workflowId,
-          workflowVersion: trigger.version,
-          receivedAt: admitted.receivedAt,
-          test: incoming.test,
-          headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.presentedKey)),
-          bodyJson: body.json,
-          metaJson: JSON.stringify(meta),
-          idempotencyKey,
-        },
+        event: eventRecord(admitted, { id: eventId, bodyJson: body.json, meta, idempotencyKey }),
         run: incoming.test ? null : { id: newId('run', now), maxAttempts: trigger.maxAttempts ?? this.options.defaults.maxAttempts },
         idempotency: idempotencyKey === null ? null : { key: idempotencyKey, expiresAt: now + this.options.defaults.idempotencyTtlSeconds * 1000 },
       },
@@ -236,32 +219,27 @@ export class IngressService {
    * without the key and without Meta's verify token.
    */
   private async recordHandshake(admitted: AdmittedWebhook, outcome: Extract<HandshakeOutcome, { kind: 'answer' }>, bodyJson: string, now: number): Promise<HandshakeAnswer> {
-    const { incoming, trigger } = admitted;
-    const { key: _key, 'hub.verify_token': _token, ...query } = incoming.query;
     const eventId = newId('evt', now);
-    const contentType = firstHeaderValue(incoming.headers['content-type']);
-    const meta = { eventId, receivedAt: isoTime(admitted.receivedAt), method: incoming.method, query, sourceIp: incoming.sourceIp, contentType: contentType ?? null, handshake: outcome.answer.provider, ...(incoming.test ? { test: true } : {}) };
-    await this.options.store.ingest(
-      {
-        event: {
-          id: eventId,
-          workspaceId: trigger.workspaceId,
-          workflowId: trigger.workflowId,
-          workflowVersion: trigger.version,
-          receivedAt: admitted.receivedAt,
-          test: incoming.test,
-          headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.presentedKey)),
-          bodyJson,
-          metaJson: JSON.stringify(meta),
-          idempotencyKey: null,
-        },
-        run: null,
-        idempotency: null,
-      },
-      now,
-    );
+    const base = this.metaOf(admitted, eventId);
+    const { 'hub.verify_token': _verifyToken, ...query } = base.query;
+    const meta = { ...base, query, handshake: outcome.answer.provider, ...(admitted.incoming.test ? { test: true } : {}) };
+    await this.options.store.ingest({ event: eventRecord(admitted, { id: eventId, bodyJson, meta, idempotencyKey: null }), run: null, idempotency: null }, now);
     this.options.metrics.webhooks.inc({ outcome: 'handshake' });
     return outcome.answer;
+  }
+
+  /** The request's metadata every stored event carries (`webhook` in run memory; API.md). */
+  private metaOf(admitted: AdmittedWebhook, eventId: string) {
+    const { incoming } = admitted;
+    const { key: _key, ...query } = incoming.query;
+    return {
+      eventId,
+      receivedAt: isoTime(admitted.receivedAt),
+      method: incoming.method,
+      query,
+      sourceIp: incoming.sourceIp,
+      contentType: firstHeaderValue(incoming.headers['content-type']) ?? null,
+    };
   }
 
   /** Records a refusal raised outside the service (a body over the limit found while reading). */
@@ -311,6 +289,23 @@ export class IngressService {
     }
     return allows;
   }
+}
+
+/** The stored event of an admitted call: its headers without the key, its body and metadata. */
+function eventRecord(admitted: AdmittedWebhook, event: { id: string; bodyJson: string; meta: Record<string, unknown>; idempotencyKey: string | null }): IngestRecord['event'] {
+  const { incoming, trigger } = admitted;
+  return {
+    id: event.id,
+    workspaceId: trigger.workspaceId,
+    workflowId: trigger.workflowId,
+    workflowVersion: trigger.version,
+    receivedAt: admitted.receivedAt,
+    test: incoming.test,
+    headersJson: JSON.stringify(headersForStorage(incoming.headers, admitted.presentedKey)),
+    bodyJson: event.bodyJson,
+    metaJson: JSON.stringify(event.meta),
+    idempotencyKey: event.idempotencyKey,
+  };
 }
 
 function triggerKey(incoming: IncomingWebhook): string {
