@@ -123,18 +123,15 @@ describe('keys rotate-master', () => {
     }
   });
 
-  it('starting with only the old key: the process starts, but webhooks answer 500 (secrets cannot be decrypted)', async () => {
-    const stale = await serve(dataDir, OLD_MASTER);
-    try {
-      const answer = await webhook(stale.url!, { key: SHARED_KEY, headers: signed() });
-      expect(answer.status).toBe(500);
-      // API.md's 500 body, whatever the internal code; the reason is in the log.
-      expect(answer.body).toStrictEqual({ error: 'Internal server error' });
-      expect(stale.output()).toMatch(/not configured/);
-      expect(stale.output()).not.toContain(SHARED_KEY);
-    } finally {
-      await stop(stale);
-    }
+  it('starting with only the old key after the rotation refuses to start (exit 2), naming HOOKFLOW_MASTER_KEY and no secret', async () => {
+    const stale = await serve(dataDir, OLD_MASTER).then(
+      () => { throw new Error('a node with the old key started'); },
+      (error: Error) => error.message,
+    );
+    expect(stale).toMatch(/exited early \(2\)/);
+    expect(stale).toMatch(/HOOKFLOW_MASTER_KEY/);
+    expect(stale).not.toContain(SHARED_KEY);
+    expect(stale).not.toContain(OLD_MASTER);
   });
 
   it('never writes a secret in plaintext to the data dir', () => {

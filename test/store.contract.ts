@@ -570,6 +570,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       it('answers ping', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
       });
+
+      it('keeps settings: the first claim wins, a later claim returns it, put replaces it', async () => {
+        const name = `setting_${newId('s')}`;
+        expect(await store.getSetting(name)).toBeNull();
+        expect(await store.claimSetting(name, 'first')).toBe('first');
+        expect(await store.claimSetting(name, 'second')).toBe('first');
+        expect(await store.getSetting(name)).toBe('first');
+        await store.putSetting(name, 'rotated');
+        expect(await store.getSetting(name)).toBe('rotated');
+      });
     });
   });
 }

@@ -8,12 +8,12 @@ import { RejectionLog } from '../ingress/rejection-log.js';
 import { TriggerRegistry } from '../ingress/trigger-registry.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
-import { SecretCipher } from '../secrets/cipher.js';
-import { findPreviousMasterKey, loadOrCreateMasterKey } from '../secrets/master-key-file.js';
+import type { SecretCipher } from '../secrets/cipher.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
+import { resolveMasterKey } from './master-key.js';
 import { createStepRunner } from './step-runner.js';
 
 export interface AppOptions {
@@ -40,12 +40,18 @@ export interface RunningApp {
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { config, logger } = options;
   const clock = options.clock ?? Date.now;
-  const masterKey = loadOrCreateMasterKey({ dataDir: config.dataDir, fromEnv: config.masterKeyBase64 });
-  if (masterKey.generated) logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data dir (mode 0600); back it up — secrets cannot be read without it');
-  // The key a rotation replaced still decrypts (what a server running it wrote meanwhile).
-  const previousKey = findPreviousMasterKey(config.dataDir);
-  const cipher = new SecretCipher(masterKey.key, previousKey === null ? [] : [previousKey]);
   const store = await openStore(config);
+  let cipher: SecretCipher;
+  try {
+    // Checked against the key the database records, so every node uses the same one. The key a
+    // rotation replaced still decrypts (what a server running it wrote meanwhile).
+    const masterKey = await resolveMasterKey({ dataDir: config.dataDir, fromEnv: config.masterKeyBase64, store });
+    if (masterKey.generated) logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data dir (mode 0600); back it up — secrets cannot be read without it');
+    cipher = masterKey.cipher;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });

@@ -4,6 +4,7 @@ import { HookflowError } from '../errors/catalogue.js';
 import { masterKeyFromBase64, SecretCipher, type MasterKey } from '../secrets/cipher.js';
 import { findMasterKey, findPreviousMasterKey, replaceMasterKeyFile } from '../secrets/master-key-file.js';
 import { openStore } from '../store/open-store.js';
+import { MASTER_KEY_SETTING } from './master-key.js';
 import { secretAssociatedData } from '../workflows/secret-purposes.js';
 
 /**
@@ -33,6 +34,8 @@ export async function rotateMasterKey(options: { config: ServerConfig; newKeyBas
       .filter((secret) => SecretCipher.keyIdOf(secret.ciphertext) !== next.id)
       .map((secret) => ({ id: secret.id, ciphertext: cipher.encrypt(cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)), secretAssociatedData(secret)) }));
     await store.reencryptSecrets(updates);
+    // From now on every node must start with the new key (see master-key.ts).
+    await store.putSetting(MASTER_KEY_SETTING, next.id);
     // A generated key file is replaced only after every secret is re-encrypted under the new key,
     // and only when it does not hold that key already: a second run must not overwrite
     // master.key.previous, the old key's last copy, with the new one.

@@ -74,6 +74,11 @@ export class SecretCipher {
     }
   }
 
+  /** Whether a key of this keyring has the id (a ciphertext's key id, say). */
+  hasKey(id: string): boolean {
+    return this.byId.has(id);
+  }
+
   /** The key id a ciphertext was made with, for rotation progress. */
   static keyIdOf(ciphertext: string): string | undefined {
     return ciphertext.split('.')[1];

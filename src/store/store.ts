@@ -190,6 +190,12 @@ export interface Store {
   listAllSecrets(): Promise<SecretRecord[]>;
   /** Rewrites ciphertexts in one transaction (master-key rotation). */
   reencryptSecrets(updates: { id: string; ciphertext: string }[]): Promise<void>;
+  /** A database-wide setting (`master_key_id`), or null when none was recorded. */
+  getSetting(name: string): Promise<string | null>;
+  /** Records `value` unless the setting exists; returns what is recorded (the first writer wins). */
+  claimSetting(name: string, value: string): Promise<string>;
+  /** Records `value`, replacing what was there (a master-key rotation). */
+  putSetting(name: string, value: string): Promise<void>;
 
   /** The hot path: group-committed; resolves only after the commit is durable. */
   ingest(record: IngestRecord, now: number): Promise<IngestResult>;

@@ -130,6 +130,16 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE INDEX rejected_by_workflow ON rejected_calls (workspace_id, workflow_id, received_at DESC, id DESC);
     `,
   },
+  {
+    version: 9,
+    name: 'settings: the master key id every node must use',
+    sql: `
+      CREATE TABLE settings (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

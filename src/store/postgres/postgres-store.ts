@@ -174,6 +174,22 @@ export class PostgresStore implements Store {
     return workflows.reencryptSecrets(this.pool, updates);
   }
 
+  async getSetting(name: string): Promise<string | null> {
+    const [row] = await this.rows<{ value: string }>('read', 'SELECT value FROM settings WHERE name = $1', [name]);
+    return row?.value ?? null;
+  }
+
+  async claimSetting(name: string, value: string): Promise<string> {
+    // Insert unless present, then read back what the first writer (this node or another) committed.
+    await this.rows('write', 'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    const recorded = await this.getSetting(name);
+    return recorded ?? value;
+  }
+
+  async putSetting(name: string, value: string): Promise<void> {
+    await this.rows('write', 'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [name, value]);
+  }
+
   ingest(record: IngestRecord, now: number): Promise<IngestResult> {
     return this.batcher.submit(record, now);
   }

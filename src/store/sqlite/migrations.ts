@@ -122,4 +122,14 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX rejected_by_workflow ON rejected_calls (workspace_id, workflow_id, received_at DESC, id DESC);
     `,
   },
+  {
+    version: 9,
+    name: 'settings: the master key id every node must use',
+    sql: `
+      CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

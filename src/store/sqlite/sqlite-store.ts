@@ -168,6 +168,18 @@ export class SqliteStore implements Store {
     return this.writer.call('reencryptSecrets', updates);
   }
 
+  getSetting(name: string): Promise<string | null> {
+    return this.read(() => (this.sql('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined)?.value ?? null);
+  }
+
+  claimSetting(name: string, value: string): Promise<string> {
+    return this.writer.call('claimSetting', { name, value });
+  }
+
+  putSetting(name: string, value: string): Promise<void> {
+    return this.writer.call('putSetting', { name, value });
+  }
+
   ingest(record: IngestRecord, now: number): Promise<IngestResult> {
     return this.writer.call('ingest', { record, now });
   }

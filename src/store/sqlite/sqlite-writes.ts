@@ -100,6 +100,15 @@ export class SqliteWrites {
     for (const u of updates) update.run(u.ciphertext, u.id);
   }
 
+  claimSetting(args: { name: string; value: string }): string {
+    this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(args.name, args.value);
+    return (this.sql('SELECT value FROM settings WHERE name = ?').get(args.name) as { value: string }).value;
+  }
+
+  putSetting(args: { name: string; value: string }): void {
+    this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(args.name, args.value);
+  }
+
   ingest(args: { record: IngestRecord; now: number }): IngestResult {
     const { event, run, idempotency } = args.record;
     if (idempotency !== null) {
