@@ -56,6 +56,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
 
+  // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
+  const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
+
   let workers: WorkerPool | null = null;
   let closeSteps: (() => Promise<void>) | undefined;
   let stopWakeUps: (() => void) | undefined;
@@ -144,6 +147,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       stopping ??= (async () => {
         await server?.close();
         stopWakeUps?.();
+        stopChangeNotices?.();
         await workers?.stop();
         await closeSteps?.();
         await store.close();

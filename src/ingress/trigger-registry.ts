@@ -89,6 +89,13 @@ export class TriggerRegistry {
     this.loading.delete(cacheKey);
   }
 
+  /** Forgets every workflow (changes made elsewhere may have been missed). */
+  invalidateAll(): void {
+    this.generation++;
+    this.entries.clear();
+    this.loading.clear();
+  }
+
   private remember(cacheKey: string, entry: Entry): void {
     if (this.entries.size >= this.options.maxEntries && !this.entries.has(cacheKey)) {
       const oldest = this.entries.keys().next();

@@ -239,4 +239,10 @@ export interface Store {
    * (SQLite: workers in `serve` are woken directly, other processes poll). Returns unsubscribe.
    */
   onRunQueued?(listener: () => void): () => void;
+  /**
+   * Calls `listener` when a workflow or its secrets changed through another process (PostgreSQL
+   * LISTEN/NOTIFY), with null when changes may have been missed (forget every cached trigger).
+   * Absent on SQLite: one process serves webhooks. Returns unsubscribe.
+   */
+  onWorkflowChanged?(listener: (change: { workspaceId: string; workflowId: string } | null) => void): () => void;
 }

@@ -17,7 +17,7 @@ import {
   toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
   type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
 } from '../rows.js';
-import { RunNotifier } from './run-notifier.js';
+import { RunNotifier, type WorkflowChange } from './run-notifier.js';
 import * as workflows from './workflow-writes.js';
 
 /** How `openStore` opens PostgreSQL storage. */
@@ -67,6 +67,10 @@ export class PostgresStore implements Store {
    */
   onRunQueued(listener: () => void): () => void {
     return this.notifier.subscribe(listener);
+  }
+
+  onWorkflowChanged(listener: (change: WorkflowChange) => void): () => void {
+    return this.notifier.subscribeWorkflowChanges(listener);
   }
 
   private async rows<Row extends QueryResultRow>(action: string, text: string, values: unknown[] = []): Promise<Row[]> {

@@ -3,6 +3,7 @@ import { HookflowError } from '../../errors/catalogue.js';
 import type { SecretRecord, WorkflowRecord } from '../store.js';
 import { storageError } from './pg-errors.js';
 import { withTransaction } from './pg-pool.js';
+import { notifyWorkflowChanged, WORKFLOW_CHANGED_CHANNEL } from './run-notifier.js';
 
 /*
  * Workflow and secret writes: management-API traffic, rare and small, so plain transactions.
@@ -59,6 +60,7 @@ export async function createWorkflow(pool: Pool, workflow: WorkflowRecord, secre
     }
     await insertVersion(client, workflow, version);
     await insertSecrets(client, secrets);
+    await notifyWorkflowChanged(client, workflow.workspaceId, workflow.id);
   });
 }
 
@@ -78,6 +80,7 @@ export async function updateWorkflow(pool: Pool, workflow: WorkflowRecord, secre
       ]);
     }
     await insertSecrets(client, secrets);
+    await notifyWorkflowChanged(client, workflow.workspaceId, workflow.id);
   });
 }
 
@@ -88,7 +91,7 @@ const DELETE_WORKFLOW_SQL = `
   gone_secrets AS (
     DELETE FROM secrets WHERE workspace_id = $1 AND workflow_id = $2
   )
-  SELECT (SELECT count(*) FROM deleted)::int AS deleted`;
+  SELECT (SELECT count(*) FROM deleted)::int AS deleted, pg_notify('${WORKFLOW_CHANGED_CHANNEL}', $1 || '/' || $2) AS notified`;
 
 /** Marks the workflow deleted and deletes its secrets; its versions, events and runs stay as history. */
 export async function deleteWorkflow(pool: Pool, workspaceId: string, workflowId: string, now: number): Promise<boolean> {
@@ -109,6 +112,11 @@ export async function rotateSecrets(pool: Pool, add: SecretRecord[], expire: { i
       ]);
     }
     await insertSecrets(client, add);
+    const owners = new Set(add.map((secret) => `${secret.workspaceId}/${secret.workflowId}`));
+    for (const owner of owners) {
+      const [workspaceId = '', workflowId = ''] = owner.split('/');
+      await notifyWorkflowChanged(client, workspaceId, workflowId);
+    }
   });
 }
 
