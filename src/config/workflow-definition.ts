@@ -45,6 +45,9 @@ const handshakeSchema = z.discriminatedUnion('provider', [
   z.object({ provider: z.literal('dropbox') }).strict(),
 ]);
 
+/** Methods a webhook URL can be configured to take (`trigger.methods`). */
+export const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 /** The write-only field of each handshake provider that has one. */
 export const HANDSHAKE_SECRET_FIELD = { meta: 'verifyToken', zoom: 'secretToken', x: 'consumerSecret' } as const;
 
@@ -63,6 +66,8 @@ const triggerSchema = z
       .optional(),
     signature: signatureSchema.optional(),
     handshake: handshakeSchema.optional(),
+    /** Methods a delivery may use (default POST); a GET's query is its body. */
+    methods: z.array(z.enum(WEBHOOK_METHODS)).min(1).max(WEBHOOK_METHODS.length).refine((methods) => new Set(methods).size === methods.length, 'must not repeat a method').optional(),
   })
   .strict()
   .superRefine((trigger, ctx) => {

@@ -4,23 +4,28 @@ import { readBody } from '../ingress/body-reader.js';
 import type { HandshakeAnswer } from '../ingress/handshakes.js';
 import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
+import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the ingress `onRequest` hook once the call passed the checks that need no body. */
     admittedWebhook?: AdmittedWebhook;
+    /** Set when the admitted call is a provider's GET handshake. */
+    isHandshake?: boolean;
   }
 }
 
 interface WebhookParams {
   workspaceId: string;
   workflowId: string;
+  /** The path suffix, on the `/*` routes. */
+  '*'?: string;
 }
 
-/** `/api/webhook/:ws/:wf` or `/api/webhook-test/:ws/:wf`, with or without a query. */
-const WEBHOOK_URL = /^\/api\/webhook(?:-test)?\/[^/?#]+\/[^/?#]+(?:\?|$)/;
+/** `/api/webhook/:ws/:wf` or `/api/webhook-test/:ws/:wf`, with or without a path suffix or a query. */
+const WEBHOOK_URL = /^\/api\/webhook(?:-test)?\/[^/?#]+\/[^/?#]+(?:[/?]|$)/;
 
-/** True for a URL of the webhook routes: every method but POST on it is a 405 (see server.ts). */
+/** True for a URL of the webhook routes: a method they have no route for is a 405 (see server.ts). */
 export function isWebhookUrl(url: string): boolean {
   return WEBHOOK_URL.test(url);
 }
@@ -46,48 +51,54 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
   });
 
   for (const [prefix, test] of [['/api/webhook', false], ['/api/webhook-test', true]] as const) {
-    const incomingOf = (request: FastifyRequest<{ Params: WebhookParams }>): IncomingWebhook => ({
-      workspaceId: request.params.workspaceId,
-      workflowId: request.params.workflowId,
-      test,
-      method: request.method,
-      headers: request.headers,
-      query: request.query as Record<string, unknown>,
-      sourceIp: request.ip,
-    });
-    app.route<{ Params: WebhookParams }>({
-      method: 'POST',
-      url: `${prefix}/:workspaceId/:workflowId`,
-      onRequest: async (request, reply) => {
-        // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
-        if (request.headers['content-type'] === '') delete request.headers['content-type'];
-        request.admittedWebhook = await ingress.admit(incomingOf(request));
-        // Admitted: only now may a caller that asked for it send its body (see server.ts).
-        if (/^100-continue$/i.test(firstHeaderValue(request.headers.expect) ?? '')) reply.raw.writeContinue();
-      },
-      handler: async (request: FastifyRequest<{ Params: WebhookParams }>, reply) => {
-        const admitted = request.admittedWebhook as AdmittedWebhook;
-        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const outcome = await ingress.accept(admitted, raw);
-        return 'handshake' in outcome ? sendHandshake(reply, outcome.handshake) : outcome;
-      },
-    });
-    // GET only for a provider's GET handshake (Meta, X, Dropbox); any other GET is a 405 as before.
-    app.route<{ Params: WebhookParams }>({
-      method: 'GET',
-      url: `${prefix}/:workspaceId/:workflowId`,
-      onRequest: async (request, reply) => {
-        const admitted = await ingress.admitGet(incomingOf(request));
-        if (admitted === null) return methodNotAllowed(reply, 'POST');
-        request.admittedWebhook = admitted;
-        return undefined;
-      },
-      handler: async (request, reply) => {
-        const answer = await ingress.answerGet(request.admittedWebhook as AdmittedWebhook);
-        return answer === null ? methodNotAllowed(reply, 'GET, POST') : sendHandshake(reply, answer);
-      },
-    });
+    // With an optional path suffix (`/api/webhook/ws/wf/orders/42`), kept as `webhook.path`.
+    for (const url of [`${prefix}/:workspaceId/:workflowId`, `${prefix}/:workspaceId/:workflowId/*`]) {
+      app.route<{ Params: WebhookParams }>({
+        method: [...WEBHOOK_METHODS],
+        url,
+        onRequest: async (request, reply) => {
+          const incoming = incomingOf(request, test);
+          const route = await ingress.classify(incoming);
+          if (route.kind === 'not-allowed') return methodNotAllowed(reply, route.allow);
+          if (route.kind === 'handshake') {
+            request.admittedWebhook = await ingress.admitHandshake(incoming, route.provider);
+            request.isHandshake = true;
+            return undefined;
+          }
+          // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
+          if (request.headers['content-type'] === '') delete request.headers['content-type'];
+          request.admittedWebhook = await ingress.admit(incoming);
+          // Admitted: only now may a caller that asked for it send its body (see server.ts).
+          if (/^100-continue$/i.test(firstHeaderValue(request.headers.expect) ?? '')) reply.raw.writeContinue();
+          return undefined;
+        },
+        handler: async (request, reply) => {
+          const admitted = request.admittedWebhook as AdmittedWebhook;
+          if (request.isHandshake === true) {
+            const answer = await ingress.answerGet(admitted);
+            return answer === null ? methodNotAllowed(reply, 'GET, POST') : sendHandshake(reply, answer);
+          }
+          const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+          const outcome = await ingress.accept(admitted, raw);
+          return 'handshake' in outcome ? sendHandshake(reply, outcome.handshake) : outcome;
+        },
+      });
+    }
   }
+}
+
+function incomingOf(request: FastifyRequest<{ Params: WebhookParams }>, test: boolean): IncomingWebhook {
+  const suffix = request.params['*'];
+  return {
+    workspaceId: request.params.workspaceId,
+    workflowId: request.params.workflowId,
+    test,
+    method: request.method,
+    headers: request.headers,
+    query: request.query as Record<string, unknown>,
+    sourceIp: request.ip,
+    ...(suffix === undefined || suffix === '' ? {} : { path: `/${suffix}` }),
+  };
 }
 
 /** The contract's 405: the methods this URL takes in `Allow`. */

@@ -43,9 +43,6 @@ export interface HandshakeRequest {
 /** The result of looking at a request: not a handshake, a handshake to answer, or one refused (wrong verify token). */
 export type HandshakeOutcome = { kind: 'none' } | { kind: 'answer'; answer: HandshakeAnswer } | { kind: 'refused'; provider: HandshakeProvider; reason: string };
 
-/** Providers whose handshake is a GET: their triggers answer GET on the webhook URL. */
-const GET_PROVIDERS: ReadonlySet<HandshakeProvider> = new Set(['meta', 'x', 'dropbox']);
-
 /** Longest challenge echoed back (the providers' own are well under 100 characters). */
 const MAX_CHALLENGE_LENGTH = 1024;
 
@@ -53,12 +50,21 @@ const NONE: HandshakeOutcome = { kind: 'none' };
 
 /** Whether a trigger's handshake comes as a GET (Meta, X, Dropbox). */
 export function handshakeUsesGet(provider: HandshakeProvider | undefined): boolean {
-  return provider !== undefined && GET_PROVIDERS.has(provider);
+  return provider !== undefined && GET_MARKER[provider] !== undefined;
+}
+
+/** The query parameter that marks a provider's GET handshake (any other GET is a delivery, or a 405). */
+const GET_MARKER: Readonly<Partial<Record<HandshakeProvider, string>>> = { meta: 'hub.mode', x: 'crc_token', dropbox: 'challenge' };
+
+/** Whether a GET is the provider's handshake (it carries the provider's marker parameter). */
+export function isGetHandshake(provider: HandshakeProvider | undefined, query: Readonly<Record<string, unknown>>): boolean {
+  const marker = provider === undefined ? undefined : GET_MARKER[provider];
+  return marker !== undefined && query[marker] !== undefined;
 }
 
 /**
  * The handshake a GET makes, for a trigger whose provider handshakes with GET. A GET that carries
- * none of the provider's parameters is no handshake (`none`: the caller answers 405).
+ * none of the provider's parameters is no handshake (`none`).
  */
 export function getHandshake(settings: HandshakeSettings, request: HandshakeRequest): HandshakeOutcome {
   switch (settings.provider) {

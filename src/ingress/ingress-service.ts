@@ -5,7 +5,7 @@ import { isoTime } from '../util/iso-time.js';
 import type { IngestRecord, IngestResult, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { parseBody, type ParsedBody } from './body-parser.js';
-import { getHandshake, handshakeUsesGet, postHandshake, type HandshakeAnswer, type HandshakeOutcome } from './handshakes.js';
+import { getHandshake, handshakeUsesGet, isGetHandshake, postHandshake, type HandshakeAnswer, type HandshakeOutcome, type HandshakeProvider } from './handshakes.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -25,6 +25,8 @@ export interface IncomingWebhook {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   query: Readonly<Record<string, unknown>>;
   sourceIp: string;
+  /** What followed `/:ws/:wf` in the URL path (`/orders/42`), kept as `webhook.path`; absent when nothing did. */
+  path?: string;
 }
 
 /** A call that passed every check that needs no body. */
@@ -127,17 +129,31 @@ export class IngressService {
   }
 
   /**
-   * Admits a GET on a webhook URL, which only a provider's GET handshake (Meta, X, Dropbox) may
-   * make; null means the trigger takes no GET (the caller answers 405, as for any other method).
-   * X's and Dropbox's must carry the shared key even on a signature-only trigger: X's answer is
-   * an HMAC of the caller's text under the consumer secret, the same HMAC that signs X's
-   * deliveries, so an unauthenticated CRC would sign anything for anyone. Meta's GET carries no
-   * key of ours; its verify token authenticates it (checked in `answerGet`).
+   * How a call that is not a POST is taken: as a delivery (the trigger's `methods` name its
+   * method), as a provider's GET handshake (Meta, X, Dropbox: a GET carrying the provider's
+   * parameter), or refused with 405 naming the methods the URL takes. Unknown and disabled
+   * workflows take POST only, as before: their POST finds the 404. POSTs need no lookup here.
    */
-  async admitGet(incoming: IncomingWebhook): Promise<AdmittedWebhook | null> {
+  async classify(incoming: IncomingWebhook): Promise<{ kind: 'deliver' } | { kind: 'handshake'; provider: HandshakeProvider | undefined } | { kind: 'not-allowed'; allow: string }> {
+    if (incoming.method === 'POST') return { kind: 'deliver' };
     const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, this.options.clock());
-    const provider = trigger?.enabled === true ? trigger.trigger.handshake?.provider : undefined;
-    if (!handshakeUsesGet(provider)) return null;
+    const enabled = trigger?.enabled === true ? trigger : null;
+    const provider = enabled?.trigger.handshake?.provider;
+    if (incoming.method === 'GET' && handshakeUsesGet(provider) && isGetHandshake(provider, incoming.query)) return { kind: 'handshake', provider };
+    const methods: readonly string[] = enabled?.trigger.methods ?? ['POST'];
+    if (methods.includes(incoming.method)) return { kind: 'deliver' };
+    const allow = handshakeUsesGet(provider) && !methods.includes('GET') ? ['GET', ...methods] : methods;
+    return { kind: 'not-allowed', allow: allow.join(', ') };
+  }
+
+  /**
+   * Admits a provider's GET handshake (see `classify`). X's and Dropbox's must carry the shared
+   * key even on a signature-only trigger: X's answer is an HMAC of the caller's text under the
+   * consumer secret, the same HMAC that signs X's deliveries, so an unauthenticated CRC would
+   * sign anything for anyone. Meta's GET carries no key of ours; its verify token authenticates
+   * it (checked in `answerGet`).
+   */
+  admitHandshake(incoming: IncomingWebhook, provider: HandshakeProvider | undefined): Promise<AdmittedWebhook> {
     return this.admit(incoming, provider === 'meta' ? 'none' : 'key');
   }
 
@@ -183,7 +199,8 @@ export class IngressService {
     const contentType = firstHeaderValue(incoming.headers['content-type']);
     let body: ParsedBody;
     try {
-      body = parseBody(rawBody, { contentType, maxJsonDepth: this.options.defaults.maxJsonDepth });
+      // A GET delivery's query is its body (without the key: it never reaches memory).
+      body = incoming.method === 'GET' ? { json: JSON.stringify(queryWithoutKey(incoming)) } : parseBody(rawBody, { contentType, maxJsonDepth: this.options.defaults.maxJsonDepth });
     } catch (error) {
       this.options.metrics.webhooks.inc({ outcome: 'bad_request' });
       throw error;
@@ -231,14 +248,14 @@ export class IngressService {
   /** The request's metadata every stored event carries (`webhook` in run memory; API.md). */
   private metaOf(admitted: AdmittedWebhook, eventId: string) {
     const { incoming } = admitted;
-    const { key: _key, ...query } = incoming.query;
     return {
       eventId,
       receivedAt: isoTime(admitted.receivedAt),
       method: incoming.method,
-      query,
+      query: queryWithoutKey(incoming),
       sourceIp: incoming.sourceIp,
       contentType: firstHeaderValue(incoming.headers['content-type']) ?? null,
+      ...(incoming.path === undefined ? {} : { path: incoming.path }),
     };
   }
 
@@ -289,6 +306,12 @@ export class IngressService {
     }
     return allows;
   }
+}
+
+/** The query as stored and shown to workflows: the key never is. */
+function queryWithoutKey(incoming: IncomingWebhook): Record<string, unknown> {
+  const { key: _key, ...query } = incoming.query;
+  return query;
 }
 
 /** The stored event of an admitted call: its headers without the key, its body and metadata. */
