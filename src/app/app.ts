@@ -5,6 +5,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { buildHttpServer } from '../http/server.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
+import { RunWaiter } from '../ingress/run-waiter.js';
 import { TriggerRegistry } from '../ingress/trigger-registry.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
@@ -59,6 +60,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
 
+  // Callers of result-mode webhooks wait for their runs here: woken at once by local workers,
+  // otherwise by a periodic read (runs finished by another node's workers).
+  const runWaiter = new RunWaiter({ store, pollMs: 250 });
+
   let workers: WorkerPool | null = null;
   let closeSteps: (() => Promise<void>) | undefined;
   let stopWakeUps: (() => void) | undefined;
@@ -74,6 +79,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       runSteps: steps.runSteps,
       retentionDays: config.retentionDays,
       backoff: { baseMs: config.workers.retryBaseMs, maxMs: config.workers.retryMaxMs },
+      onRunFinished: (runId) => runWaiter.finished(runId),
     });
     closeSteps = steps.close;
   }
@@ -122,6 +128,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, keepAliveMs: config.http.keepAliveTimeoutMs },
       maxConnections: config.http.maxConnections,
       onRunQueued: () => workers?.wake(),
+      runWaiter,
+      publicUrl: () => publicUrl,
     });
     await server.listen({ port: config.port, host: config.host });
     const address = server.server.address() as AddressInfo;
@@ -145,6 +153,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     url: server === null ? null : publicUrl,
     stop() {
       stopping ??= (async () => {
+        runWaiter.close();
         await server?.close();
         stopWakeUps?.();
         stopChangeNotices?.();

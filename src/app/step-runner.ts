@@ -4,6 +4,7 @@ import { createGuardedHttpClient } from '../engine/net/guarded-fetch.js';
 import { createRunExecutor } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
 import { createLlmStep } from '../engine/steps/llm/llm-step.js';
+import { createRespondStep } from '../engine/steps/respond/respond-step.js';
 import { createScriptStep } from '../engine/steps/script/script-step.js';
 import { createScriptPool } from '../engine/sandbox/script-pool.js';
 import type { RunSteps } from '../queue/worker-pool.js';
@@ -33,6 +34,7 @@ export function createStepRunner(options: {
       http: createHttpStep({ client }),
       script: createScriptStep({ pool }),
       llm: createLlmStep({ client, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
+      respond: createRespondStep(),
     },
   });
   return {

@@ -45,6 +45,36 @@ const handshakeSchema = z.discriminatedUnion('provider', [
   z.object({ provider: z.literal('dropbox') }).strict(),
 ]);
 
+/** Longest a caller may be kept waiting for a run's result, ms. */
+export const MAX_RESULT_WAIT_MS = 60_000;
+
+const responseHeadersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string().max(4096));
+
+/**
+ * What a webhook call is answered with (src/ingress/response-modes.ts). Default: the accepted
+ * JSON once the event and its run are committed. `static`: a fixed answer for senders that expect
+ * one. `result`: the run is committed first (the durable promise is unchanged), then the caller
+ * waits for the workflow's answer, up to `timeoutMs`; with `wait: "prefer"` only callers that ask
+ * with `Prefer: wait=N` (RFC 7240) wait.
+ */
+const responseSchema = z.discriminatedUnion('mode', [
+  z
+    .object({
+      mode: z.literal('static'),
+      status: z.number().int().min(200).max(299).default(200),
+      headers: responseHeadersSchema.optional(),
+      body: z.unknown().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal('result'),
+      timeoutMs: z.number().int().min(1).max(MAX_RESULT_WAIT_MS).default(10_000),
+      wait: z.enum(['always', 'prefer']).default('always'),
+    })
+    .strict(),
+]);
+
 /** Methods a webhook URL can be configured to take (`trigger.methods`). */
 export const WEBHOOK_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -66,6 +96,7 @@ const triggerSchema = z
       .optional(),
     signature: signatureSchema.optional(),
     handshake: handshakeSchema.optional(),
+    response: responseSchema.optional(),
     /** Methods a delivery may use (default POST); a GET's query is its body. */
     methods: z.array(z.enum(WEBHOOK_METHODS)).min(1).max(WEBHOOK_METHODS.length).refine((methods) => new Set(methods).size === methods.length, 'must not repeat a method').optional(),
   })
@@ -124,7 +155,18 @@ const llmStepSchema = z
   })
   .strict();
 
-const stepSchema = z.discriminatedUnion('type', [httpStepSchema, scriptStepSchema, llmStepSchema]);
+/** The answer a `result`-mode trigger gives its caller; fields are templates. */
+const respondStepSchema = z
+  .object({
+    ...baseStep,
+    type: z.literal('respond'),
+    status: z.union([z.number().int().min(200).max(599), z.string().min(1)]).default(200),
+    headers: responseHeadersSchema.optional(),
+    body: z.unknown().optional(),
+  })
+  .strict();
+
+const stepSchema = z.discriminatedUnion('type', [httpStepSchema, scriptStepSchema, llmStepSchema, respondStepSchema]);
 
 /** A workflow definition as the management API accepts it (API.md "Workflow definition"). */
 export const workflowDefinitionSchema = z
@@ -156,6 +198,8 @@ export type StepDefinition = WorkflowDefinition['steps'][number];
 export type HttpStepDefinition = z.output<typeof httpStepSchema>;
 export type ScriptStepDefinition = z.output<typeof scriptStepSchema>;
 export type LlmStepDefinition = z.output<typeof llmStepSchema>;
+export type RespondStepDefinition = z.output<typeof respondStepSchema>;
+export type ResponseDefinition = NonNullable<TriggerDefinition['response']>;
 
 /** Formats zod issues as `field.path: message` lines, so a 400 names the field. */
 export function describeIssues(error: z.ZodError): string[] {

@@ -2,6 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookflowError } from '../errors/catalogue.js';
 import { readBody } from '../ingress/body-reader.js';
 import type { HandshakeAnswer } from '../ingress/handshakes.js';
+import { preferredWaitMs, resultAnswer, staticAnswer, workflowResult, type CustomAnswer } from '../ingress/response-modes.js';
+import type { RunWaiter } from '../ingress/run-waiter.js';
+import type { Store } from '../store/store.js';
 import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
 import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
@@ -35,8 +38,18 @@ export function isWebhookUrl(url: string): boolean {
  * parser reads raw bytes with the trigger's own limit, which runs only AFTER the trigger was
  * found and the key checked (`onRequest`), so refused calls never have their bodies read.
  */
-export async function ingressRoutes(app: FastifyInstance, options: { ingress: IngressService }): Promise<void> {
-  const { ingress } = options;
+/** What `result`-mode triggers need to answer with a run's result. */
+export interface ResultAnswers {
+  store: Store;
+  waiter: RunWaiter;
+  /** Base of the URLs handed out (status URLs), without a trailing slash. */
+  publicUrl: () => string;
+}
+
+export async function ingressRoutes(app: FastifyInstance, options: { ingress: IngressService; results: ResultAnswers }): Promise<void> {
+  const { ingress, results } = options;
+  const statusUrl = (workspaceId: string, workflowId: string) => (runId: string) =>
+    `${results.publicUrl()}/api/webhook-status/${encodeURIComponent(workspaceId)}/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const admitted = request.admittedWebhook;
@@ -50,6 +63,7 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
     );
   });
 
+  await statusRoute(app, ingress, results);
   for (const [prefix, test] of [['/api/webhook', false], ['/api/webhook-test', true]] as const) {
     // With an optional path suffix (`/api/webhook/ws/wf/orders/42`), kept as `webhook.path`.
     for (const url of [`${prefix}/:workspaceId/:workflowId`, `${prefix}/:workspaceId/:workflowId/*`]) {
@@ -80,14 +94,44 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
           }
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           const outcome = await ingress.accept(admitted, raw);
-          return 'handshake' in outcome ? sendHandshake(reply, outcome.handshake) : outcome;
+          if ('handshake' in outcome) return sendHandshake(reply, outcome.handshake);
+          // Response modes apply once the event (and its run) are committed; the test endpoint keeps its answer.
+          const response = admitted.trigger.trigger.response;
+          if (response === undefined || test) return outcome;
+          const custom = response.mode === 'static'
+            ? staticAnswer(response)
+            : await resultAnswer({
+              response, answer: outcome, preferMs: preferredWaitMs(request.headers.prefer), workspaceId: admitted.trigger.workspaceId,
+              statusUrl: statusUrl(admitted.trigger.workspaceId, admitted.trigger.workflowId), waiter: results.waiter, store: results.store,
+            });
+          return custom === null ? outcome : sendCustom(reply, custom);
         },
       });
     }
   }
 }
 
-function incomingOf(request: FastifyRequest<{ Params: WebhookParams }>, test: boolean): IncomingWebhook {
+/**
+ * `GET /api/webhook-status/:ws/:wf/:runId`: where a `result`-mode caller answered 202 learns how
+ * its run ended — with the webhook's own shared key, not a management token.
+ */
+async function statusRoute(app: FastifyInstance, ingress: IngressService, results: ResultAnswers): Promise<void> {
+  app.get<{ Params: WebhookParams & { runId: string } }>('/api/webhook-status/:workspaceId/:workflowId/:runId', async (request) => {
+    const trigger = await ingress.authorizeStatus(incomingOf(request, false));
+    const run = await results.store.getRun(trigger.workspaceId, request.params.runId);
+    if (run === null || run.workflowId !== trigger.workflowId) throw new HookflowError('HOOKFLOW_ERR_WEBHOOK_NOT_FOUND', 'No such run of this webhook');
+    const finished = run.status === 'succeeded' || run.status === 'failed';
+    return {
+      run_id: run.id,
+      status: run.status,
+      finished_at: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
+      ...(run.status === 'succeeded' ? { result: await workflowResult(results.store, run).then(({ status, body }) => ({ status, body })) } : {}),
+      ...(finished ? {} : { retry_after_seconds: 1 }),
+    };
+  });
+}
+
+function incomingOf(request: FastifyRequest<{ Params: Omit<WebhookParams, 'runId'> }>, test: boolean): IncomingWebhook {
   const suffix = request.params['*'];
   return {
     workspaceId: request.params.workspaceId,
@@ -104,6 +148,10 @@ function incomingOf(request: FastifyRequest<{ Params: WebhookParams }>, test: bo
 /** The contract's 405: the methods this URL takes in `Allow`. */
 export function methodNotAllowed(reply: FastifyReply, allow: string): FastifyReply {
   return reply.code(405).header('allow', allow).send({ error: 'Method not allowed' });
+}
+
+function sendCustom(reply: FastifyReply, answer: CustomAnswer): FastifyReply {
+  return reply.code(answer.status).headers(answer.headers).send(answer.payload);
 }
 
 function sendHandshake(reply: FastifyReply, answer: HandshakeAnswer): FastifyReply {

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
 import type { IngressService } from '../ingress/ingress-service.js';
+import type { RunWaiter } from '../ingress/run-waiter.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
@@ -36,6 +37,10 @@ export interface HttpServerOptions {
   /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
   maxConnections: number;
   onRunQueued: () => void;
+  /** Callers of `result`-mode webhooks wait here for their runs. */
+  runWaiter: RunWaiter;
+  /** Base of the URLs handed out, without a trailing slash. */
+  publicUrl: () => string;
 }
 
 /**
@@ -132,7 +137,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     done();
   });
 
-  await app.register(ingressRoutes, { ingress: options.ingress });
+  await app.register(ingressRoutes, { ingress: options.ingress, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,

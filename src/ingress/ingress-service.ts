@@ -157,6 +157,24 @@ export class IngressService {
     return this.admit(incoming, provider === 'meta' ? 'none' : 'key');
   }
 
+  /**
+   * Authenticates a call to a webhook's status URL (`result` mode's 202): the workflow exists and
+   * is enabled, the caller's address is allowed, and it presents the shared key — whatever the
+   * trigger's signature, since a GET has nothing to sign. Takes no rate quota: polling for a
+   * result must not lock out deliveries.
+   */
+  async authorizeStatus(incoming: IncomingWebhook): Promise<ResolvedTrigger> {
+    const now = this.options.clock();
+    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+    if (trigger === null || !trigger.enabled) throw new HookflowError('HOOKFLOW_ERR_WEBHOOK_NOT_FOUND');
+    if (trigger.trigger.allowedIps !== undefined && !this.allowlistOf(trigger)(incoming.sourceIp)) throw this.refuse(incoming, 'HOOKFLOW_ERR_FORBIDDEN', 'ip_not_allowed', now);
+    const presented = findPresentedKey(incoming.query, incoming.headers);
+    if (presented.key === undefined || !matchesAnyDigest(presented.key, validAt(trigger.keyDigests, now))) {
+      throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', presented.key === undefined ? 'missing_key' : 'invalid_key', now);
+    }
+    return trigger;
+  }
+
   /** Answers an admitted GET handshake; null when the GET is not the provider's handshake (405). */
   async answerGet(admitted: AdmittedWebhook): Promise<HandshakeAnswer | null> {
     const { incoming, trigger } = admitted;

@@ -32,6 +32,8 @@ export interface WorkerPoolOptions {
   pollIntervalMs?: number;
   /** On stop, how long in-flight runs may take to finish before they are released, ms. Default 10000. */
   shutdownGraceMs?: number;
+  /** Called once a run this pool ran succeeded or failed for good (callers waiting for its result). */
+  onRunFinished?: (runId: string) => void;
 }
 
 const STORAGE_BACKOFF_MS = 500;
@@ -163,7 +165,10 @@ export class WorkerPool {
           checkpoint: (step) => store.checkpointStep(ref, step),
           onStep: (type, status) => metrics.steps.inc({ type, status }),
         });
-        if (await store.completeRun(ref, clock(), finalStep)) metrics.runsFinished.inc({ status: 'succeeded' });
+        if (await store.completeRun(ref, clock(), finalStep)) {
+          metrics.runsFinished.inc({ status: 'succeeded' });
+          this.options.onRunFinished?.(ref.runId);
+        }
       } catch (thrown) {
         await this.settleFailure(claimed, ref, thrown, controller.signal.aborted && !this.running);
       }
@@ -192,7 +197,10 @@ export class WorkerPool {
     const retryAfterMs = isHookflowError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
     const retryAt = canRetry ? clock() + retryDelayAfterFailureMs(ref.attempt, retryAfterMs, this.options.backoff) : null;
     const recorded = await store.failRun(ref, message, retryAt, clock());
-    if (recorded && retryAt === null) metrics.runsFinished.inc({ status: 'failed' });
+    if (recorded && retryAt === null) {
+      metrics.runsFinished.inc({ status: 'failed' });
+      this.options.onRunFinished?.(ref.runId);
+    }
     logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
   }
 
