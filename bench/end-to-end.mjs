@@ -71,7 +71,7 @@ async function paced(url, headers, body, rate, seconds) {
 }
 
 /** A closed-loop burst: `connections` callers, each sending its next call when the last is answered. */
-async function burst(url, headers, body, total, connections = 50) {
+export async function burst(url, headers, body, total, connections = 50) {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections, pipelining: 1 });
   let sent = 0;

@@ -91,27 +91,6 @@ const floor = combine(rounds.floor);
 const ingest = combine(rounds.ingest);
 const signed = combine(rounds.signed);
 
-// Optional: the same ingest on PostgreSQL (BENCH_DATABASE_URL=postgres://…), in a schema of its own.
-let onPostgres = null;
-if (process.env.BENCH_DATABASE_URL) {
-  const { default: pg } = await import('pg');
-  const schema = `hookflow_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(process.env.BENCH_DATABASE_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const pgDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-pg-'));
-  const node = await startHookflow(pgDir, { HOOKFLOW_WORKER_CONCURRENCY: '0', DATABASE_URL: url.toString() });
-  await api(node.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
-  await api(node.url, 'POST', '/api/workspaces/bench/workflows', { id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: KEY, bodyMemory: 'orderData' } });
-  onPostgres = await load(`${node.url}/api/webhook/bench/orders?key=${KEY}`, { 'content-type': 'application/json' });
-  await stopProcess(node.child);
-  await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-  await admin.end();
-  rmSync(pgDir, { recursive: true, force: true });
-}
-
 console.log(`\ningest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL, loopback`);
 const ratioIn = (round, name) => (rounds[name][round].reqPerSec / rounds.base[round].reqPerSec).toFixed(2);
 for (let round = 0; round < ROUNDS; round++) {
@@ -129,12 +108,17 @@ console.log(row('naive group commit, main thread', naive, base));
 console.log(row('store floor: Fastify + our store', floor, base));
 console.log(row('hookflow ingest (shared key)', ingest, base));
 console.log(row('hookflow ingest (github signature)', signed, base));
-if (onPostgres !== null) console.log(row('hookflow ingest (PostgreSQL)', onPostgres, base));
 // Per round, signed against shared-key mean latency (autocannon's p50 is in whole milliseconds),
 // then the median: one slow patch of the machine during one run must not decide the figure.
 const overheads = rounds.signed.map((r, i) => (r.mean - rounds.ingest[i].mean) / rounds.ingest[i].mean);
 const medianOverhead = [...overheads].sort((a, b) => a - b)[Math.floor(overheads.length / 2)];
 console.log(`signature overhead vs shared key, mean latency: ${overheads.map((o) => `${Math.round(o * 100)}%`).join(', ')} by round; median ${Math.round(medianOverhead * 100)}%`);
+
+if (process.env.BENCH_SKIP_CLUSTER !== '1') {
+  const { benchPostgres, benchWaitingCallers } = await import('./cluster.mjs');
+  await benchPostgres(base.reqPerSec);
+  await benchWaitingCallers();
+}
 
 if (process.env.BENCH_SKIP_E2E !== '1') {
   const { benchEndToEnd } = await import('./end-to-end.mjs');
