@@ -7,6 +7,7 @@ const ws = 'shapes';
 const KEY = 'shapes-shared-key-0001';
 
 async function create(id: string, trigger: Record<string, unknown> = {}): Promise<void> {
+  // Every test workflow is created with the shared key, and its body in `payload`.
   const created = await test.api('POST', `/api/workspaces/${ws}/workflows`, { id, name: id, trigger: { type: 'webhook', sharedKey: KEY, bodyMemory: 'payload', ...trigger } });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
 }
@@ -93,5 +94,71 @@ describe('path suffix', () => {
   it('other methods on a suffixed URL are 405 too', async () => {
     const answer = await call('OPTIONS', `/api/webhook/${ws}/post-only/a/b`);
     expect(answer.status).toBe(405);
+  });
+});
+
+describe('bodies carrying files or JSON inside another format', () => {
+  const post = async (workflowId: string, body: string | FormData, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${test.url}/api/webhook/${ws}/${workflowId}?key=${KEY}`, { method: 'POST', headers, body });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+  };
+
+  it('multipart/form-data: a 5 MB file under a 10 MB limit is stored intact with its name, type and size, beside the text fields', async () => {
+    await create('uploads', { maxBodyBytes: 10 * 1024 * 1024 });
+    const file = Buffer.alloc(5 * 1024 * 1024);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 31 + 7) & 0xff;
+    const form = new FormData();
+    form.append('invoice', 'INV-7');
+    form.append('tag', 'a');
+    form.append('tag', 'b');
+    form.append('scan', new Blob([file], { type: 'application/pdf' }), 'scan.pdf');
+    const answer = await post('uploads', form);
+    expect(answer.status).toBe(200);
+    const event = await lastEvent('uploads');
+    expect(event.body.fields).toStrictEqual({ invoice: 'INV-7', tag: ['a', 'b'] });
+    expect(event.body.files).toHaveLength(1);
+    const [stored] = event.body.files;
+    expect({ ...stored, data: undefined }).toStrictEqual({ field: 'scan', filename: 'scan.pdf', contentType: 'application/pdf', size: file.length, encoding: 'base64', data: undefined });
+    expect(Buffer.from(stored.data, 'base64').equals(file)).toBe(true);
+  });
+
+  it('a file over parse.maxFileBytes or too many files is a 413; a malformed multipart body a 400; nothing is stored', async () => {
+    await create('small-uploads', { parse: { maxFileBytes: 1024, maxFiles: 1 } });
+    const big = new FormData();
+    big.append('f', new Blob([Buffer.alloc(2048)]), 'big.bin');
+    expect((await post('small-uploads', big)).status).toBe(413);
+    const many = new FormData();
+    many.append('a', new Blob([Buffer.alloc(10)]), 'a.bin');
+    many.append('b', new Blob([Buffer.alloc(10)]), 'b.bin');
+    expect((await post('small-uploads', many)).status).toBe(413);
+    const malformed = await post('small-uploads', '--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue-without-closing-boundary', { 'content-type': 'multipart/form-data; boundary=xyz' });
+    expect(malformed.status).toBe(400);
+    const noBoundary = await post('small-uploads', 'abc', { 'content-type': 'multipart/form-data' });
+    expect(noBoundary.status).toBe(400);
+    const events = await test.api('GET', `/api/workspaces/${ws}/workflows/small-uploads/events`);
+    expect(events.body.items).toHaveLength(0);
+  });
+
+  it('parse.formJsonField: a form field holding JSON (GitHub form deliveries, Slack interactivity) is parsed in place', async () => {
+    await create('slack-actions', { parse: { formJsonField: 'payload' } });
+    const payload = { type: 'block_actions', actions: [{ action_id: 'approve', value: '42' }] };
+    const answer = await post('slack-actions', new URLSearchParams({ payload: JSON.stringify(payload), extra: 'x' }).toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer.status).toBe(200);
+    expect((await lastEvent('slack-actions')).body).toStrictEqual({ payload, extra: 'x' });
+    const broken = await post('slack-actions', 'payload=%7Bnot-json', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(broken.status).toBe(400);
+  });
+
+  it('parse.textJson: JSON sent as text/plain (AWS SNS) is parsed; text that is not JSON is a 400', async () => {
+    await create('sns', { parse: { textJson: true } });
+    const notification = { Type: 'Notification', MessageId: 'm-1', Message: '{"alarm":"cpu"}' };
+    const answer = await post('sns', JSON.stringify(notification), { 'content-type': 'text/plain; charset=UTF-8' });
+    expect(answer.status).toBe(200);
+    expect((await lastEvent('sns')).body).toStrictEqual(notification);
+    expect((await post('sns', 'hello', { 'content-type': 'text/plain' })).status).toBe(400);
+    // Without the option, text stays text.
+    await post('post-only', JSON.stringify(notification), { 'content-type': 'text/plain' });
+    expect((await lastEvent('post-only')).body).toBe(JSON.stringify(notification));
   });
 });

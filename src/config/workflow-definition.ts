@@ -97,6 +97,20 @@ const triggerSchema = z
     signature: signatureSchema.optional(),
     handshake: handshakeSchema.optional(),
     response: responseSchema.optional(),
+    /** How bodies that carry JSON inside another format are read, and multipart limits (docs/senders.md). */
+    parse: z
+      .object({
+        /** A form field whose value is JSON, parsed in place (GitHub form deliveries and Slack interactivity use `payload`). */
+        formJsonField: z.string().min(1).max(100).optional(),
+        /** A `text/*` body is JSON (AWS SNS sends JSON as `text/plain`); one that is not is a 400. */
+        textJson: z.boolean().optional(),
+        /** multipart/form-data: largest file, bytes (decoded). Default: the body limit. */
+        maxFileBytes: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+        /** multipart/form-data: most files. Default 10. */
+        maxFiles: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict()
+      .optional(),
     /** Methods a delivery may use (default POST); a GET's query is its body. */
     methods: z.array(z.enum(WEBHOOK_METHODS)).min(1).max(WEBHOOK_METHODS.length).refine((methods) => new Set(methods).size === methods.length, 'must not repeat a method').optional(),
   })

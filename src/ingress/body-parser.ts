@@ -2,12 +2,27 @@ import { isUtf8 } from 'node:buffer';
 import secureJson from 'secure-json-parse';
 import { HookflowError } from '../errors/catalogue.js';
 import { scanJson, type JsonScan } from './json-scan.js';
+import { parseMultipart, type MultipartLimits } from './multipart.js';
 
 export interface ParseBodyOptions {
   /** The `Content-Type` header, if any. */
   contentType: string | undefined;
   /** Deepest nesting of arrays/objects accepted in JSON; deeper is a 400. */
   maxJsonDepth: number;
+  /** A form field whose value is JSON, parsed in place (`trigger.parse.formJsonField`: GitHub's form deliveries, Slack interactivity). */
+  formJsonField?: string | undefined;
+  /** A `text/*` body is JSON (`trigger.parse.textJson`: AWS SNS sends JSON as text/plain). */
+  textJson?: boolean | undefined;
+}
+
+/**
+ * As `parseBody`, and `multipart/form-data` too (`{fields, files}`, see multipart.ts), which is
+ * parsed asynchronously.
+ */
+export async function parseRequestBody(raw: Buffer, options: ParseBodyOptions & { multipart: MultipartLimits }): Promise<ParsedBody> {
+  const { mediaType } = parseContentType(options.contentType);
+  if (mediaType === 'multipart/form-data') return stored(await parseMultipart(raw, options.contentType ?? '', options.multipart));
+  return parseBody(raw, options);
 }
 
 /** A body that is neither JSON, text nor a form, kept byte for byte. */
@@ -35,8 +50,8 @@ export function parseBody(raw: Buffer, options: ParseBodyOptions): ParsedBody {
   const { mediaType, charset } = parseContentType(options.contentType);
   if (mediaType === undefined) return parseUntyped(raw, options.maxJsonDepth);
   if (mediaType === 'application/json' || mediaType.endsWith('+json')) return parseJsonText(decodeText(raw, charset), options.maxJsonDepth);
-  if (mediaType.startsWith('text/')) return stored(decodeText(raw, charset));
-  if (mediaType === 'application/x-www-form-urlencoded') return stored(parseForm(decodeText(raw, charset)));
+  if (mediaType.startsWith('text/')) return options.textJson === true ? parseJsonText(decodeText(raw, charset), options.maxJsonDepth) : stored(decodeText(raw, charset));
+  if (mediaType === 'application/x-www-form-urlencoded') return stored(withJsonField(parseForm(decodeText(raw, charset)), options));
   return stored({ contentType: options.contentType ?? mediaType, encoding: 'base64', data: raw.toString('base64') } satisfies BinaryBody);
 }
 
@@ -103,6 +118,15 @@ function parseUntyped(raw: Buffer, maxDepth: number): ParsedBody {
   const scan = scanJson(text);
   if (!scan.valid) return stored(text); // not JSON, so it is text
   return parseJsonText(text, maxDepth, scan); // JSON after all: the same safety checks as declared JSON
+}
+
+/** The form with its JSON field (`formJsonField`) parsed, under the same checks as a JSON body. */
+function withJsonField(form: Record<string, string | string[]>, options: ParseBodyOptions): Record<string, unknown> {
+  const name = options.formJsonField;
+  const text = name === undefined ? undefined : form[name];
+  if (name === undefined || typeof text !== 'string') return form;
+  const checked = parseJsonText(text, options.maxJsonDepth);
+  return { ...form, [name]: JSON.parse(checked.json) as unknown };
 }
 
 function parseForm(text: string): Record<string, string | string[]> {

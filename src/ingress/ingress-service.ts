@@ -1,10 +1,10 @@
-import { HookflowError } from '../errors/catalogue.js';
+import { HookflowError, isHookflowError } from '../errors/catalogue.js';
 import { matchesAnyDigest } from '../secrets/constant-time.js';
 import { newId } from '../store/ids.js';
 import { isoTime } from '../util/iso-time.js';
 import type { IngestRecord, IngestResult, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { parseBody, type ParsedBody } from './body-parser.js';
+import { parseRequestBody, type ParsedBody } from './body-parser.js';
 import { getHandshake, handshakeUsesGet, isGetHandshake, postHandshake, type HandshakeAnswer, type HandshakeOutcome, type HandshakeProvider } from './handshakes.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
@@ -218,9 +218,20 @@ export class IngressService {
     let body: ParsedBody;
     try {
       // A GET delivery's query is its body (without the key: it never reaches memory).
-      body = incoming.method === 'GET' ? { json: JSON.stringify(queryWithoutKey(incoming)) } : parseBody(rawBody, { contentType, maxJsonDepth: this.options.defaults.maxJsonDepth });
+      const parse = trigger.trigger.parse;
+      body = incoming.method === 'GET'
+        ? { json: JSON.stringify(queryWithoutKey(incoming)) }
+        : await parseRequestBody(rawBody, {
+          contentType,
+          maxJsonDepth: this.options.defaults.maxJsonDepth,
+          formJsonField: parse?.formJsonField,
+          textJson: parse?.textJson,
+          multipart: { maxFileBytes: parse?.maxFileBytes ?? admitted.bodyLimit, maxFiles: parse?.maxFiles ?? DEFAULT_MAX_FILES, maxFields: MAX_FORM_FIELDS },
+        });
     } catch (error) {
-      this.options.metrics.webhooks.inc({ outcome: 'bad_request' });
+      // A multipart file over its limit is a 413 like any body over the limit; the rest are 400s.
+      if (isHookflowError(error, 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE')) this.recordRefusal(incoming, error, rawBody.length);
+      else this.options.metrics.webhooks.inc({ outcome: 'bad_request' });
       throw error;
     }
     // Only now: the call is authenticated (key or signature), and its body is well-formed.
@@ -325,6 +336,11 @@ export class IngressService {
     return allows;
   }
 }
+
+/** Files a multipart body may carry unless the trigger says otherwise (`parse.maxFiles`). */
+const DEFAULT_MAX_FILES = 10;
+/** Text fields a multipart body may carry. */
+const MAX_FORM_FIELDS = 1000;
 
 /** The query as stored and shown to workflows: the key never is. */
 function queryWithoutKey(incoming: IncomingWebhook): Record<string, unknown> {
