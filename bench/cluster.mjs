@@ -148,3 +148,36 @@ export async function benchWaitingCallers() {
     slow.close();
   }
 }
+
+/** Ingest of a rate-limited trigger (a limit never reached): per-node buckets against Redis's shared ones. */
+export async function benchSharedRateLimits(baselineReqPerSec) {
+  const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { connect } = await import('node:net');
+  const reachable = await new Promise((resolve) => {
+    const socket = connect(Number(new URL(redisUrl).port || 6379), new URL(redisUrl).hostname);
+    socket.setTimeout(1000);
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+  if (!reachable) {
+    console.log(`\nshared rate-limit row skipped: no Redis at ${new URL(redisUrl).host}`);
+    return;
+  }
+  const measure = async (env) => {
+    const nodes = [await node('serve', { HOOKFLOW_WORKER_CONCURRENCY: '0', ...env })];
+    try {
+      await api(nodes[0].url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
+      await api(nodes[0].url, 'POST', '/api/workspaces/bench/workflows', { id: 'limited', name: 'Limited', trigger: { type: 'webhook', sharedKey: KEY, rateLimit: { perMinute: 1_000_000 } } });
+      return await load(`${nodes[0].url}/api/webhook/bench/limited?key=${KEY}`);
+    } finally {
+      await stopAll(nodes);
+    }
+  };
+  const local = await measure({});
+  const shared = await measure({ REDIS_URL: redisUrl });
+  console.log('\nrate-limited trigger (SQLite), buckets per node against buckets in Redis, same run:');
+  console.log(line('ingest, rate limit per node', local, baselineReqPerSec));
+  console.log(line('ingest, rate limit shared in Redis', shared, baselineReqPerSec));
+  console.log(`  Redis costs ${Math.round((1 - shared.reqPerSec / local.reqPerSec) * 100)} % of throughput here`);
+}

@@ -115,8 +115,9 @@ const medianOverhead = [...overheads].sort((a, b) => a - b)[Math.floor(overheads
 console.log(`signature overhead vs shared key, mean latency: ${overheads.map((o) => `${Math.round(o * 100)}%`).join(', ')} by round; median ${Math.round(medianOverhead * 100)}%`);
 
 if (process.env.BENCH_SKIP_CLUSTER !== '1') {
-  const { benchPostgres, benchWaitingCallers } = await import('./cluster.mjs');
+  const { benchPostgres, benchSharedRateLimits, benchWaitingCallers } = await import('./cluster.mjs');
   await benchPostgres(base.reqPerSec);
+  await benchSharedRateLimits(base.reqPerSec);
   await benchWaitingCallers();
 }
 

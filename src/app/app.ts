@@ -6,6 +6,7 @@ import { buildHttpServer } from '../http/server.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
 import { RunWaiter } from '../ingress/run-waiter.js';
+import { SharedRateLimiter } from '../ingress/shared-rate-limiter.js';
 import { TriggerRegistry } from '../ingress/trigger-registry.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
@@ -85,6 +86,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
 
   let server: FastifyInstance | null = null;
+  let rateLimits: SharedRateLimiter | undefined;
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
     const adminToken = loadOrCreateAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken });
@@ -99,6 +101,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       metrics,
       onSaveError: (error) => logger.warn({ err: error }, 'could not record a rejected call'),
     });
+    // Shared rate limits (REDIS_URL): every node draws from the same buckets.
+    rateLimits = config.redisUrl === undefined ? undefined : await SharedRateLimiter.connect({ redisUrl: config.redisUrl, logger });
     const ingress = new IngressService({
       store,
       registry,
@@ -114,6 +118,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       },
       // Accepted webhooks wake idle local workers instead of waiting for the next poll.
       onRunQueued: () => workers?.wake(),
+      ...(rateLimits === undefined ? {} : { rateLimits }),
     });
     server = await buildHttpServer({
       logger,
@@ -155,6 +160,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       stopping ??= (async () => {
         runWaiter.close();
         await server?.close();
+        await rateLimits?.close();
         stopWakeUps?.();
         stopChangeNotices?.();
         await workers?.stop();

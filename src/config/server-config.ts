@@ -49,6 +49,12 @@ const envSchema = z.object({
     .url()
     .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must start with postgres://')
     .optional(),
+  /** `redis://…`: rate limits shared by every node through this Redis; unset means per node. */
+  REDIS_URL: z
+    .string()
+    .url()
+    .refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://')
+    .optional(),
   /** Base64 of 32 bytes; encrypts secrets at rest. Generated into the data dir when unset. */
   HOOKFLOW_MASTER_KEY: z
     .string()
@@ -126,6 +132,8 @@ export interface ServerConfig {
   readonly host: string;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** Redis for rate limits shared by every node; undefined: per node. */
+  readonly redisUrl: string | undefined;
   readonly masterKeyBase64: string | undefined;
   readonly adminToken: string | undefined;
   readonly publicUrl: string | undefined;
@@ -193,6 +201,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     host: e.HOST,
     dataDir: e.HOOKFLOW_DATA_DIR,
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
     masterKeyBase64: e.HOOKFLOW_MASTER_KEY,
     adminToken: e.HOOKFLOW_ADMIN_TOKEN,
     publicUrl: e.HOOKFLOW_PUBLIC_URL?.replace(/\/+$/, ''),

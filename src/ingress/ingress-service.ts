@@ -8,7 +8,7 @@ import { parseRequestBody, type ParsedBody } from './body-parser.js';
 import { getHandshake, handshakeUsesGet, isGetHandshake, postHandshake, type HandshakeAnswer, type HandshakeOutcome, type HandshakeProvider } from './handshakes.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { compileIpAllowlist } from './ip-allowlist.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter, type RateLimits } from './rate-limiter.js';
 import type { RejectionLog } from './rejection-log.js';
 import { findPresentedKey, firstHeaderValue, headersForStorage, type PresentedKey } from './request-key.js';
 import { getSignatureScheme } from './signatures/index.js';
@@ -59,6 +59,8 @@ export interface IngressServiceOptions {
   clock: () => number;
   /** Called after a run was committed (wakes local workers). */
   onRunQueued?: () => void;
+  /** Rate-limit buckets shared by every node (REDIS_URL); default: this process's own. */
+  rateLimits?: RateLimits;
   defaults: {
     maxBodyBytes: number;
     maxAttempts: number;
@@ -75,17 +77,21 @@ export interface IngressServiceOptions {
  * the one durable write of event + queued run.
  */
 export class IngressService {
-  private readonly triggerLimits = new RateLimiter();
-  private readonly ipLimits = new RateLimiter();
+  private readonly triggerLimits: RateLimits;
+  private readonly ipLimits: RateLimits;
   private readonly allowlists = new WeakMap<ResolvedTrigger, (ip: string) => boolean>();
 
-  constructor(private readonly options: IngressServiceOptions) {}
+  constructor(private readonly options: IngressServiceOptions) {
+    // Shared across nodes when given (Redis); else this process's own buckets.
+    this.triggerLimits = options.rateLimits ?? new RateLimiter();
+    this.ipLimits = options.rateLimits ?? new RateLimiter();
+  }
 
   async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger'): Promise<AdmittedWebhook> {
     const now = this.options.clock();
     const { defaults } = this.options;
     if (defaults.perIpPerMinute > 0) {
-      const wait = this.ipLimits.take(incoming.sourceIp, defaults.perIpPerMinute, now);
+      const wait = await this.ipLimits.take(`ip\u0000${incoming.sourceIp}`, defaults.perIpPerMinute, now);
       if (wait > 0) {
         // Recorded only under a workflow that exists (a cached lookup): the ids in the URL are
         // the caller's choice, and invented ones must not add rows to the rejected-call log.
@@ -115,8 +121,8 @@ export class IngressService {
       // (accept), so here an empty quota refuses early but nothing is taken: an unsigned caller
       // failing on size, encoding or content type must not use up the real sender's quota.
       const wait = keyRequired
-        ? this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now)
-        : this.triggerLimits.wait(triggerKey(incoming), rateLimit.perMinute, now);
+        ? await this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now)
+        : await this.triggerLimits.wait(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
     const bodyLimit = trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes;
@@ -185,7 +191,7 @@ export class IngressService {
     const rateLimit = trigger.trigger.rateLimit;
     if (rateLimit !== undefined && outcome.answer.provider === 'meta') {
       // Authenticated only now, by the verify token (see admit: nothing was taken before).
-      const wait = this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
+      const wait = await this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
     return this.recordHandshake(admitted, outcome, 'null', now);
@@ -210,7 +216,7 @@ export class IngressService {
       // Authenticated only now (see admit): the quota is taken here when no key was required.
       const rateLimit = trigger.trigger.rateLimit;
       if (rateLimit !== undefined && signature.requireSharedKey !== true) {
-        const wait = this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
+        const wait = await this.triggerLimits.take(triggerKey(incoming), rateLimit.perMinute, now);
         if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait, bodyBytes: rawBody.length });
       }
     }

@@ -1,9 +1,17 @@
+/** Where the ingress takes rate-limit tokens: per node (RateLimiter) or shared by every node (SharedRateLimiter). */
+export interface RateLimits {
+  /** Takes one token: 0 when allowed, else the whole seconds until a token is back (at least 1). */
+  take(key: string, perMinute: number, now: number): number | Promise<number>;
+  /** What `take` would answer, without taking. */
+  wait(key: string, perMinute: number, now: number): number | Promise<number>;
+}
+
 /**
  * Token buckets keyed by a string (a trigger, a source IP). A bucket starts full with
  * `perMinute` tokens and refills continuously, so exactly `perMinute` calls pass in a burst and
  * then one more every 60/perMinute seconds. Per process: see the README for several nodes.
  */
-export class RateLimiter {
+export class RateLimiter implements RateLimits {
   private readonly buckets = new Map<string, { tokens: number; updatedAt: number }>();
 
   /** @param maxKeys buckets kept; the least recently created are dropped past it (memory bound). */
