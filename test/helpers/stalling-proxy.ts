@@ -3,12 +3,18 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
 /**
  * A TCP proxy on 127.0.0.1 in front of a loopback server that can be told to stop passing
  * bytes while keeping every connection open: what a hung database server or a black-holed
- * network looks like to a client (no error, no answer).
+ * network looks like to a client (no error, no answer). Or to cut: every connection is reset and
+ * new ones are refused until `resume`, what a restarting database server looks like.
  */
-export async function startStallingProxy(target: { host: string; port: number }): Promise<{ port: number; stall(): void; resume(): void; close(): Promise<void> }> {
+export async function startStallingProxy(target: { host: string; port: number }): Promise<{ port: number; stall(): void; cut(): void; resume(): void; close(): Promise<void> }> {
   const pairs = new Set<[Socket, Socket]>();
   let stalled = false;
+  let cut = false;
   const server = createServer((client) => {
+    if (cut) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = createConnection(target);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -29,8 +35,16 @@ export async function startStallingProxy(target: { host: string; port: number })
     stall: () => {
       stalled = true;
     },
+    cut: () => {
+      cut = true;
+      for (const [client, upstream] of pairs) {
+        client.resetAndDestroy();
+        upstream.destroy();
+      }
+    },
     resume: () => {
       stalled = false;
+      cut = false;
     },
     close: async () => {
       for (const [client, upstream] of pairs) {
