@@ -68,6 +68,8 @@ function stepResult(runId: string, stepId: string, stepIndex: number, attempt: n
     output: status === 'succeeded' ? { status: 200, body: { ok: true } } : null,
     memoryWrites: status === 'succeeded' ? { [stepId]: { ok: true } } : {},
     error: status === 'failed' ? 'HTTP 500' : null, logs: [`${stepId} ran`], usage: stepIndex === 0 ? { tokens: 12 } : null,
+    // What a store reads back for a step written once (the writers ignore the field).
+    earlierAttempts: [],
   };
 }
 
@@ -370,6 +372,33 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         return { ws, wf, base, enqueue };
       }
       const runIdOf = (record: IngestRecord): string => record.run?.id ?? '';
+
+      it('resumes a failed run as a new attempt that keeps its succeeded steps, and keeps each step\'s earlier attempts', async () => {
+        const { ws, base, enqueue } = await queueFixture(1);
+        const record = await enqueue(base);
+        const runId = runIdOf(record);
+        const [claimed] = await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 60_000, now: base });
+        const ref = { runId, attempt: 1, workerId: 'w1' };
+        expect(claimed?.run.id).toBe(runId);
+        expect(await store.checkpointStep(ref, stepResult(runId, 'ship', 0, 1, 'succeeded', base + 1))).toBe(true);
+        expect(await store.checkpointStep(ref, { ...stepResult(runId, 'notify', 1, 1, 'failed', base + 2), error: 'HTTP 503' })).toBe(true);
+        expect(await store.failRun(ref, 'HTTP 503', null, base + 3)).toBe(true);
+        await expect(store.resumeRun(ws, 'run_unknown', { latestVersion: false, now: base + 4 })).resolves.toBeNull();
+
+        const resumed = await store.resumeRun(ws, runId, { latestVersion: false, now: base + 10 });
+        expect(resumed).toMatchObject({ id: runId, status: 'queued', attempts: 1, maxAttempts: 2, finishedAt: null, availableAt: base + 10, workflowVersion: 1 });
+        await expect(store.resumeRun(ws, runId, { latestVersion: false, now: base + 11 })).rejects.toMatchObject({ code: 'HOOKFLOW_ERR_CONFLICT' });
+
+        const [again] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 60_000, now: base + 10 });
+        expect(again?.run).toMatchObject({ id: runId, attempts: 2 });
+        expect(again?.finishedSteps.map((step) => step.stepId)).toEqual(['ship']);
+        const ref2 = { runId, attempt: 2, workerId: 'w2' };
+        expect(await store.completeRun(ref2, base + 20, stepResult(runId, 'notify', 1, 2, 'succeeded', base + 15))).toBe(true);
+        const steps = await store.listStepResults(runId);
+        expect(steps.map((step) => [step.stepId, step.attempt, step.status])).toEqual([['ship', 1, 'succeeded'], ['notify', 2, 'succeeded']]);
+        expect(steps[0]?.earlierAttempts).toEqual([]);
+        expect(steps[1]?.earlierAttempts).toEqual([{ attempt: 1, status: 'failed', startedAt: base + 2, finishedAt: expect.any(Number), error: 'HTTP 503' }]);
+      });
 
       it('claims due runs only, with a lease, and hands over what the run needs', async () => {
         const { ws, wf, base, enqueue } = await queueFixture();

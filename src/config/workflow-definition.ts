@@ -143,6 +143,12 @@ const httpStepSchema = z
     headers: headersSchema.optional(),
     body: z.unknown().optional(),
     maxResponseBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
+    /**
+     * Header carrying the step's idempotency key (the same for every retry and resume of this
+     * step of this run; a replay is a new run and gets a new one), or false to send none.
+     * Default `Idempotency-Key`.
+     */
+    idempotencyHeader: z.union([z.string().regex(/^[A-Za-z0-9-]+$/, 'invalid header name'), z.literal(false)]).optional(),
   })
   .strict();
 

@@ -23,6 +23,8 @@ const pageQuery = z.object({
   cursor: z.string().min(1).max(512).optional(),
 });
 const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
+/** `POST …/runs/:id/resume`: on the version the run started with (default), or the workflow's latest. */
+const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
 const eventsQuery = pageQuery.extend({
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
@@ -109,6 +111,14 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     if (run === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Run "${request.params.runId}" not found, or its workflow was deleted`);
     options.onRunQueued();
     return reply.code(201).send(runSummaryView(run));
+  });
+
+  app.post<{ Params: RunParams }>('/api/workspaces/:ws/runs/:runId/resume', async (request) => {
+    const body = parseQuery(resumeBody, request.body ?? {});
+    const run = await store.resumeRun(request.params.ws, request.params.runId, { latestVersion: body.version === 'latest', now: options.clock() });
+    if (run === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Run "${request.params.runId}" not found${body.version === 'latest' ? ', or its workflow was deleted' : ''}`);
+    options.onRunQueued();
+    return runSummaryView(run);
   });
 
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/events', async (request) => {

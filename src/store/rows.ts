@@ -1,4 +1,6 @@
-import type { EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepResultRecord, StepStatus, Workspace, WorkflowRecord } from './store.js';
+import type {
+  EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord,
+} from './store.js';
 
 /*
  * Row shapes as both stores return them, and their mapping to the contract's records. Both
@@ -39,7 +41,7 @@ export interface RunRow {
 export interface StepRow {
   run_id: string; step_id: string; step_index: number; type: string; attempt: number; status: StepStatus;
   started_at: number; finished_at: number; output: string; memory_writes: string; error: string | null;
-  logs: string; usage: string | null;
+  logs: string; usage: string | null; earlier_attempts?: string;
 }
 /** A `rejected_calls` row. */
 export interface RejectedRow {
@@ -122,6 +124,7 @@ export const toStepResult = (row: StepRow): StepResultRecord => ({
   error: row.error,
   logs: JSON.parse(row.logs) as string[],
   usage: row.usage === null ? null : (JSON.parse(row.usage) as Record<string, unknown>),
+  earlierAttempts: row.earlier_attempts === undefined ? [] : (JSON.parse(row.earlier_attempts) as StepAttempt[]),
 });
 
 /** Maps a rejected_calls row. */

@@ -95,6 +95,17 @@ export interface StepResultRecord {
   logs: string[];
   /** Step-specific figures, e.g. LLM token usage. */
   usage: Record<string, unknown> | null;
+  /** The step's earlier attempts in this run, oldest first (read only: the store keeps them on each new attempt). */
+  earlierAttempts?: StepAttempt[];
+}
+
+/** One earlier attempt of a step: what a retry or a resume replaced. */
+export interface StepAttempt {
+  attempt: number;
+  status: StepStatus;
+  startedAt: number;
+  finishedAt: number;
+  error: string | null;
 }
 
 /** One accepted webhook as the ingress hands it to the store: written in one transaction. */
@@ -210,6 +221,14 @@ export interface Store {
   listStepResults(runId: string): Promise<StepResultRecord[]>;
   /** Queues a new run of an existing run's event, on the workflow's latest version. */
   replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null>;
+  /**
+   * Puts a failed run back in the queue as a new attempt of the same run: its succeeded steps are
+   * kept (the executor starts at the first step not succeeded), on the version it ran, or on the
+   * workflow's latest version with `latestVersion`. It gets as many attempts again as it had.
+   * Null when the run is unknown (or, with `latestVersion`, its workflow was deleted); CONFLICT
+   * when it is not failed.
+   */
+  resumeRun(workspaceId: string, runId: string, options: { latestVersion: boolean; now: number }): Promise<RunRecord | null>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
 

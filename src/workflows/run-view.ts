@@ -19,6 +19,14 @@ export function runDetailView(run: RunRecord, memory: Record<string, unknown>, s
       error: step.error,
       logs: step.logs,
       ...(step.usage === null ? {} : { usage: step.usage }),
+      // Every attempt of the step in this run, oldest first: retries and resumes keep the earlier ones.
+      attempts: [...(step.earlierAttempts ?? []), step].map((attempt) => ({
+        attempt: attempt.attempt,
+        status: attempt.status,
+        startedAt: iso(attempt.startedAt),
+        finishedAt: iso(attempt.finishedAt),
+        error: attempt.error,
+      })),
     })),
   };
 }

@@ -25,6 +25,10 @@ const CHECKPOINT_SQL = `
   INSERT INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage)
   SELECT owner.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM owner
   ON CONFLICT (run_id, step_id) DO UPDATE SET
+    earlier_attempts = CASE WHEN step_results.attempt <> EXCLUDED.attempt
+      THEN (step_results.earlier_attempts::jsonb || jsonb_build_array(jsonb_build_object('attempt', step_results.attempt, 'status', step_results.status,
+        'startedAt', step_results.started_at, 'finishedAt', step_results.finished_at, 'error', step_results.error)))::text
+      ELSE step_results.earlier_attempts END,
     step_index = EXCLUDED.step_index, type = EXCLUDED.type, attempt = EXCLUDED.attempt, status = EXCLUDED.status,
     started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, output = EXCLUDED.output,
     memory_writes = EXCLUDED.memory_writes, error = EXCLUDED.error, logs = EXCLUDED.logs, usage = EXCLUDED.usage

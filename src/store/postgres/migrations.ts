@@ -140,6 +140,13 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       );
     `,
   },
+  {
+    version: 10,
+    name: 'step results keep their earlier attempts',
+    sql: `
+      ALTER TABLE step_results ADD COLUMN earlier_attempts TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /**

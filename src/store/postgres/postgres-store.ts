@@ -12,7 +12,7 @@ import { migrate } from './migrations.js';
 import { isUniqueViolation, storageError } from './pg-errors.js';
 import { createPool } from './pg-pool.js';
 import { prune } from './prune.js';
-import { replayRun } from './replay-run.js';
+import { replayRun, resumeRun } from './replay-run.js';
 import {
   toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
   type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
@@ -247,6 +247,15 @@ export class PostgresStore implements Store {
 
   async listStepResults(runId: string): Promise<StepResultRecord[]> {
     return (await this.rows<StepRow>('read', 'SELECT * FROM step_results WHERE run_id = $1 ORDER BY step_index', [runId])).map(toStepResult);
+  }
+
+  async resumeRun(workspaceId: string, runId: string, options: { latestVersion: boolean; now: number }): Promise<RunRecord | null> {
+    try {
+      return await resumeRun(this.pool, { workspaceId, runId, ...options });
+    } catch (error) {
+      if (error instanceof HookflowError) throw error;
+      throw storageError(error, 'resume run');
+    }
   }
 
   replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null> {

@@ -43,3 +43,27 @@ export async function replayRun(pool: Pool, args: { workspaceId: string; runId: 
     }
   });
 }
+
+const RESUME_SQL = `
+  WITH target AS (
+    SELECT r.id, r.status, CASE WHEN $3 THEN w.latest_version ELSE r.workflow_version END AS version
+    FROM runs r LEFT JOIN workflows w ON w.workspace_id = r.workspace_id AND w.id = r.workflow_id AND w.deleted_at IS NULL
+    WHERE r.workspace_id = $1 AND r.id = $2
+    FOR UPDATE OF r
+  ),
+  resumed AS (
+    UPDATE runs SET status = 'queued', available_at = $4, finished_at = NULL, max_attempts = runs.attempts + runs.max_attempts, workflow_version = target.version
+    FROM target WHERE runs.id = target.id AND target.status = 'failed' AND target.version IS NOT NULL
+    RETURNING runs.*
+  )
+  SELECT target.status AS found_status, target.version AS found_version, resumed.*, ${notifyIfAny('resumed')} AS notified
+  FROM target LEFT JOIN resumed ON TRUE`;
+
+/** See `Store.resumeRun`. */
+export async function resumeRun(pool: Pool, args: { workspaceId: string; runId: string; latestVersion: boolean; now: number }): Promise<RunRecord | null> {
+  const { rows } = await pool.query<RunRow & { found_status: string; found_version: number | null }>(RESUME_SQL, [args.workspaceId, args.runId, args.latestVersion, args.now]);
+  const row = rows[0];
+  if (row === undefined || row.found_version === null) return null;
+  if (row.id === null) throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Run "${args.runId}" is ${row.found_status}: only a failed run can be resumed`);
+  return toRun(row);
+}

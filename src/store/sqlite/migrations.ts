@@ -132,4 +132,11 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    name: 'step results keep their earlier attempts',
+    sql: `
+      ALTER TABLE step_results ADD COLUMN earlier_attempts TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

@@ -237,6 +237,10 @@ export class SqliteStore implements Store {
     return this.read(() => (this.sql('SELECT * FROM step_results WHERE run_id = ? ORDER BY step_index').all(runId) as StepRow[]).map(toStepResult));
   }
 
+  resumeRun(workspaceId: string, runId: string, options: { latestVersion: boolean; now: number }): Promise<RunRecord | null> {
+    return this.writer.call('resumeRun', { workspaceId, runId, ...options });
+  }
+
   replayRun(workspaceId: string, runId: string, newRunId: string, now: number): Promise<RunRecord | null> {
     return this.writer.call('replayRun', { workspaceId, runId, newRunId, now });
   }

@@ -7,6 +7,22 @@ import type {
 import { toRun, type RunRow } from '../rows.js';
 
 /**
+ * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
+ * replaced, and its summary appended to `earlier_attempts`, so run detail shows every attempt.
+ */
+const CHECKPOINT_SQL = `
+  INSERT INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (run_id, step_id) DO UPDATE SET
+    earlier_attempts = CASE WHEN step_results.attempt <> excluded.attempt
+      THEN json_insert(step_results.earlier_attempts, '$[#]', json_object('attempt', step_results.attempt, 'status', step_results.status,
+        'startedAt', step_results.started_at, 'finishedAt', step_results.finished_at, 'error', step_results.error))
+      ELSE step_results.earlier_attempts END,
+    step_index = excluded.step_index, type = excluded.type, attempt = excluded.attempt, status = excluded.status,
+    started_at = excluded.started_at, finished_at = excluded.finished_at, output = excluded.output,
+    memory_writes = excluded.memory_writes, error = excluded.error, logs = excluded.logs, usage = excluded.usage`;
+
+/**
  * Every write hookflow makes to SQLite. Runs only in the writer thread, which owns the one write
  * connection; the thread calls these inside its group-commit transaction (one savepoint each),
  * so none of them opens a transaction of its own.
@@ -151,6 +167,20 @@ export class SqliteWrites {
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
   }
 
+  resumeRun(args: { workspaceId: string; runId: string; latestVersion: boolean; now: number }): RunRecord | null {
+    const run = this.sql('SELECT * FROM runs WHERE workspace_id = ? AND id = ?').get(args.workspaceId, args.runId) as RunRow | undefined;
+    if (run === undefined) return null;
+    if (run.status !== 'failed') throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Run "${args.runId}" is ${run.status}: only a failed run can be resumed`);
+    let version = run.workflow_version;
+    if (args.latestVersion) {
+      const latest = this.sql('SELECT latest_version FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(run.workspace_id, run.workflow_id) as { latest_version: number } | undefined;
+      if (latest === undefined) return null;
+      version = latest.latest_version;
+    }
+    this.sql("UPDATE runs SET status = 'queued', available_at = ?, finished_at = NULL, max_attempts = attempts + max_attempts, workflow_version = ? WHERE id = ? AND status = 'failed'").run(args.now, version, run.id);
+    return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(run.id) as RunRow);
+  }
+
   /**
    * Leases up to `limit` due runs to `workerId`. Only the lease is written here; the main
    * thread reads each run's event and workflow afterwards, keeping the write transaction short.
@@ -185,7 +215,7 @@ export class SqliteWrites {
   checkpointStep(args: { ref: AttemptRef; step: StepResultRecord }): boolean {
     if (!this.owns(args.ref)) return false;
     const s = args.step;
-    this.sql('INSERT OR REPLACE INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    this.sql(CHECKPOINT_SQL).run(
       args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, JSON.stringify(s.output ?? null),
       JSON.stringify(s.memoryWrites), s.error, JSON.stringify(s.logs), s.usage === null ? null : JSON.stringify(s.usage),
     );

@@ -4,6 +4,17 @@ import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderTemplate, renderText } from '../../templates.js';
 
+/** Header that carries an HTTP step's idempotency key unless the step names another (or `false`). */
+export const DEFAULT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
+/**
+ * An HTTP step's idempotency key: the run and the step, so it is the same for every attempt of
+ * the step within the run, and new for a replay (a new run). Not secret; at most ~100 characters.
+ */
+export function stepIdempotencyKey(runId: string, stepId: string): string {
+  return `${runId}.${stepId}`;
+}
+
 /**
  * The HTTP step: sends a templated request through the SSRF-guarded client. Output is
  * `{status, headers, body}` (body parsed when it is JSON). 408/429/5xx answers are transient
@@ -15,6 +26,10 @@ export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<Ht
     async run(step, context) {
       const url = renderText(step.url, context.memory);
       const headers = Object.fromEntries(Object.entries(step.headers ?? {}).map(([name, value]) => [name.toLowerCase(), renderText(value, context.memory)]));
+      // The same key for every attempt of this step of this run (retries, a resume, a worker that
+      // crashed mid-step), so the receiving API can tell a repeat; a header the step sets wins.
+      const idempotencyHeader = step.idempotencyHeader === false ? undefined : (step.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER).toLowerCase();
+      if (idempotencyHeader !== undefined) headers[idempotencyHeader] ??= stepIdempotencyKey(context.runId, step.id);
       let body: string | undefined;
       if (step.body !== undefined && step.method !== 'GET' && step.method !== 'HEAD') {
         const rendered = renderTemplate(step.body, context.memory);

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkflow, startTestApp, type TestApp } from './helpers/app.js';
+import { eventually, startLoopbackServer } from './helpers/loopback.js';
+
+/**
+ * Redo without repeating side effects: resume a failed run from its failed step, and the
+ * Idempotency-Key every HTTP step sends (the same for every attempt of a step in a run, new for a
+ * replay). Real server, real workers, loopback APIs that count what they receive.
+ */
+let test: TestApp;
+let api: Awaited<ReturnType<typeof startLoopbackServer>>;
+/** Paths of the loopback API that answer 503 until the test lets them through. */
+const down = new Set<string>();
+
+beforeAll(async () => {
+  api = await startLoopbackServer((request, response) => {
+    const path = request.url.split('?')[0] ?? '';
+    const flakyCalls = api.received.filter((r) => r.url === request.url).length;
+    if (down.has(path) || (path.startsWith('/flaky') && flakyCalls <= 2)) {
+      response.statusCode = 503;
+      response.end('down');
+      return;
+    }
+    response.setHeader('content-type', 'application/json');
+    response.end('{"ok":true}');
+  });
+  test = await startTestApp({ env: { HOOKFLOW_WORKER_CONCURRENCY: '2', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8', HOOKFLOW_RETRY_BASE_MS: '20', HOOKFLOW_RETRY_MAX_MS: '100' } });
+});
+afterAll(async () => {
+  await test.stop();
+  await api.close();
+});
+
+async function start(webhookUrl: string, body: unknown = {}): Promise<string> {
+  const response = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { run_id: string }).run_id;
+}
+
+async function finished(workspaceId: string, runId: string): Promise<any> {
+  return eventually(async () => {
+    const run = await test.api('GET', `/api/workspaces/${workspaceId}/runs/${runId}`);
+    return run.body.status === 'succeeded' || run.body.status === 'failed' ? run.body : undefined;
+  });
+}
+
+const callsTo = (path: string) => api.received.filter((r) => r.url.startsWith(path));
+
+describe('resume', () => {
+  it('resumes a failed run at its failed step, on the fixed latest version: the step before it is not called again', async () => {
+    const definition = (notifyPath: string) => ({
+      name: 'ship-and-notify', maxAttempts: 1,
+      trigger: { type: 'webhook', bodyMemory: 'order' },
+      steps: [
+        { id: 'ship', type: 'http', method: 'POST', url: `${api.url}/ship-1`, body: '{{order}}', output: 'shipment' },
+        { id: 'notify', type: 'http', method: 'POST', url: `${api.url}${notifyPath}`, body: { shipped: '{{shipment.body.ok}}' } },
+      ],
+    });
+    down.add('/broken-notify');
+    const { workspaceId, workflowId, webhookUrl, created } = await createWorkflow(test, definition('/broken-notify'));
+    const runId = await start(webhookUrl, { id: 'A-1' });
+    const failed = await finished(workspaceId, runId);
+    expect(failed.status).toBe('failed');
+    expect(callsTo('/ship-1')).toHaveLength(1);
+
+    const fixed = await test.api('PUT', `/api/workspaces/${workspaceId}/workflows/${workflowId}`, { ...created, ...definition('/notify-1') });
+    expect(fixed.status).toBe(200);
+    const resumed = await test.api('POST', `/api/workspaces/${workspaceId}/runs/${runId}/resume`, { version: 'latest' });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body).toMatchObject({ id: runId, status: 'queued', workflowVersion: 2 });
+    const done = await finished(workspaceId, runId);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempts).toBe(2);
+    expect(callsTo('/ship-1')).toHaveLength(1);
+    expect(callsTo('/notify-1')).toHaveLength(1);
+    expect(JSON.parse(callsTo('/notify-1')[0]!.body)).toStrictEqual({ shipped: true });
+    const notify = done.steps.find((step: { id: string }) => step.id === 'notify');
+    expect(notify.attempts.map((a: { attempt: number; status: string }) => [a.attempt, a.status])).toStrictEqual([[1, 'failed'], [2, 'succeeded']]);
+    expect(notify.attempts[0].error).toContain('503');
+    const ship = done.steps.find((step: { id: string }) => step.id === 'ship');
+    expect(ship.attempts.map((a: { attempt: number }) => a.attempt)).toStrictEqual([1]);
+  });
+
+  it('resumes on the version the run started with by default (the downstream came back)', async () => {
+    down.add('/notify-2');
+    const { workspaceId, webhookUrl } = await createWorkflow(test, {
+      name: 'comes-back', maxAttempts: 1, trigger: { type: 'webhook' },
+      steps: [
+        { id: 'ship', type: 'http', method: 'POST', url: `${api.url}/ship-2`, body: '{}' },
+        { id: 'notify', type: 'http', method: 'POST', url: `${api.url}/notify-2`, body: '{}' },
+      ],
+    });
+    const runId = await start(webhookUrl);
+    expect((await finished(workspaceId, runId)).status).toBe('failed');
+    down.delete('/notify-2');
+    const resumed = await test.api('POST', `/api/workspaces/${workspaceId}/runs/${runId}/resume`);
+    expect([resumed.status, resumed.body.workflowVersion]).toStrictEqual([200, 1]);
+    expect((await finished(workspaceId, runId)).status).toBe('succeeded');
+    expect(callsTo('/ship-2')).toHaveLength(1);
+  });
+
+  it('only a failed run can be resumed (409); an unknown one is a 404', async () => {
+    const { workspaceId, webhookUrl } = await createWorkflow(test, { name: 'fine', trigger: { type: 'webhook' }, steps: [{ id: 's', type: 'script', code: 'return 1;' }] });
+    const runId = await start(webhookUrl);
+    expect((await finished(workspaceId, runId)).status).toBe('succeeded');
+    const again = await test.api('POST', `/api/workspaces/${workspaceId}/runs/${runId}/resume`);
+    expect(again.status).toBe(409);
+    expect((await test.api('POST', `/api/workspaces/${workspaceId}/runs/run_does_not_exist/resume`)).status).toBe(404);
+    expect((await test.api('POST', `/api/workspaces/${workspaceId}/runs/${runId}/resume`, { version: 'newest' })).status).toBe(400);
+  });
+});
+
+describe('outgoing Idempotency-Key', () => {
+  it('is the same for every retry of a step in a run, and new for a replay', async () => {
+    const { workspaceId, webhookUrl } = await createWorkflow(test, {
+      name: 'retried', maxAttempts: 5, trigger: { type: 'webhook' },
+      steps: [{ id: 'charge', type: 'http', method: 'POST', url: `${api.url}/flaky-charge`, body: '{}' }],
+    });
+    const runId = await start(webhookUrl);
+    const run = await finished(workspaceId, runId);
+    expect([run.status, run.attempts]).toStrictEqual(['succeeded', 3]);
+    const keys = callsTo('/flaky-charge').map((r) => r.headers['idempotency-key']);
+    expect(keys).toStrictEqual([`${runId}.charge`, `${runId}.charge`, `${runId}.charge`]);
+    const replay = await test.api('POST', `/api/workspaces/${workspaceId}/runs/${runId}/replay`);
+    expect(replay.status).toBe(201);
+    await finished(workspaceId, replay.body.id);
+    expect(callsTo('/flaky-charge').at(-1)!.headers['idempotency-key']).toBe(`${replay.body.id}.charge`);
+  });
+
+  it('takes another header name, or none; a header the step sets itself wins', async () => {
+    const { workspaceId, webhookUrl } = await createWorkflow(test, {
+      name: 'named', trigger: { type: 'webhook' },
+      steps: [
+        { id: 'a', type: 'http', method: 'POST', url: `${api.url}/named-a`, body: '{}', idempotencyHeader: 'X-Request-Id' },
+        { id: 'b', type: 'http', method: 'POST', url: `${api.url}/named-b`, body: '{}', idempotencyHeader: false },
+        { id: 'c', type: 'http', method: 'POST', url: `${api.url}/named-c`, body: '{}', headers: { 'Idempotency-Key': 'mine' } },
+      ],
+    });
+    const runId = await start(webhookUrl);
+    expect((await finished(workspaceId, runId)).status).toBe('succeeded');
+    expect(callsTo('/named-a')[0]!.headers['x-request-id']).toBe(`${runId}.a`);
+    expect(callsTo('/named-a')[0]!.headers['idempotency-key']).toBeUndefined();
+    expect(callsTo('/named-b')[0]!.headers['idempotency-key']).toBeUndefined();
+    expect(callsTo('/named-c')[0]!.headers['idempotency-key']).toBe('mine');
+  });
+});
