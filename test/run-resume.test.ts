@@ -144,3 +144,70 @@ describe('outgoing Idempotency-Key', () => {
     expect(callsTo('/named-c')[0]!.headers['idempotency-key']).toBe('mine');
   });
 });
+
+describe('bulk resume and replay', () => {
+  async function failedRuns(count: number, path: string) {
+    down.add(path);
+    const { workspaceId, workflowId, webhookUrl } = await createWorkflow(test, {
+      name: `bulk${path.replaceAll('/', '-')}`, maxAttempts: 1, trigger: { type: 'webhook' },
+      steps: [{ id: 'call', type: 'http', method: 'POST', url: `${api.url}${path}`, body: '{}' }],
+    });
+    const runIds: string[] = [];
+    for (let i = 0; i < count; i++) runIds.push(await start(webhookUrl));
+    for (const runId of runIds) expect((await finished(workspaceId, runId)).status).toBe('failed');
+    return { workspaceId, workflowId, runIds };
+  }
+
+  async function jobDone(workspaceId: string, jobId: string, seen: number[] = []): Promise<any> {
+    return eventually(async () => {
+      const job = await test.api('GET', `/api/workspaces/${workspaceId}/jobs/${jobId}`);
+      seen.push(job.body.done);
+      return job.body.status === 'running' ? undefined : job.body;
+    }, 60_000);
+  }
+
+  it('resumes every failed run of a workflow as a paced background job whose progress shows while it runs', async () => {
+    const { workspaceId, workflowId, runIds } = await failedRuns(30, '/bulk-down');
+    down.delete('/bulk-down');
+    const began = Date.now();
+    const created = await test.api('POST', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs/resume`, { ratePerSecond: 20 });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ kind: 'resume', status: 'running', total: 30, done: 0, failed: 0 });
+    const seen: number[] = [];
+    const job = await jobDone(workspaceId, created.body.id, seen);
+    // Paced: 30 runs at 20 per second cannot be queued in less than (30 - 1) / 20 s.
+    expect(Date.now() - began).toBeGreaterThanOrEqual(1450);
+    expect(job).toMatchObject({ status: 'succeeded', total: 30, done: 30, failed: 0 });
+    expect(seen.some((done) => done > 0 && done < 30)).toBe(true);
+    for (const runId of runIds) expect((await finished(workspaceId, runId)).status).toBe('succeeded');
+    const listed = await test.api('GET', `/api/workspaces/${workspaceId}/jobs`);
+    expect(listed.body.items.map((j: { id: string }) => j.id)).toContain(created.body.id);
+  });
+
+  it('replays failed runs once: a second bulk replay finds none left to replay', async () => {
+    const { workspaceId, workflowId } = await failedRuns(5, '/bulk-replay');
+    down.delete('/bulk-replay');
+    const first = await test.api('POST', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs/replay`, { ratePerSecond: 50 });
+    expect(first.body.total).toBe(5);
+    expect((await jobDone(workspaceId, first.body.id)).done).toBe(5);
+    const second = await test.api('POST', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs/replay`, {});
+    expect(second.body).toMatchObject({ status: 'succeeded', total: 0 });
+    const runs = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs?limit=100`);
+    expect(runs.body.items.filter((r: { replayOf: string | null }) => r.replayOf !== null)).toHaveLength(5);
+  });
+
+  it('a cancelled job stops where it is', async () => {
+    const { workspaceId, workflowId } = await failedRuns(6, '/bulk-cancel');
+    const created = await test.api('POST', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs/resume`, { ratePerSecond: 1 });
+    await eventually(async () => ((await test.api('GET', `/api/workspaces/${workspaceId}/jobs/${created.body.id}`)).body.done >= 1 ? true : undefined));
+    const cancelled = await test.api('POST', `/api/workspaces/${workspaceId}/jobs/${created.body.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    const doneAtCancel = cancelled.body.done as number;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const later = await test.api('GET', `/api/workspaces/${workspaceId}/jobs/${created.body.id}`);
+    expect(later.body).toMatchObject({ status: 'cancelled', done: doneAtCancel });
+    expect(doneAtCancel).toBeLessThan(6);
+    expect((await test.api('POST', `/api/workspaces/${workspaceId}/jobs/${created.body.id}/cancel`)).status).toBe(409);
+  });
+});

@@ -400,6 +400,34 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(steps[1]?.earlierAttempts).toEqual([{ attempt: 1, status: 'failed', startedAt: base + 2, finishedAt: expect.any(Number), error: 'HTTP 503' }]);
       });
 
+      it('selects runs for a bulk job and keeps the job\'s progress; a cancelled job takes no more progress', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture(1);
+        const records = [await enqueue(base), await enqueue(base + 10), await enqueue(base + 20)];
+        const ids = records.map(runIdOf);
+        for (const [i, id] of ids.entries()) {
+          await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 60_000, now: base + 30 + i });
+          expect(await store.failRun({ runId: id, attempt: 1, workerId: 'w1' }, 'HTTP 503', null, base + 40)).toBe(true);
+        }
+        const all = { status: 'failed' as const, from: base, to: base + 20, notReplayed: true, limit: 10 };
+        expect(await store.selectRuns(ws, wf, all)).toEqual(ids);
+        expect(await store.selectRuns(ws, wf, { ...all, from: base + 5, limit: 1 })).toEqual([ids[1]]);
+        await store.replayRun(ws, ids[0] as string, newId('run'), base + 50);
+        expect(await store.selectRuns(ws, wf, all)).toEqual(ids.slice(1));
+        expect(await store.selectRuns(ws, wf, { ...all, notReplayed: false })).toEqual(ids);
+
+        const job = { id: newId('job'), workspaceId: ws, workflowId: wf, kind: 'resume' as const, status: 'running' as const, options: { ratePerSecond: 5 }, runIds: ids, done: 0, failed: 0, lastError: null, createdAt: base, updatedAt: base, finishedAt: null };
+        await store.saveJob(job);
+        expect(await store.getJob(ws, job.id)).toEqual(job);
+        expect(await store.updateJobProgress(job.id, { done: 1, failed: 1, lastError: 'x', status: 'running', now: base + 1 })).toBe(true);
+        expect(await store.getJob(ws, job.id)).toMatchObject({ done: 1, failed: 1, lastError: 'x', status: 'running', finishedAt: null, updatedAt: base + 1 });
+        expect(await store.cancelJob(ws, job.id, base + 2)).toBe(true);
+        expect(await store.cancelJob(ws, job.id, base + 3)).toBe(false);
+        expect(await store.updateJobProgress(job.id, { done: 2, failed: 1, lastError: null, status: 'running', now: base + 4 })).toBe(false);
+        expect(await store.getJob(ws, job.id)).toMatchObject({ status: 'cancelled', done: 1, finishedAt: base + 2 });
+        expect((await store.listJobs(ws, { limit: 10 })).items.map((j) => j.id)).toEqual([job.id]);
+        expect(await store.getJob('other-ws', job.id)).toBeNull();
+      });
+
       it('claims due runs only, with a lease, and hands over what the run needs', async () => {
         const { ws, wf, base, enqueue } = await queueFixture();
         const due = await enqueue(base);

@@ -8,6 +8,7 @@ import { RejectionLog } from '../ingress/rejection-log.js';
 import { RunWaiter } from '../ingress/run-waiter.js';
 import { SharedRateLimiter } from '../ingress/shared-rate-limiter.js';
 import { TriggerRegistry } from '../ingress/trigger-registry.js';
+import { BulkJobs } from '../queue/bulk-jobs.js';
 import { WorkerPool } from '../queue/worker-pool.js';
 import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
 import type { SecretCipher } from '../secrets/cipher.js';
@@ -87,6 +88,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
   let server: FastifyInstance | null = null;
   let rateLimits: SharedRateLimiter | undefined;
+  let bulkJobs: BulkJobs | undefined;
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
     const adminToken = loadOrCreateAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken });
@@ -120,6 +122,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       onRunQueued: () => workers?.wake(),
       ...(rateLimits === undefined ? {} : { rateLimits }),
     });
+    bulkJobs = new BulkJobs({ store, logger, clock, onRunQueued: () => workers?.wake() });
     server = await buildHttpServer({
       logger,
       store,
@@ -135,6 +138,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       onRunQueued: () => workers?.wake(),
       runWaiter,
       publicUrl: () => publicUrl,
+      bulkJobs,
+      bulkRatePerSecond: config.bulkRatePerSecond,
     });
     await server.listen({ port: config.port, host: config.host });
     const address = server.server.address() as AddressInfo;
@@ -159,6 +164,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     stop() {
       stopping ??= (async () => {
         runWaiter.close();
+        await bulkJobs?.stop();
         await server?.close();
         await rateLimits?.close();
         stopWakeUps?.();

@@ -100,6 +100,8 @@ const envSchema = z.object({
   HOOKFLOW_RETRY_BASE_MS: intFrom(1).default(1000),
   /** Longest delay between retries, ms. */
   HOOKFLOW_RETRY_MAX_MS: intFrom(1).default(300_000),
+  /** Default pace of bulk replay and resume jobs, runs per second (a job may ask for another). */
+  HOOKFLOW_BULK_RATE_PER_SECOND: intFrom(1, 1000).default(10),
   /** Runs and events older than this are pruned, days; 0 keeps everything. */
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
   /** Deepest JSON nesting accepted in a webhook body; deeper is a 400. */
@@ -134,6 +136,8 @@ export interface ServerConfig {
   readonly databaseUrl: string | undefined;
   /** Redis for rate limits shared by every node; undefined: per node. */
   readonly redisUrl: string | undefined;
+  /** Default pace of bulk replay and resume jobs, runs per second. */
+  readonly bulkRatePerSecond: number;
   readonly masterKeyBase64: string | undefined;
   readonly adminToken: string | undefined;
   readonly publicUrl: string | undefined;
@@ -237,6 +241,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       retryMaxMs: e.HOOKFLOW_RETRY_MAX_MS,
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
+    bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     logLevel: e.LOG_LEVEL,
   });
 }

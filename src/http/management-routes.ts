@@ -5,7 +5,8 @@ import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
 import { RUN_STATUSES, type PageRequest, type Store } from '../store/store.js';
 import { initialMemory, memoryAfter } from '../engine/memory.js';
-import { eventView, runDetailView, runSummaryView } from '../workflows/run-view.js';
+import type { BulkJobs } from '../queue/bulk-jobs.js';
+import { eventView, jobView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import { adminBearerAuth } from './admin-auth.js';
 
@@ -16,6 +17,10 @@ export interface ManagementRoutesOptions {
   clock: () => number;
   /** Wakes local workers when a replay queues a run. */
   onRunQueued: () => void;
+  /** Bulk replay and resume. */
+  bulkJobs: BulkJobs;
+  /** Default pace of bulk jobs, runs per second. */
+  bulkRatePerSecond: number;
 }
 
 const pageQuery = z.object({
@@ -25,6 +30,17 @@ const pageQuery = z.object({
 const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
 /** `POST …/runs/:id/resume`: on the version the run started with (default), or the workflow's latest. */
 const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
+/** `POST …/workflows/:wf/runs/replay|resume`: which runs, how fast. */
+const bulkBody = z
+  .object({
+    status: z.enum(['failed', 'succeeded']).default('failed'),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    limit: z.number().int().min(1).max(10_000).default(1000),
+    ratePerSecond: z.number().min(0.1).max(1000).optional(),
+    version: z.enum(['original', 'latest']).default('original'),
+  })
+  .strict();
 const eventsQuery = pageQuery.extend({
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
@@ -119,6 +135,47 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     if (run === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Run "${request.params.runId}" not found${body.version === 'latest' ? ', or its workflow was deleted' : ''}`);
     options.onRunQueued();
     return runSummaryView(run);
+  });
+
+  for (const kind of ['replay', 'resume'] as const) {
+    app.post<{ Params: WfParams }>(`/api/workspaces/:ws/workflows/:wf/runs/${kind}`, async (request, reply) => {
+      const body = parseQuery(bulkBody, request.body ?? {});
+      if (kind === 'replay' && body.status !== 'failed') throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid request', { details: ['status: a bulk replay takes failed runs'] });
+      if (kind === 'resume' && body.status !== 'failed') throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid request', { details: ['status: only failed runs can be resumed'] });
+      await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
+      const job = await options.bulkJobs.start({
+        workspaceId: request.params.ws,
+        workflowId: request.params.wf,
+        kind,
+        status: body.status,
+        from: body.from === undefined ? 0 : Date.parse(body.from),
+        to: body.to === undefined ? options.clock() : Date.parse(body.to),
+        limit: body.limit,
+        ratePerSecond: body.ratePerSecond ?? options.bulkRatePerSecond,
+        version: body.version,
+      });
+      return reply.code(202).send(jobView(job));
+    });
+  }
+
+  app.get<{ Params: WsParams }>('/api/workspaces/:ws/jobs', async (request) => {
+    const query = parseQuery(pageQuery, request.query);
+    await workflows.requireWorkspace(request.params.ws);
+    const page = await store.listJobs(request.params.ws, pageOf(query));
+    return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+  });
+
+  app.get<{ Params: WsParams & { jobId: string } }>('/api/workspaces/:ws/jobs/:jobId', async (request) => {
+    const job = await store.getJob(request.params.ws, request.params.jobId);
+    if (job === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Job "${request.params.jobId}" not found`);
+    return jobView(job);
+  });
+
+  app.post<{ Params: WsParams & { jobId: string } }>('/api/workspaces/:ws/jobs/:jobId/cancel', async (request) => {
+    const job = await store.getJob(request.params.ws, request.params.jobId);
+    if (job === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Job "${request.params.jobId}" not found`);
+    if (!(await store.cancelJob(request.params.ws, job.id, options.clock()))) throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Job "${job.id}" is ${job.status}`);
+    return jobView((await store.getJob(request.params.ws, job.id)) ?? job);
   });
 
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/events', async (request) => {

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
 import type { IngressService } from '../ingress/ingress-service.js';
+import type { BulkJobs } from '../queue/bulk-jobs.js';
 import type { RunWaiter } from '../ingress/run-waiter.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -37,6 +38,9 @@ export interface HttpServerOptions {
   /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
   maxConnections: number;
   onRunQueued: () => void;
+  /** Bulk replay and resume jobs, and their default pace (runs per second). */
+  bulkJobs: BulkJobs;
+  bulkRatePerSecond: number;
   /** Callers of `result`-mode webhooks wait here for their runs. */
   runWaiter: RunWaiter;
   /** Base of the URLs handed out, without a trailing slash. */
@@ -144,6 +148,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     adminTokenDigest: options.adminTokenDigest,
     clock: options.clock,
     onRunQueued: options.onRunQueued,
+    bulkJobs: options.bulkJobs,
+    bulkRatePerSecond: options.bulkRatePerSecond,
   });
   await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds });
   return app;

@@ -1,5 +1,5 @@
 import type {
-  EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord,
+  EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord,
 } from './store.js';
 
 /*
@@ -126,6 +126,36 @@ export const toStepResult = (row: StepRow): StepResultRecord => ({
   usage: row.usage === null ? null : (JSON.parse(row.usage) as Record<string, unknown>),
   earlierAttempts: row.earlier_attempts === undefined ? [] : (JSON.parse(row.earlier_attempts) as StepAttempt[]),
 });
+
+/** A `jobs` row. */
+export interface JobRow {
+  id: string; workspace_id: string; workflow_id: string; kind: string; status: string; options: string; run_ids: string;
+  done: number; failed: number; last_error: string | null; created_at: number; updated_at: number; finished_at: number | null;
+}
+
+/** Maps a jobs row. */
+export const toJob = (row: JobRow): JobRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  kind: row.kind as JobRecord['kind'],
+  status: row.status as JobRecord['status'],
+  options: JSON.parse(row.options) as Record<string, unknown>,
+  runIds: JSON.parse(row.run_ids) as string[],
+  done: row.done,
+  failed: row.failed,
+  lastError: row.last_error,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  finishedAt: row.finished_at,
+});
+
+/** A job as written: the columns of a jobs row, in JOB_COLUMNS order. */
+export const JOB_COLUMNS = 'id, workspace_id, workflow_id, kind, status, options, run_ids, done, failed, last_error, created_at, updated_at, finished_at';
+export const jobValues = (job: JobRecord): unknown[] => [
+  job.id, job.workspaceId, job.workflowId, job.kind, job.status, JSON.stringify(job.options), JSON.stringify(job.runIds),
+  job.done, job.failed, job.lastError, job.createdAt, job.updatedAt, job.finishedAt,
+];
 
 /** Maps a rejected_calls row. */
 export const toRejectedCall = (row: RejectedRow): RejectedCallRecord => ({

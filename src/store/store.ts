@@ -170,6 +170,27 @@ export interface AttemptRef {
   workerId: string;
 }
 
+/** A bulk replay or resume of many runs, paced (queue/bulk-jobs.ts). */
+export interface JobRecord {
+  id: string;
+  workspaceId: string;
+  workflowId: string;
+  kind: 'replay' | 'resume';
+  status: 'running' | 'succeeded' | 'cancelled';
+  /** What the job was asked: its filter, pace and (resume) version. */
+  options: Record<string, unknown>;
+  /** The runs it works through, chosen when it was created. */
+  runIds: string[];
+  /** Runs handled so far (replayed, resumed, or skipped as `failed`), in `runIds` order. */
+  done: number;
+  /** Of those, the ones that could not be replayed or resumed (no longer failed, deleted workflow). */
+  failed: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
 export interface Store {
   /** Which adapter this is, for logs and /readyz. */
   readonly kind: 'sqlite' | 'postgres';
@@ -229,6 +250,18 @@ export interface Store {
    * when it is not failed.
    */
   resumeRun(workspaceId: string, runId: string, options: { latestVersion: boolean; now: number }): Promise<RunRecord | null>;
+  /**
+   * Ids of a workflow's runs for a bulk job, oldest first, at most `limit`: with `status`, created
+   * in [from, to], and with `notReplayed` only runs no other run is a replay of.
+   */
+  selectRuns(workspaceId: string, workflowId: string, filter: { status: RunStatus; from: number; to: number; notReplayed: boolean; limit: number }): Promise<string[]>;
+  saveJob(job: JobRecord): Promise<void>;
+  /** Records progress; false (nothing written) when the job is no longer running (cancelled). */
+  updateJobProgress(id: string, progress: { done: number; failed: number; lastError: string | null; status: JobRecord['status']; now: number }): Promise<boolean>;
+  /** Marks a running job cancelled; false when it was not running. */
+  cancelJob(workspaceId: string, id: string, now: number): Promise<boolean>;
+  getJob(workspaceId: string, id: string): Promise<JobRecord | null>;
+  listJobs(workspaceId: string, page: PageRequest): Promise<Page<JobRecord>>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
 

@@ -1,4 +1,4 @@
-import type { EventRecord, RunRecord, StepResultRecord } from '../store/store.js';
+import type { EventRecord, JobRecord, RunRecord, StepResultRecord } from '../store/store.js';
 
 const iso = (time: number | null): string | null => (time === null ? null : new Date(time).toISOString());
 
@@ -62,5 +62,24 @@ export function eventView(event: EventRecord): Record<string, unknown> {
     headers: event.headers,
     body: event.body,
     webhook: event.meta,
+  };
+}
+
+/** A bulk replay or resume job: its progress, without the list of its runs. */
+export function jobView(job: JobRecord): Record<string, unknown> {
+  return {
+    id: job.id,
+    workspaceId: job.workspaceId,
+    workflowId: job.workflowId,
+    kind: job.kind,
+    status: job.status,
+    options: job.options,
+    total: job.runIds.length,
+    done: job.done,
+    failed: job.failed,
+    lastError: job.lastError,
+    createdAt: iso(job.createdAt),
+    updatedAt: iso(job.updatedAt),
+    finishedAt: iso(job.finishedAt),
   };
 }

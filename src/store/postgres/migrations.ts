@@ -147,6 +147,28 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       ALTER TABLE step_results ADD COLUMN earlier_attempts TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 11,
+    name: 'bulk replay and resume jobs',
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        options TEXT NOT NULL,
+        run_ids TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        last_error TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        finished_at BIGINT
+      );
+      CREATE INDEX jobs_by_workspace ON jobs (workspace_id, created_at DESC, id DESC);
+    `,
+  },
 ];
 
 /**

@@ -2,7 +2,7 @@ import type { Pool, QueryResultRow } from 'pg';
 import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
-  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, Page, PageRequest, RejectedCallRecord, RunRecord,
+  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
   RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord,
 } from '../store.js';
 import * as attempts from './attempt-writes.js';
@@ -14,8 +14,8 @@ import { createPool } from './pg-pool.js';
 import { prune } from './prune.js';
 import { replayRun, resumeRun } from './replay-run.js';
 import {
-  toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
-  type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
+  JOB_COLUMNS, jobValues, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
+  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
 } from '../rows.js';
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
 import * as workflows from './workflow-writes.js';
@@ -247,6 +247,41 @@ export class PostgresStore implements Store {
 
   async listStepResults(runId: string): Promise<StepResultRecord[]> {
     return (await this.rows<StepRow>('read', 'SELECT * FROM step_results WHERE run_id = $1 ORDER BY step_index', [runId])).map(toStepResult);
+  }
+
+  async selectRuns(workspaceId: string, workflowId: string, filter: { status: RunStatus; from: number; to: number; notReplayed: boolean; limit: number }): Promise<string[]> {
+    const notReplayed = filter.notReplayed ? 'AND NOT EXISTS (SELECT 1 FROM runs replay WHERE replay.replay_of = r.id)' : '';
+    const rows = await this.rows<{ id: string }>('read', `SELECT r.id FROM runs r WHERE r.workspace_id = $1 AND r.workflow_id = $2 AND r.status = $3 AND r.created_at BETWEEN $4 AND $5 ${notReplayed} ORDER BY r.created_at, r.id LIMIT $6`, [
+      workspaceId, workflowId, filter.status, filter.from, filter.to, filter.limit,
+    ]);
+    return rows.map((row) => row.id);
+  }
+
+  async saveJob(job: JobRecord): Promise<void> {
+    await this.rows('write', `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, jobValues(job));
+  }
+
+  async updateJobProgress(id: string, progress: { done: number; failed: number; lastError: string | null; status: JobRecord['status']; now: number }): Promise<boolean> {
+    const result = await this.rows<{ id: string }>('write', "UPDATE jobs SET done = $2, failed = $3, last_error = $4, status = $5, updated_at = $6, finished_at = CASE WHEN $5 = 'running' THEN NULL ELSE $6::bigint END WHERE id = $1 AND status = 'running' RETURNING id", [
+      id, progress.done, progress.failed, progress.lastError, progress.status, progress.now,
+    ]);
+    return result.length > 0;
+  }
+
+  async cancelJob(workspaceId: string, id: string, now: number): Promise<boolean> {
+    const result = await this.rows<{ id: string }>('write', "UPDATE jobs SET status = 'cancelled', updated_at = $3, finished_at = $3 WHERE workspace_id = $1 AND id = $2 AND status = 'running' RETURNING id", [workspaceId, id, now]);
+    return result.length > 0;
+  }
+
+  async getJob(workspaceId: string, id: string): Promise<JobRecord | null> {
+    const [row] = await this.rows<JobRow>('read', 'SELECT * FROM jobs WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    return row === undefined ? null : toJob(row);
+  }
+
+  listJobs(workspaceId: string, page: PageRequest): Promise<Page<JobRecord>> {
+    return this.page<JobRow, JobRecord>({
+      from: 'SELECT * FROM jobs', where: 'workspace_id = $1', params: [workspaceId], timeColumn: 'created_at', page, map: toJob, position: (j) => ({ time: j.createdAt, id: j.id }),
+    });
   }
 
   async resumeRun(workspaceId: string, runId: string, options: { latestVersion: boolean; now: number }): Promise<RunRecord | null> {

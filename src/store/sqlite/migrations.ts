@@ -139,4 +139,26 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       ALTER TABLE step_results ADD COLUMN earlier_attempts TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 11,
+    name: 'bulk replay and resume jobs',
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        options TEXT NOT NULL,
+        run_ids TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      ) STRICT;
+      CREATE INDEX jobs_by_workspace ON jobs (workspace_id, created_at DESC, id DESC);
+    `,
+  },
 ];

@@ -4,13 +4,13 @@ import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
-  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, Page, PageRequest, RejectedCallRecord, RunRecord,
+  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
   RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord,
 } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
-  toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
-  type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
+  toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
+  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
 } from '../rows.js';
 import { WriterClient } from './writer-client.js';
 
@@ -235,6 +235,37 @@ export class SqliteStore implements Store {
 
   listStepResults(runId: string): Promise<StepResultRecord[]> {
     return this.read(() => (this.sql('SELECT * FROM step_results WHERE run_id = ? ORDER BY step_index').all(runId) as StepRow[]).map(toStepResult));
+  }
+
+  selectRuns(workspaceId: string, workflowId: string, filter: { status: RunStatus; from: number; to: number; notReplayed: boolean; limit: number }): Promise<string[]> {
+    const notReplayed = filter.notReplayed ? 'AND NOT EXISTS (SELECT 1 FROM runs replay WHERE replay.replay_of = r.id)' : '';
+    return this.read(() => (this.sql(`SELECT r.id FROM runs r WHERE r.workspace_id = ? AND r.workflow_id = ? AND r.status = ? AND r.created_at BETWEEN ? AND ? ${notReplayed} ORDER BY r.created_at, r.id LIMIT ?`)
+      .all(workspaceId, workflowId, filter.status, filter.from, filter.to, filter.limit) as { id: string }[]).map((row) => row.id));
+  }
+
+  saveJob(job: JobRecord): Promise<void> {
+    return this.writer.call('saveJob', job);
+  }
+
+  updateJobProgress(id: string, progress: { done: number; failed: number; lastError: string | null; status: JobRecord['status']; now: number }): Promise<boolean> {
+    return this.writer.call('updateJobProgress', { id, ...progress });
+  }
+
+  cancelJob(workspaceId: string, id: string, now: number): Promise<boolean> {
+    return this.writer.call('cancelJob', { workspaceId, id, now });
+  }
+
+  getJob(workspaceId: string, id: string): Promise<JobRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM jobs WHERE workspace_id = ? AND id = ?').get(workspaceId, id) as JobRow | undefined;
+      return row === undefined ? null : toJob(row);
+    });
+  }
+
+  listJobs(workspaceId: string, page: PageRequest): Promise<Page<JobRecord>> {
+    return this.page<JobRow, JobRecord>({
+      from: 'SELECT * FROM jobs', where: 'workspace_id = ?', params: [workspaceId], timeColumn: 'created_at', page, map: toJob, position: (j) => ({ time: j.createdAt, id: j.id }),
+    });
   }
 
   resumeRun(workspaceId: string, runId: string, options: { latestVersion: boolean; now: number }): Promise<RunRecord | null> {

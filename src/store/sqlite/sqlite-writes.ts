@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
-  AttemptRef, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
+  AttemptRef, IngestRecord, JobRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
   StepResultRecord, Workspace, WorkflowRecord,
 } from '../store.js';
-import { toRun, type RunRow } from '../rows.js';
+import { JOB_COLUMNS, jobValues, toRun, type RunRow } from '../rows.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -165,6 +165,20 @@ export class SqliteWrites {
       args.newRunId, original.workspace_id, original.workflow_id, latest.latest_version, original.event_id, original.max_attempts, args.now, args.now, original.id,
     );
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
+  }
+
+  saveJob(job: JobRecord): void {
+    this.sql(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...jobValues(job));
+  }
+
+  updateJobProgress(args: { id: string; done: number; failed: number; lastError: string | null; status: JobRecord['status']; now: number }): boolean {
+    return this.sql("UPDATE jobs SET done = ?, failed = ?, last_error = ?, status = ?, updated_at = ?, finished_at = CASE WHEN ? = 'running' THEN NULL ELSE ? END WHERE id = ? AND status = 'running'").run(
+      args.done, args.failed, args.lastError, args.status, args.now, args.status, args.now, args.id,
+    ).changes > 0;
+  }
+
+  cancelJob(args: { workspaceId: string; id: string; now: number }): boolean {
+    return this.sql("UPDATE jobs SET status = 'cancelled', updated_at = ?, finished_at = ? WHERE workspace_id = ? AND id = ? AND status = 'running'").run(args.now, args.now, args.workspaceId, args.id).changes > 0;
   }
 
   resumeRun(args: { workspaceId: string; runId: string; latestVersion: boolean; now: number }): RunRecord | null {
