@@ -211,3 +211,30 @@ describe('bulk resume and replay', () => {
     expect((await test.api('POST', `/api/workspaces/${workspaceId}/jobs/${created.body.id}/cancel`)).status).toBe(409);
   });
 });
+
+describe('LLM budgets', () => {
+  it('stops the LLM step that would go past the day\'s tokens with a clear permanent error; stats show usage and what remains', async () => {
+    const llm = await startLoopbackServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'summary' } }], usage: { prompt_tokens: 30, completion_tokens: 10, total_tokens: 40 } }));
+    });
+    try {
+      const { workspaceId, workflowId, webhookUrl } = await createWorkflow(test, {
+        name: 'budgeted', maxAttempts: 1, llmBudget: { tokensPerDay: 100 },
+        trigger: { type: 'webhook', bodyMemory: 'alert' },
+        steps: [{ id: 'summarise', type: 'llm', baseUrl: llm.url, model: 'test-model', prompt: 'Summarise {{alert}}' }],
+      });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 4; i++) outcomes.push((await finished(workspaceId, await start(webhookUrl, { n: i }))).status);
+      // 40, 80, then 120 (the third call starts below the budget), then refused before calling.
+      expect(outcomes).toStrictEqual(['succeeded', 'succeeded', 'succeeded', 'failed']);
+      expect(llm.received).toHaveLength(3);
+      const runs = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs?status=failed`);
+      expect(runs.body.items[0].error).toBe('HOOKFLOW_ERR_BUDGET_EXCEEDED: LLM budget used up: 120 of 100 tokens today (UTC); it resets at 00:00 UTC');
+      const stats = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}/stats`);
+      expect(stats.body.llm).toStrictEqual({ tokensToday: 120, tokensPerDay: 100, remainingToday: 0 });
+    } finally {
+      await llm.close();
+    }
+  });
+});

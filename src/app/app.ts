@@ -70,7 +70,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let closeSteps: (() => Promise<void>) | undefined;
   let stopWakeUps: (() => void) | undefined;
   if (config.workers.concurrency > 0) {
-    const steps = createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
+    const steps = createStepRunner({ workflows, store, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
     workers = new WorkerPool({
       store,
       logger,

@@ -8,7 +8,9 @@ import { createRespondStep } from '../engine/steps/respond/respond-step.js';
 import { createScriptStep } from '../engine/steps/script/script-step.js';
 import { createScriptPool } from '../engine/sandbox/script-pool.js';
 import type { RunSteps } from '../queue/worker-pool.js';
+import type { Store } from '../store/store.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import { createLlmBudget } from './llm-budget.js';
 import { SECRET_PURPOSE } from '../workflows/secret-purposes.js';
 
 /** Default cap on an HTTP/LLM step's response body, bytes. */
@@ -17,6 +19,8 @@ const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Wires the engine's step kinds to their dependencies (outbound client, script threads, secrets). */
 export function createStepRunner(options: {
   workflows: WorkflowService;
+  /** Where LLM token budgets are counted. */
+  store: Store;
   egressAllowlist: readonly string[];
   scriptThreads: number;
   logger: Logger;
@@ -33,7 +37,11 @@ export function createStepRunner(options: {
     steps: {
       http: createHttpStep({ client }),
       script: createScriptStep({ pool }),
-      llm: createLlmStep({ client, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
+      llm: createLlmStep({
+        client,
+        apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
+        budget: createLlmBudget({ store: options.store, clock: options.clock ?? Date.now }),
+      }),
       respond: createRespondStep(),
     },
   });

@@ -195,6 +195,8 @@ export const workflowDefinitionSchema = z
     name: z.string().min(1).max(200),
     enabled: z.boolean().default(true),
     maxAttempts: z.number().int().min(1).max(100).optional(),
+    /** Most LLM tokens this workflow's LLM steps may use per UTC day; an LLM step past it fails (permanently). */
+    llmBudget: z.object({ tokensPerDay: z.number().int().min(1).max(1_000_000_000_000) }).strict().optional(),
     trigger: triggerSchema,
     steps: z.array(stepSchema).max(100).default([]),
   })

@@ -26,6 +26,7 @@ export const ERRORS = {
   HOOKFLOW_ERR_EGRESS_REFUSED: { status: 500, publicMessage: 'Outbound address refused' },
   HOOKFLOW_ERR_SANDBOX: { status: 500, publicMessage: 'Script failed' },
   HOOKFLOW_ERR_LEASE_LOST: { status: 500, publicMessage: 'Lease lost' },
+  HOOKFLOW_ERR_BUDGET_EXCEEDED: { status: 500, publicMessage: 'Budget exceeded' },
   HOOKFLOW_ERR_CONFIG: { status: 500, publicMessage: 'Invalid configuration' },
 } as const satisfies Record<string, { status: number; publicMessage: string }>;
 

@@ -5,6 +5,7 @@ import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
 import { RUN_STATUSES, type PageRequest, type Store } from '../store/store.js';
 import { initialMemory, memoryAfter } from '../engine/memory.js';
+import { utcDay } from '../engine/steps/llm/llm-budget.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
 import { eventView, jobView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
@@ -194,7 +195,10 @@ export async function managementRoutes(app: FastifyInstance, options: Management
 
   app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
     const { windowSeconds } = parseQuery(statsQuery, request.query);
-    await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
+    const workflow = await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
+    const tokensToday = await store.getLlmUsage(request.params.ws, request.params.wf, utcDay(options.clock()));
+    const tokensPerDay = (workflow.definition as WorkflowDefinition).llmBudget?.tokensPerDay ?? null;
+    const llm = { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
     const since = options.clock() - windowSeconds * 1000;
     // Bounded: the newest 10,000 runs of the window are enough for counts and percentiles.
     const runs = await store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS);
@@ -206,7 +210,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     }
     durations.sort((a, b) => a - b);
     const pct = (p: number): number | null => (durations.length === 0 ? null : (durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))] ?? null));
-    return { windowSeconds, runs: runs.length, truncated: runs.length === STATS_MAX_RUNS, counts, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null } };
+    return { windowSeconds, runs: runs.length, truncated: runs.length === STATS_MAX_RUNS, counts, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null }, llm };
   });
 }
 

@@ -262,6 +262,10 @@ export interface Store {
   cancelJob(workspaceId: string, id: string, now: number): Promise<boolean>;
   getJob(workspaceId: string, id: string): Promise<JobRecord | null>;
   listJobs(workspaceId: string, page: PageRequest): Promise<Page<JobRecord>>;
+  /** Adds LLM tokens to a workflow's count for a UTC day (`YYYY-MM-DD`). */
+  addLlmUsage(workspaceId: string, workflowId: string, day: string, tokens: number): Promise<void>;
+  /** LLM tokens a workflow used on a UTC day. */
+  getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
 

@@ -169,6 +169,19 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE INDEX jobs_by_workspace ON jobs (workspace_id, created_at DESC, id DESC);
     `,
   },
+  {
+    version: 12,
+    name: 'LLM tokens used per workflow per UTC day (budgets)',
+    sql: `
+      CREATE TABLE llm_usage (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        day TEXT NOT NULL,
+        tokens BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, day)
+      );
+    `,
+  },
 ];
 
 /**

@@ -257,6 +257,17 @@ export class PostgresStore implements Store {
     return rows.map((row) => row.id);
   }
 
+  async addLlmUsage(workspaceId: string, workflowId: string, day: string, tokens: number): Promise<void> {
+    await this.rows('write', 'INSERT INTO llm_usage (workspace_id, workflow_id, day, tokens) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, workflow_id, day) DO UPDATE SET tokens = llm_usage.tokens + EXCLUDED.tokens', [
+      workspaceId, workflowId, day, tokens,
+    ]);
+  }
+
+  async getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number> {
+    const [row] = await this.rows<{ tokens: number }>('read', 'SELECT tokens FROM llm_usage WHERE workspace_id = $1 AND workflow_id = $2 AND day = $3', [workspaceId, workflowId, day]);
+    return row?.tokens ?? 0;
+  }
+
   async saveJob(job: JobRecord): Promise<void> {
     await this.rows('write', `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, jobValues(job));
   }

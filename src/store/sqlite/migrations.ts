@@ -161,4 +161,17 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX jobs_by_workspace ON jobs (workspace_id, created_at DESC, id DESC);
     `,
   },
+  {
+    version: 12,
+    name: 'LLM tokens used per workflow per UTC day (budgets)',
+    sql: `
+      CREATE TABLE llm_usage (
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, day)
+      ) STRICT;
+    `,
+  },
 ];

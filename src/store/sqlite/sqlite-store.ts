@@ -243,6 +243,14 @@ export class SqliteStore implements Store {
       .all(workspaceId, workflowId, filter.status, filter.from, filter.to, filter.limit) as { id: string }[]).map((row) => row.id));
   }
 
+  addLlmUsage(workspaceId: string, workflowId: string, day: string, tokens: number): Promise<void> {
+    return this.writer.call('addLlmUsage', { workspaceId, workflowId, day, tokens });
+  }
+
+  getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number> {
+    return this.read(() => (this.sql('SELECT tokens FROM llm_usage WHERE workspace_id = ? AND workflow_id = ? AND day = ?').get(workspaceId, workflowId, day) as { tokens: number } | undefined)?.tokens ?? 0);
+  }
+
   saveJob(job: JobRecord): Promise<void> {
     return this.writer.call('saveJob', job);
   }

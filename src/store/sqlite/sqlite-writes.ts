@@ -167,6 +167,12 @@ export class SqliteWrites {
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
   }
 
+  addLlmUsage(args: { workspaceId: string; workflowId: string; day: string; tokens: number }): void {
+    this.sql('INSERT INTO llm_usage (workspace_id, workflow_id, day, tokens) VALUES (?, ?, ?, ?) ON CONFLICT (workspace_id, workflow_id, day) DO UPDATE SET tokens = tokens + excluded.tokens').run(
+      args.workspaceId, args.workflowId, args.day, args.tokens,
+    );
+  }
+
   saveJob(job: JobRecord): void {
     this.sql(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...jobValues(job));
   }

@@ -4,6 +4,7 @@ import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderText } from '../../templates.js';
+import { tokensOf, type LlmBudget } from './llm-budget.js';
 
 /** Looks up the step's decrypted API key (stored encrypted, never in the definition). */
 export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<string | undefined>;
@@ -17,10 +18,12 @@ interface ChatCompletion {
  * The LLM step: one OpenAI-compatible `/chat/completions` call (OpenAI, Ollama, vLLM,
  * LM Studio…). Output is the reply text; token usage goes to the step record.
  */
-export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup }): StepKind<LlmStepDefinition> {
+export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup; budget?: LlmBudget }): StepKind<LlmStepDefinition> {
   return {
     type: 'llm',
     async run(step, context) {
+      // Before any call: a workflow past its tokens for today makes no more paid calls.
+      await deps.budget?.check(context.workspaceId, context.workflowId);
       const prompt = renderText(step.prompt, context.memory);
       const system = step.system === undefined ? undefined : renderText(step.system, context.memory);
       const apiKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
@@ -52,6 +55,7 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
       } catch (cause) {
         throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM endpoint answered with something other than JSON', { cause });
       }
+      await deps.budget?.record(context.workspaceId, context.workflowId, tokensOf(completion.usage));
       const content = completion.choices?.[0]?.message?.content;
       if (typeof content !== 'string') throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM answer has no choices[0].message.content');
       return { output: content, ...(completion.usage === undefined ? {} : { usage: { model: step.model, ...completion.usage } }) };
