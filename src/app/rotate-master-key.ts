@@ -5,7 +5,7 @@ import { masterKeyFromBase64, SecretCipher, type MasterKey } from '../secrets/ci
 import { findMasterKey, findPreviousMasterKey, replaceMasterKeyFile } from '../secrets/master-key-file.js';
 import { openStore } from '../store/open-store.js';
 import { MASTER_KEY_SETTING } from './master-key.js';
-import { secretAssociatedData } from '../workflows/secret-purposes.js';
+import { secretAssociatedData } from '../secrets/secret-purposes.js';
 
 /**
  * Re-encrypts every secret under a new master key in one transaction. Secrets already under

@@ -9,7 +9,7 @@ import { createScriptStep } from '../engine/steps/script/script-step.js';
 import { createScriptPool } from '../engine/sandbox/script-pool.js';
 import type { RunSteps } from '../queue/worker-pool.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
-import { SECRET_PURPOSE } from '../workflows/secret-purposes.js';
+import { SECRET_PURPOSE } from '../secrets/secret-purposes.js';
 
 /** Default cap on an HTTP/LLM step's response body, bytes. */
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;

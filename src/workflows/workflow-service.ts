@@ -5,7 +5,7 @@ import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
 import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord } from '../store/store.js';
-import { SECRET_PURPOSE, secretAssociatedData } from './secret-purposes.js';
+import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes.js';
 import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {

@@ -1,3 +1,8 @@
+/**
+ * Names of the secrets a workflow owns and the associated data that binds each ciphertext to its
+ * row. Kept in secrets/, below both ingress/ (which reads trigger keys) and workflows/ (which
+ * writes them), so neither imports upward.
+ */
 /** The `purpose` of each kind of secret a workflow owns (see SecretRecord). */
 export const SECRET_PURPOSE = {
   sharedKey: 'trigger.sharedKey',
