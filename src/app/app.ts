@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
 import { resolveMasterKey } from './master-key.js';
+import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { createStepRunner } from './step-runner.js';
 
 export interface AppOptions {
@@ -57,6 +58,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
+  const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
@@ -69,7 +71,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let closeSteps: (() => Promise<void>) | undefined;
   let stopWakeUps: (() => void) | undefined;
   if (config.workers.concurrency > 0) {
-    const steps = createStepRunner({ workflows, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
+    const steps = createStepRunner({ workflows, workspaceSecrets, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
     workers = new WorkerPool({
       store,
       logger,
@@ -125,6 +127,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       store,
       ingress,
       workflows,
+      workspaceSecrets,
       metrics,
       adminTokenDigest: adminToken.digest,
       clock,

@@ -9,6 +9,8 @@ import { createScriptStep } from '../engine/steps/script/script-step.js';
 import { createScriptPool } from '../engine/sandbox/script-pool.js';
 import type { RunSteps } from '../queue/worker-pool.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
+import type { SecretAccess } from '../engine/secret-scope.js';
 import { SECRET_PURPOSE } from '../secrets/secret-purposes.js';
 
 /** Default cap on an HTTP/LLM step's response body, bytes. */
@@ -17,6 +19,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Wires the engine's step kinds to their dependencies (outbound client, script threads, secrets). */
 export function createStepRunner(options: {
   workflows: WorkflowService;
+  workspaceSecrets: WorkspaceSecretService;
   egressAllowlist: readonly string[];
   scriptThreads: number;
   logger: Logger;
@@ -27,13 +30,17 @@ export function createStepRunner(options: {
     defaultTimeoutMs: 30_000,
     maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   });
+  const secrets: SecretAccess = {
+    names: async (workspaceId) => [...(await options.workspaceSecrets.listSecretNames(workspaceId))],
+    reveal: (workspaceId, names) => options.workspaceSecrets.reveal(workspaceId, names),
+  };
   const pool = createScriptPool({ threads: options.scriptThreads });
   const execute = createRunExecutor({
     clock: options.clock ?? Date.now,
     steps: {
-      http: createHttpStep({ client }),
+      http: createHttpStep({ client, secrets }),
       script: createScriptStep({ pool }),
-      llm: createLlmStep({ client, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
+      llm: createLlmStep({ client, secrets, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
       respond: createRespondStep(),
     },
   });

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { sendError } from './error-handler.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
@@ -19,6 +20,7 @@ export interface HttpServerOptions {
   store: Store;
   ingress: IngressService;
   workflows: WorkflowService;
+  workspaceSecrets: WorkspaceSecretService;
   metrics: Metrics;
   adminTokenDigest: Buffer;
   clock: () => number;
@@ -141,6 +143,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,
+    workspaceSecrets: options.workspaceSecrets,
     adminTokenDigest: options.adminTokenDigest,
     clock: options.clock,
     onRunQueued: options.onRunQueued,

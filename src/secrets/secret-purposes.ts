@@ -15,3 +15,12 @@ export const SECRET_PURPOSE = {
 export function secretAssociatedData(secret: { id: string; workspaceId: string; workflowId: string; purpose: string }): string {
   return `hookflow-secret:${secret.id}:${secret.workspaceId}:${secret.workflowId}:${secret.purpose}`;
 }
+
+/**
+ * Associated data of a workspace secret: binds the ciphertext to its workspace, its name and
+ * its allowed origins, so neither moving it to another name nor widening its origins in the
+ * database leaves it readable.
+ */
+export function workspaceSecretAssociatedData(secret: { workspaceId: string; name: string; allowedOrigins: readonly string[] }): string {
+  return `hookflow-workspace-secret:${secret.workspaceId}:${secret.name}:${JSON.stringify(secret.allowedOrigins)}`;
+}

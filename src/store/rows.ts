@@ -1,5 +1,5 @@
 import type {
-  EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord,
+  EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from './store.js';
 
 /*
@@ -24,6 +24,10 @@ export interface WorkflowRow {
 export interface SecretRow {
   id: string; workspace_id: string; workflow_id: string; purpose: string; ciphertext: string;
   created_at: number; expires_at: number | null;
+}
+/** A `workspace_secrets` row (`allowed_origins` is a JSON array). */
+export interface WorkspaceSecretRow {
+  workspace_id: string; name: string; ciphertext: string; allowed_origins: string; created_at: number; updated_at: number;
 }
 /** An `events` row. */
 export interface EventRow {
@@ -60,6 +64,16 @@ export const toWorkflow = (row: WorkflowRow): WorkflowRecord => ({
   name: row.name,
   enabled: truthy(row.enabled),
   definition: JSON.parse(row.definition) as unknown,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+/** Maps a workspace_secrets row. */
+export const toWorkspaceSecret = (row: WorkspaceSecretRow): WorkspaceSecretRecord => ({
+  workspaceId: row.workspace_id,
+  name: row.name,
+  ciphertext: row.ciphertext,
+  allowedOrigins: JSON.parse(row.allowed_origins) as string[],
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });

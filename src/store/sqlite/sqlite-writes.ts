@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
   AttemptRef, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
-  StepResultRecord, Workspace, WorkflowRecord,
+  StepResultRecord, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
 import { toRun, type RunRow } from '../rows.js';
 
@@ -123,6 +123,30 @@ export class SqliteWrites {
 
   putSetting(args: { name: string; value: string }): void {
     this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(args.name, args.value);
+  }
+
+  /** The writer thread is the only writer, so read-then-write cannot race another put. */
+  putWorkspaceSecret(secret: WorkspaceSecretRecord): { created: boolean; createdAt: number } {
+    const existing = this.sql('SELECT created_at FROM workspace_secrets WHERE workspace_id = ? AND name = ?').get(secret.workspaceId, secret.name) as { created_at: number } | undefined;
+    if (existing === undefined) {
+      this.sql('INSERT INTO workspace_secrets (workspace_id, name, ciphertext, allowed_origins, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        secret.workspaceId, secret.name, secret.ciphertext, JSON.stringify(secret.allowedOrigins), secret.createdAt, secret.updatedAt,
+      );
+      return { created: true, createdAt: secret.createdAt };
+    }
+    this.sql('UPDATE workspace_secrets SET ciphertext = ?, allowed_origins = ?, updated_at = ? WHERE workspace_id = ? AND name = ?').run(
+      secret.ciphertext, JSON.stringify(secret.allowedOrigins), secret.updatedAt, secret.workspaceId, secret.name,
+    );
+    return { created: false, createdAt: existing.created_at };
+  }
+
+  deleteWorkspaceSecret(args: { workspaceId: string; name: string }): boolean {
+    return this.sql('DELETE FROM workspace_secrets WHERE workspace_id = ? AND name = ?').run(args.workspaceId, args.name).changes > 0;
+  }
+
+  reencryptWorkspaceSecrets(updates: { workspaceId: string; name: string; ciphertext: string }[]): void {
+    const update = this.sql('UPDATE workspace_secrets SET ciphertext = ? WHERE workspace_id = ? AND name = ?');
+    for (const u of updates) update.run(u.ciphertext, u.workspaceId, u.name);
   }
 
   ingest(args: { record: IngestRecord; now: number }): IngestResult {
