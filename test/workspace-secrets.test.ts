@@ -199,6 +199,32 @@ describe('{{secrets.NAME}} in an HTTP step', () => {
     expect(elsewhere.received).toHaveLength(0);
   });
 
+  it('fills an LLM step\'s apiKey and prompt from secrets, and redacts a reply that repeats them', async () => {
+    expect((await api('PUT', '/api/workspaces/shop/secrets/LLM_KEY', { value: OTHER })).status).toBe(201);
+    const llm = await startLoopbackServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ choices: [{ message: { content: `key ${String(request.headers.authorization)}; ${request.body}` } }] }));
+    });
+    try {
+      const flow = await api('POST', '/api/workspaces/shop/workflows', {
+        id: 'summarise', name: 'summarise', maxAttempts: 1, trigger: { type: 'webhook' },
+        steps: [{ id: 'ask', type: 'llm', baseUrl: llm.url, model: 'm', apiKey: '{{secrets.LLM_KEY}}', prompt: 'the code is {{secrets.LLM_KEY}}', output: 'answer' }],
+      });
+      expect(flow.status).toBe(201);
+      const run = await finishedRun('shop', await webhook(flow.body.webhookUrl, {}));
+      expect(run.status).toBe('succeeded');
+      expect(llm.received[0]?.headers.authorization).toBe(`Bearer ${OTHER}`);
+      expect(llm.received[0]?.body).toContain(`the code is ${OTHER}`);
+      expect(run.memory.answer).toContain('key Bearer [secret:LLM_KEY]');
+      expect(run.memory.answer).toContain('the code is [secret:LLM_KEY]');
+      expect(JSON.stringify(run)).not.toContain(OTHER);
+      expect(filesContain(app.dataDir, OTHER)).toBe(false);
+      expect(app.logs()).not.toContain(OTHER);
+    } finally {
+      await llm.close();
+    }
+  });
+
   it('fails the step naming an unknown secret, sending nothing', async () => {
     const flow = await api('POST', '/api/workspaces/shop/workflows', {
       id: 'unknown', name: 'unknown', maxAttempts: 1, trigger: { type: 'webhook' },
