@@ -8,6 +8,7 @@ import { initialMemory, memoryAfter } from '../engine/memory.js';
 import { eventView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
+import { stringifyExactJson } from '../util/exact-json.js';
 import { adminBearerAuth } from './admin-auth.js';
 import { pageOf, pageQuery, parseQuery } from './list-query.js';
 import { secretRoutes } from './secret-routes.js';
@@ -42,6 +43,8 @@ type RunParams = { ws: string; runId: string };
 export async function managementRoutes(app: FastifyInstance, options: ManagementRoutesOptions): Promise<void> {
   const { store, workflows } = options;
   app.addHook('onRequest', adminBearerAuth(options.adminTokenDigest));
+  // Event bodies, memory and outputs may hold numbers beyond 2^53: answer with their exact digits.
+  app.setReplySerializer((payload) => stringifyExactJson(payload));
   // Every id in a path (workspace, workflow, run) has the RESOURCE_ID form; anything else names
   // nothing, and never reaches the database (PostgreSQL refuses a NUL with an error).
   app.addHook('preValidation', async (request) => {

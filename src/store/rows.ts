@@ -1,3 +1,4 @@
+import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
   EventRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from './store.js';
@@ -98,7 +99,8 @@ export const toEvent = (row: EventRow): EventRecord => ({
   receivedAt: row.received_at,
   test: truthy(row.test),
   headers: JSON.parse(row.headers) as Record<string, string>,
-  body: JSON.parse(row.body) as unknown,
+  // Exact: an order id beyond 2^53 keeps its digits (docs/numbers.md).
+  body: parseExactJson(row.body),
   meta: JSON.parse(row.meta) as Record<string, unknown>,
   idempotencyKey: row.idempotency_key,
 });
@@ -133,12 +135,29 @@ export const toStepResult = (row: StepRow): StepResultRecord => ({
   status: row.status,
   startedAt: row.started_at,
   finishedAt: row.finished_at,
-  output: JSON.parse(row.output) as unknown,
-  memoryWrites: JSON.parse(row.memory_writes) as Record<string, unknown>,
+  output: parseExactJson(row.output),
+  memoryWrites: parseExactJson(row.memory_writes) as Record<string, unknown>,
   error: row.error,
   logs: JSON.parse(row.logs) as string[],
-  usage: row.usage === null ? null : (JSON.parse(row.usage) as Record<string, unknown>),
+  usage: row.usage === null ? null : (parseExactJson(row.usage) as Record<string, unknown>),
   earlierAttempts: row.earlier_attempts === undefined ? [] : (JSON.parse(row.earlier_attempts) as StepAttempt[]),
+});
+
+/** A step result with its JSON columns serialised: what crosses to the SQLite writer thread (a structured clone would lose exact numbers). */
+export interface SerializedStep extends Omit<StepResultRecord, 'output' | 'memoryWrites' | 'logs' | 'usage'> {
+  output: string;
+  memoryWrites: string;
+  logs: string;
+  usage: string | null;
+}
+
+/** Serialises a step's JSON columns, numbers exact. */
+export const serializeStep = (step: StepResultRecord): SerializedStep => ({
+  ...step,
+  output: stringifyExactJson(step.output ?? null),
+  memoryWrites: stringifyExactJson(step.memoryWrites),
+  logs: JSON.stringify(step.logs),
+  usage: step.usage === null ? null : stringifyExactJson(step.usage),
 });
 
 /** Maps a rejected_calls row. */

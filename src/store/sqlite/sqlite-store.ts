@@ -9,7 +9,7 @@ import type {
 } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
-  toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  serializeStep, toEvent, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
   type EventRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
 } from '../rows.js';
 import { WriterClient } from './writer-client.js';
@@ -303,11 +303,11 @@ export class SqliteStore implements Store {
   }
 
   checkpointStep(ref: AttemptRef, step: StepResultRecord): Promise<boolean> {
-    return this.writer.call('checkpointStep', { ref, step });
+    return this.writer.call('checkpointStep', { ref, step: serializeStep(step) });
   }
 
   completeRun(ref: AttemptRef, now: number, finalStep?: StepResultRecord): Promise<boolean> {
-    return this.writer.call('completeRun', { ref, now, finalStep });
+    return this.writer.call('completeRun', { ref, now, finalStep: finalStep === undefined ? undefined : serializeStep(finalStep) });
   }
 
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean> {

@@ -2,9 +2,9 @@ import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
   AttemptRef, IngestRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
-  StepResultRecord, Workspace, WorkflowRecord, WorkspaceSecretRecord,
+  Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
-import { toRun, type RunRow } from '../rows.js';
+import { toRun, type RunRow, type SerializedStep } from '../rows.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -236,17 +236,16 @@ export class SqliteWrites {
     return this.sql("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.leaseExpiresAt, ref.runId, ref.attempt, ref.workerId).changes > 0;
   }
 
-  checkpointStep(args: { ref: AttemptRef; step: StepResultRecord }): boolean {
+  checkpointStep(args: { ref: AttemptRef; step: SerializedStep }): boolean {
     if (!this.owns(args.ref)) return false;
     const s = args.step;
     this.sql(CHECKPOINT_SQL).run(
-      args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, JSON.stringify(s.output ?? null),
-      JSON.stringify(s.memoryWrites), s.error, JSON.stringify(s.logs), s.usage === null ? null : JSON.stringify(s.usage),
+      args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, s.output, s.memoryWrites, s.error, s.logs, s.usage,
     );
     return true;
   }
 
-  completeRun(args: { ref: AttemptRef; now: number; finalStep?: StepResultRecord | undefined }): boolean {
+  completeRun(args: { ref: AttemptRef; now: number; finalStep?: SerializedStep | undefined }): boolean {
     const { ref } = args;
     if (args.finalStep !== undefined && !this.checkpointStep({ ref, step: args.finalStep })) return false;
     return this.sql("UPDATE runs SET status = 'succeeded', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.now, ref.runId, ref.attempt, ref.workerId).changes > 0;

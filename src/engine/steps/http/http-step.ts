@@ -1,6 +1,7 @@
 import type { HttpStepDefinition } from '../../../config/workflow-definition.js';
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
+import { parseExactJson, stringifyExactJson } from '../../../util/exact-json.js';
 import { SecretScope, type SecretAccess } from '../../secret-scope.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderTemplate, renderText } from '../../templates.js';
@@ -43,7 +44,7 @@ export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: Secr
         let body: string | undefined;
         if (typeof value === 'string') body = value;
         else if (value !== undefined) {
-          body = JSON.stringify(value);
+          body = stringifyExactJson(value);
           headers['content-type'] ??= 'application/json';
         }
         return { output: scope.redact(await send(deps.client, step, context.signal, { url, headers, body })) };
@@ -80,7 +81,7 @@ function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   const text = body.toString('utf8');
   if (contentType !== undefined && /[/+]json\b/i.test(contentType)) {
     try {
-      return JSON.parse(text) as unknown;
+      return parseExactJson(text);
     } catch {
       return text;
     }
