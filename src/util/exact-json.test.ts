@@ -10,6 +10,8 @@ describe('exact JSON', () => {
     for (const text of cases) expect(stringifyExactJson(parseExactJson(text))).toBe(text);
     expect(parseExactJson('{"a":1.5,"b":[true,null,"x"],"c":9007199254740991}')).toStrictEqual({ a: 1.5, b: [true, null, 'x'], c: 9007199254740991 });
     expect(isLosslessNumber((parseExactJson('{"id":820982911946154508}') as { id: unknown }).id)).toBe(true);
+    // A double printed with 17 digits round-trips: it stays a number.
+    expect(parseExactJson('[16.990000000000002,-0.30000000000000004]')).toStrictEqual([16.990000000000002, -0.30000000000000004]);
   });
 
   it('matches JSON.parse on repeated keys and refuses what is not JSON', () => {

@@ -16,8 +16,19 @@ import { isLosslessNumber, isSafeNumber, LosslessNumber, parse, stringify } from
 export { isLosslessNumber } from 'lossless-json';
 
 // Only a number of 16 or more significant digits, or with a 3-digit exponent, can lose
-// anything to a double; text without such a run takes the native parser (the common case).
-const MAYBE_INEXACT = /\d(?:\.?\d){15}|[eE][+-]?\d{3}/;
+// anything to a double: the tokens below. Inside strings they are found too; a false alarm
+// only costs the slower parser.
+const LONG_NUMBER = /-?\d(?:\.?\d){15,}(?:[eE][+-]?\d+)?|-?\d+(?:\.\d+)?[eE][+-]?\d{3,}/g;
+
+/**
+ * Whether every long number in `text` is one a double holds exactly, so `JSON.parse` loses
+ * nothing. Doubles printed by JavaScript often have 17 digits (`16.990000000000002`) yet
+ * round-trip; those keep the native parser.
+ */
+function allNumbersExact(text: string): boolean {
+  for (const [token] of text.matchAll(LONG_NUMBER)) if (!isSafeNumber(token)) return false;
+  return true;
+}
 
 const parseNumber = (text: string): number | LosslessNumber => (isSafeNumber(text) ? Number(text) : new LosslessNumber(text));
 
@@ -28,7 +39,7 @@ const parseNumber = (text: string): number | LosslessNumber => (isSafeNumber(tex
  * @throws SyntaxError for text that is not JSON.
  */
 export function parseExactJson(text: string): unknown {
-  if (!MAYBE_INEXACT.test(text)) return JSON.parse(text) as unknown;
+  if (allNumbersExact(text)) return JSON.parse(text) as unknown;
   return parse(text, null, { parseNumber, onDuplicateKey: ({ newValue }) => newValue });
 }
 
