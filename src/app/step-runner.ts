@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createEgressPolicy } from '../engine/net/address-policy.js';
 import { createGuardedHttpClient } from '../engine/net/guarded-fetch.js';
-import { createRunExecutor } from '../engine/run-executor.js';
+import { createRunExecutor, type StepKinds } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
 import { createLlmStep } from '../engine/steps/llm/llm-step.js';
 import { createRespondStep } from '../engine/steps/respond/respond-step.js';
@@ -24,7 +24,7 @@ export function createStepRunner(options: {
   scriptThreads: number;
   logger: Logger;
   clock?: () => number;
-}): { runSteps: RunSteps; close: () => Promise<void> } {
+}): { runSteps: RunSteps; kinds: StepKinds; secrets: SecretAccess; close: () => Promise<void> } {
   const client = createGuardedHttpClient({
     policy: createEgressPolicy({ allowlist: [...options.egressAllowlist] }),
     defaultTimeoutMs: 30_000,
@@ -35,17 +35,17 @@ export function createStepRunner(options: {
     reveal: (workspaceId, names) => options.workspaceSecrets.reveal(workspaceId, names),
   };
   const pool = createScriptPool({ threads: options.scriptThreads });
-  const execute = createRunExecutor({
-    clock: options.clock ?? Date.now,
-    steps: {
-      http: createHttpStep({ client, secrets }),
-      script: createScriptStep({ pool }),
-      llm: createLlmStep({ client, secrets, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
-      respond: createRespondStep(),
-    },
-  });
+  const kinds: StepKinds = {
+    http: createHttpStep({ client, secrets }),
+    script: createScriptStep({ pool }),
+    llm: createLlmStep({ client, secrets, apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)) }),
+    respond: createRespondStep(),
+  };
+  const execute = createRunExecutor({ clock: options.clock ?? Date.now, steps: kinds });
   return {
     runSteps: (claimed, context) => execute(claimed, context),
+    kinds,
+    secrets,
     close: async () => {
       await pool.close();
       await client.close();

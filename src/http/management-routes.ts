@@ -7,16 +7,19 @@ import { RUN_STATUSES, type Store } from '../store/store.js';
 import { initialMemory, memoryAfter } from '../engine/memory.js';
 import { eventView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import type { TestRunService } from '../workflows/test-runs.js';
 import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { stringifyExactJson } from '../util/exact-json.js';
 import { adminBearerAuth } from './admin-auth.js';
 import { pageOf, pageQuery, parseQuery } from './list-query.js';
 import { secretRoutes } from './secret-routes.js';
+import { testRunRoutes } from './test-run-routes.js';
 
 export interface ManagementRoutesOptions {
   store: Store;
   workflows: WorkflowService;
   workspaceSecrets: WorkspaceSecretService;
+  testRuns: TestRunService;
   adminTokenDigest: Buffer;
   clock: () => number;
   /** Wakes local workers when a replay queues a run. */
@@ -61,6 +64,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
   app.get<{ Params: WsParams }>('/api/workspaces/:ws', async (request) => serializeWorkspace(await workflows.requireWorkspace(request.params.ws)));
 
   secretRoutes(app, options.workspaceSecrets);
+  testRunRoutes(app, options.testRuns);
 
   app.post<{ Params: WsParams }>('/api/workspaces/:ws/workflows', async (request, reply) =>
     reply.code(201).send(await workflows.createWorkflow(request.params.ws, request.body)),
