@@ -42,7 +42,7 @@ export interface TestRunStep {
   type: string;
   /** `succeeded`, `failed`, or `not_run` (after an earlier step failed). */
   status: string;
-  /** The step's fields after templates, secrets shown as `[secret:NAME]`; null for scripts or when rendering failed. */
+  /** An HTTP or LLM step's fields after templates, secrets shown as `[secret:NAME]`; null for other kinds or when rendering failed. */
   input: unknown;
   output: unknown;
   error: string | null;
@@ -110,9 +110,13 @@ export async function executeTestRun(input: TestRunInput): Promise<{ status: 'su
   return { status, steps };
 }
 
-/** The step's templated fields as they were sent (secrets as `[secret:NAME]`); null for scripts or when a template fails. */
+/**
+ * What an HTTP or LLM step sent: its templated fields (secrets as `[secret:NAME]`). Null for
+ * other kinds (a script renders nothing; a respond step's output is its rendered fields) and
+ * when a template fails.
+ */
 async function renderedInput(step: StepDefinition, memory: Record<string, unknown>, input: TestRunInput): Promise<unknown> {
-  if (step.type === 'script') return null;
+  if (step.type !== 'http' && step.type !== 'llm') return null;
   const fields = step.type === 'http' ? [step.url, step.headers, step.body] : [step.system, step.prompt];
   const scope = await SecretScope.open({ access: input.secrets, workspaceId: input.workspaceId, memory, fields });
   try {
