@@ -121,6 +121,9 @@ if (process.env.BENCH_SKIP_CLUSTER !== '1') {
   await benchWaitingCallers();
 }
 
+const { benchExactJson } = await import('./exact-json.mjs');
+benchExactJson();
+
 if (process.env.BENCH_SKIP_E2E !== '1') {
   const { benchEndToEnd } = await import('./end-to-end.mjs');
   await benchEndToEnd();

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
-import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.js';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import type { IngestRecord } from '../src/store/store.js';
 import { createTestSchema, describeWithPostgres, type TestSchema } from './helpers/postgres.js';
 import { describeStoreContract } from './store.contract.js';

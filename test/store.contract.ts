@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
-import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WorkflowRecord } from '../src/store/store.js';
+import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WorkflowRecord, WorkspaceSecretRecord } from '../src/store/store.js';
 
 /*
  * The one contract every Store adapter passes (DESIGN.md, Layers). Tests assert what a user of
@@ -218,6 +218,39 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(all.filter((s) => s.workflowId === record.id).map((s) => s.id).sort()).toEqual([old.id, fresh.id].sort());
         await store.reencryptSecrets([{ id: old.id, ciphertext: 'v2:rewrapped' }]);
         expect((await store.listSecrets(ws, record.id))[0]).toMatchObject({ id: old.id, ciphertext: 'v2:rewrapped', expiresAt: T0 + HOUR });
+      });
+    });
+
+    describe('workspace secrets', () => {
+      const wsSecret = (workspaceId: string, name: string, at: number): WorkspaceSecretRecord => ({
+        workspaceId, name, ciphertext: `v1:${newId('ct')}`, allowedOrigins: ['https://api.example.com'], createdAt: at, updatedAt: at,
+      });
+
+      it('creates, then replaces keeping createdAt; reads by name; deletes once', async () => {
+        const ws = await workspace();
+        const first = wsSecret(ws, 'TOKEN', T0);
+        expect(await store.putWorkspaceSecret(first)).toEqual({ created: true, createdAt: T0 });
+        const second = { ...wsSecret(ws, 'TOKEN', T0 + HOUR), allowedOrigins: [] };
+        expect(await store.putWorkspaceSecret(second)).toEqual({ created: false, createdAt: T0 });
+        await store.putWorkspaceSecret(wsSecret(ws, 'OTHER', T0));
+        expect(await store.getWorkspaceSecrets(ws, ['TOKEN', 'MISSING'])).toEqual([{ ...second, createdAt: T0 }]);
+        expect((await store.getWorkspaceSecrets(ws)).map((s) => s.name)).toEqual(['OTHER', 'TOKEN']);
+        expect(await store.getWorkspaceSecrets(await workspace())).toEqual([]);
+        expect(await store.deleteWorkspaceSecret(ws, 'TOKEN')).toBe(true);
+        expect(await store.deleteWorkspaceSecret(ws, 'TOKEN')).toBe(false);
+        expect((await store.getWorkspaceSecrets(ws)).map((s) => s.name)).toEqual(['OTHER']);
+      });
+
+      it('lists newest first with paging, and re-encrypts in place', async () => {
+        const ws = await workspace();
+        for (const [index, name] of ['A', 'B', 'C'].entries()) await store.putWorkspaceSecret(wsSecret(ws, name, T0 + index));
+        const first = await store.listWorkspaceSecrets(ws, { limit: 2 });
+        expect(first.items.map((s) => s.name)).toEqual(['C', 'B']);
+        const rest = await store.listWorkspaceSecrets(ws, { limit: 2, cursor: first.nextCursor ?? '' });
+        expect(rest).toEqual({ items: [expect.objectContaining({ name: 'A' })], nextCursor: null });
+        await store.reencryptWorkspaceSecrets([{ workspaceId: ws, name: 'B', ciphertext: 'v2:rewrapped' }]);
+        expect((await store.getWorkspaceSecrets(ws, ['B']))[0]?.ciphertext).toBe('v2:rewrapped');
+        expect((await store.listAllWorkspaceSecrets()).filter((s) => s.workspaceId === ws)).toHaveLength(3);
       });
     });
 

@@ -17,6 +17,8 @@ import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
 import { resolveMasterKey } from './master-key.js';
+import { TestRunService } from '../workflows/test-runs.js';
+import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { createStepRunner } from './step-runner.js';
 
 export interface AppOptions {
@@ -58,6 +60,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
+  const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
@@ -67,10 +70,15 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const runWaiter = new RunWaiter({ store, pollMs: 250 });
 
   let workers: WorkerPool | null = null;
-  let closeSteps: (() => Promise<void>) | undefined;
+  let steps: ReturnType<typeof createStepRunner> | undefined;
+  // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
+  const stepRunner = (): ReturnType<typeof createStepRunner> => {
+    steps ??= createStepRunner({ workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
+    return steps;
+  };
   let stopWakeUps: (() => void) | undefined;
   if (config.workers.concurrency > 0) {
-    const steps = createStepRunner({ workflows, store, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
+    const runner = stepRunner();
     workers = new WorkerPool({
       store,
       logger,
@@ -78,12 +86,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       clock,
       concurrency: config.workers.concurrency,
       leaseMs: config.workers.leaseMs,
-      runSteps: steps.runSteps,
+      runSteps: runner.runSteps,
       retentionDays: config.retentionDays,
       backoff: { baseMs: config.workers.retryBaseMs, maxMs: config.workers.retryMaxMs },
       onRunFinished: (runId) => runWaiter.finished(runId),
     });
-    closeSteps = steps.close;
   }
 
   let server: FastifyInstance | null = null;
@@ -128,6 +135,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       store,
       ingress,
       workflows,
+      workspaceSecrets,
+      testRuns: new TestRunService({ store, workflows, clock, engine: stepRunner }),
       metrics,
       adminTokenDigest: adminToken.digest,
       clock,
@@ -170,7 +179,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         stopWakeUps?.();
         stopChangeNotices?.();
         await workers?.stop();
-        await closeSteps?.();
+        await steps?.close();
         await store.close();
       })();
       return stopping;

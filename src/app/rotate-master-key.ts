@@ -5,7 +5,7 @@ import { masterKeyFromBase64, SecretCipher, type MasterKey } from '../secrets/ci
 import { findMasterKey, findPreviousMasterKey, replaceMasterKeyFile } from '../secrets/master-key-file.js';
 import { openStore } from '../store/open-store.js';
 import { MASTER_KEY_SETTING } from './master-key.js';
-import { secretAssociatedData } from '../workflows/secret-purposes.js';
+import { secretAssociatedData, workspaceSecretAssociatedData } from '../secrets/secret-purposes.js';
 
 /**
  * Re-encrypts every secret under a new master key in one transaction. Secrets already under
@@ -34,6 +34,13 @@ export async function rotateMasterKey(options: { config: ServerConfig; newKeyBas
       .filter((secret) => SecretCipher.keyIdOf(secret.ciphertext) !== next.id)
       .map((secret) => ({ id: secret.id, ciphertext: cipher.encrypt(cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)), secretAssociatedData(secret)) }));
     await store.reencryptSecrets(updates);
+    const workspaceUpdates = (await store.listAllWorkspaceSecrets())
+      .filter((secret) => SecretCipher.keyIdOf(secret.ciphertext) !== next.id)
+      .map((secret) => {
+        const associatedData = workspaceSecretAssociatedData(secret);
+        return { workspaceId: secret.workspaceId, name: secret.name, ciphertext: cipher.encrypt(cipher.decrypt(secret.ciphertext, associatedData), associatedData) };
+      });
+    await store.reencryptWorkspaceSecrets(workspaceUpdates);
     // From now on every node must start with the new key (see master-key.ts).
     await store.putSetting(MASTER_KEY_SETTING, next.id);
     // A generated key file is replaced only after every secret is re-encrypted under the new key,
@@ -41,8 +48,9 @@ export async function rotateMasterKey(options: { config: ServerConfig; newKeyBas
     // master.key.previous, the old key's last copy, with the new one.
     const keyFile = found.source === 'env' ? 'not-used' : found.key.id === next.id ? 'already-new' : 'replaced';
     if (keyFile === 'replaced') replaceMasterKeyFile(options.config.dataDir, options.newKeyBase64);
-    options.logger.info({ count: updates.length, keyId: next.id, keyFile }, 'master key rotated');
-    return { count: updates.length, keyFile };
+    const count = updates.length + workspaceUpdates.length;
+    options.logger.info({ count, keyId: next.id, keyFile }, 'master key rotated');
+    return { count, keyFile };
   } finally {
     await store.close();
   }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createEgressPolicy } from '../engine/net/address-policy.js';
 import { createGuardedHttpClient } from '../engine/net/guarded-fetch.js';
-import { createRunExecutor } from '../engine/run-executor.js';
+import { createRunExecutor, type StepKinds } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
 import { createLlmStep } from '../engine/steps/llm/llm-step.js';
 import { createRespondStep } from '../engine/steps/respond/respond-step.js';
@@ -10,8 +10,10 @@ import { createScriptPool } from '../engine/sandbox/script-pool.js';
 import type { RunSteps } from '../queue/worker-pool.js';
 import type { Store } from '../store/store.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
+import type { SecretAccess } from '../engine/secret-scope.js';
+import { SECRET_PURPOSE } from '../secrets/secret-purposes.js';
 import { createLlmBudget } from './llm-budget.js';
-import { SECRET_PURPOSE } from '../workflows/secret-purposes.js';
 
 /** Default cap on an HTTP/LLM step's response body, bytes. */
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
@@ -19,34 +21,40 @@ const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Wires the engine's step kinds to their dependencies (outbound client, script threads, secrets). */
 export function createStepRunner(options: {
   workflows: WorkflowService;
+  workspaceSecrets: WorkspaceSecretService;
   /** Where LLM token budgets are counted. */
   store: Store;
   egressAllowlist: readonly string[];
   scriptThreads: number;
   logger: Logger;
   clock?: () => number;
-}): { runSteps: RunSteps; close: () => Promise<void> } {
+}): { runSteps: RunSteps; kinds: StepKinds; secrets: SecretAccess; close: () => Promise<void> } {
   const client = createGuardedHttpClient({
     policy: createEgressPolicy({ allowlist: [...options.egressAllowlist] }),
     defaultTimeoutMs: 30_000,
     maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   });
+  const secrets: SecretAccess = {
+    names: async (workspaceId) => [...(await options.workspaceSecrets.listSecretNames(workspaceId))],
+    reveal: (workspaceId, names) => options.workspaceSecrets.reveal(workspaceId, names),
+  };
   const pool = createScriptPool({ threads: options.scriptThreads });
-  const execute = createRunExecutor({
-    clock: options.clock ?? Date.now,
-    steps: {
-      http: createHttpStep({ client }),
-      script: createScriptStep({ pool }),
-      llm: createLlmStep({
-        client,
-        apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
-        budget: createLlmBudget({ store: options.store, clock: options.clock ?? Date.now }),
-      }),
-      respond: createRespondStep(),
-    },
-  });
+  const kinds: StepKinds = {
+    http: createHttpStep({ client, secrets }),
+    script: createScriptStep({ pool }),
+    llm: createLlmStep({
+      client,
+      secrets,
+      apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
+      budget: createLlmBudget({ store: options.store, clock: options.clock ?? Date.now }),
+    }),
+    respond: createRespondStep(),
+  };
+  const execute = createRunExecutor({ clock: options.clock ?? Date.now, steps: kinds });
   return {
     runSteps: (claimed, context) => execute(claimed, context),
+    kinds,
+    secrets,
     close: async () => {
       await pool.close();
       await client.close();

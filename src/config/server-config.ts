@@ -106,6 +106,10 @@ const envSchema = z.object({
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
   /** Deepest JSON nesting accepted in a webhook body; deeper is a 400. */
   HOOKFLOW_MAX_JSON_DEPTH: intFrom(1, 10_000).default(64),
+  /** Longest workspace secret value, bytes (UTF-8). */
+  HOOKFLOW_SECRET_MAX_BYTES: intFrom(1, 1_048_576).default(16_384),
+  /** Most allowed origins one workspace secret may list. */
+  HOOKFLOW_SECRET_MAX_ORIGINS: intFrom(1, 1000).default(32),
   /** Calls per source IP per minute over all webhooks; 0 = no limit. Per process. */
   HOOKFLOW_RATE_LIMIT_PER_IP_PER_MINUTE: intFrom(0).default(0),
   /** Rejected calls recorded per workflow per minute (all are counted in metrics). */
@@ -176,6 +180,11 @@ export interface ServerConfig {
     readonly retryMaxMs: number;
   };
   readonly retentionDays: number;
+  /** Limits of workspace secrets (PUT /api/workspaces/:ws/secrets/:name). */
+  readonly workspaceSecrets: {
+    readonly maxValueBytes: number;
+    readonly maxAllowedOrigins: number;
+  };
   readonly logLevel: string;
 }
 
@@ -242,6 +251,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
+    workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
     logLevel: e.LOG_LEVEL,
   });
 }

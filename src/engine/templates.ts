@@ -1,4 +1,5 @@
 import { HookflowError } from '../errors/catalogue.js';
+import { stringifyExactJson } from '../util/exact-json.js';
 
 /**
  * Templates in step fields: `{{name}}` or `{{name.path.to[0].field}}` (API.md, "Workflow
@@ -77,7 +78,8 @@ function resolve(expression: ParsedExpression, memory: Readonly<Record<string, u
 
 function toText(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  // Exact: a number beyond 2^53 (a LosslessNumber) renders with the digits received.
+  if (typeof value === 'object' && value !== null) return stringifyExactJson(value);
   return String(value);
 }
 

@@ -3,17 +3,25 @@ import { z } from 'zod';
 import { RESOURCE_ID, type WorkflowDefinition } from '../config/workflow-definition.js';
 import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
-import { RUN_STATUSES, type PageRequest, type Store } from '../store/store.js';
+import { RUN_STATUSES, type Store } from '../store/store.js';
 import { initialMemory, memoryAfter } from '../engine/memory.js';
 import { utcDay } from '../engine/steps/llm/llm-budget.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
 import { eventView, jobView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import type { TestRunService } from '../workflows/test-runs.js';
+import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
+import { stringifyExactJson } from '../util/exact-json.js';
 import { adminBearerAuth } from './admin-auth.js';
+import { pageOf, pageQuery, parseQuery } from './list-query.js';
+import { secretRoutes } from './secret-routes.js';
+import { testRunRoutes } from './test-run-routes.js';
 
 export interface ManagementRoutesOptions {
   store: Store;
   workflows: WorkflowService;
+  workspaceSecrets: WorkspaceSecretService;
+  testRuns: TestRunService;
   adminTokenDigest: Buffer;
   clock: () => number;
   /** Wakes local workers when a replay queues a run. */
@@ -24,10 +32,6 @@ export interface ManagementRoutesOptions {
   bulkRatePerSecond: number;
 }
 
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().min(1).max(512).optional(),
-});
 const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
 /** `POST …/runs/:id/resume`: on the version the run started with (default), or the workflow's latest. */
 const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
@@ -55,20 +59,12 @@ type WsParams = { ws: string };
 type WfParams = { ws: string; wf: string };
 type RunParams = { ws: string; runId: string };
 
-function parseQuery<T extends z.ZodTypeAny>(schema: T, query: unknown): z.output<T> {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) {
-    throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid query', { details: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
-  }
-  return parsed.data as z.output<T>;
-}
-
-const pageOf = (query: { limit: number; cursor?: string | undefined }): PageRequest => ({ limit: query.limit, cursor: query.cursor });
-
 /** The management API (API.md): everything under the admin bearer token. */
 export async function managementRoutes(app: FastifyInstance, options: ManagementRoutesOptions): Promise<void> {
   const { store, workflows } = options;
   app.addHook('onRequest', adminBearerAuth(options.adminTokenDigest));
+  // Event bodies, memory and outputs may hold numbers beyond 2^53: answer with their exact digits.
+  app.setReplySerializer((payload) => stringifyExactJson(payload));
   // Every id in a path (workspace, workflow, run) has the RESOURCE_ID form; anything else names
   // nothing, and never reaches the database (PostgreSQL refuses a NUL with an error).
   app.addHook('preValidation', async (request) => {
@@ -83,6 +79,9 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     return { items: page.items.map(serializeWorkspace), nextCursor: page.nextCursor };
   });
   app.get<{ Params: WsParams }>('/api/workspaces/:ws', async (request) => serializeWorkspace(await workflows.requireWorkspace(request.params.ws)));
+
+  secretRoutes(app, options.workspaceSecrets);
+  testRunRoutes(app, options.testRuns);
 
   app.post<{ Params: WsParams }>('/api/workspaces/:ws/workflows', async (request, reply) =>
     reply.code(201).send(await workflows.createWorkflow(request.params.ws, request.body)),

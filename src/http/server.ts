@@ -10,6 +10,8 @@ import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import type { TestRunService } from '../workflows/test-runs.js';
+import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { sendError } from './error-handler.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
@@ -20,6 +22,8 @@ export interface HttpServerOptions {
   store: Store;
   ingress: IngressService;
   workflows: WorkflowService;
+  workspaceSecrets: WorkspaceSecretService;
+  testRuns: TestRunService;
   metrics: Metrics;
   adminTokenDigest: Buffer;
   clock: () => number;
@@ -145,6 +149,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,
+    workspaceSecrets: options.workspaceSecrets,
+    testRuns: options.testRuns,
     adminTokenDigest: options.adminTokenDigest,
     clock: options.clock,
     onRunQueued: options.onRunQueued,

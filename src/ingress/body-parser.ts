@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import secureJson from 'secure-json-parse';
 import { HookflowError } from '../errors/catalogue.js';
+import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import { scanJson, type JsonScan } from './json-scan.js';
 import { parseMultipart, type MultipartLimits } from './multipart.js';
 
@@ -56,7 +57,7 @@ export function parseBody(raw: Buffer, options: ParseBodyOptions): ParsedBody {
 }
 
 function stored(value: unknown): ParsedBody {
-  return { json: JSON.stringify(value) };
+  return { json: stringifyExactJson(value) };
 }
 
 /**
@@ -126,7 +127,8 @@ function withJsonField(form: Record<string, string | string[]>, options: ParseBo
   const text = name === undefined ? undefined : form[name];
   if (name === undefined || typeof text !== 'string') return form;
   const checked = parseJsonText(text, options.maxJsonDepth);
-  return { ...form, [name]: JSON.parse(checked.json) as unknown };
+  // Exact: a number beyond 2^53 in the field keeps its digits (docs/numbers.md).
+  return { ...form, [name]: parseExactJson(checked.json) };
 }
 
 function parseForm(text: string): Record<string, string | string[]> {

@@ -1,5 +1,6 @@
 import type { ResponseDefinition } from '../config/workflow-definition.js';
 import type { RunRecord, Store } from '../store/store.js';
+import { stringifyExactJson } from '../util/exact-json.js';
 import type { WebhookAnswer } from './ingress-service.js';
 import type { RunWaiter } from './run-waiter.js';
 
@@ -17,7 +18,7 @@ export interface CustomAnswer {
 function encode(status: number, headers: Readonly<Record<string, string>>, body: unknown, asJson = false): CustomAnswer {
   const lower = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
   if (typeof body === 'string' && !asJson) return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...lower }, payload: body };
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...lower }, payload: JSON.stringify(body ?? null) };
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...lower }, payload: stringifyExactJson(body ?? null) };
 }
 
 /** The caller's `Prefer: wait=N` (RFC 7240), in ms, or undefined when it asks for no wait. */

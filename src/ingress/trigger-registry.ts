@@ -2,7 +2,7 @@ import { RESOURCE_ID, type TriggerDefinition } from '../config/workflow-definiti
 import { secretDigest } from '../secrets/constant-time.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import type { Store } from '../store/store.js';
-import { SECRET_PURPOSE, secretAssociatedData } from '../workflows/secret-purposes.js';
+import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes.js';
 
 /** A secret valid until `expiresAt` (null: no expiry). */
 export interface TimedSecret<T> {

@@ -1,5 +1,6 @@
+import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
-  EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord,
+  EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from './store.js';
 
 /*
@@ -24,6 +25,10 @@ export interface WorkflowRow {
 export interface SecretRow {
   id: string; workspace_id: string; workflow_id: string; purpose: string; ciphertext: string;
   created_at: number; expires_at: number | null;
+}
+/** A `workspace_secrets` row (`allowed_origins` is a JSON array). */
+export interface WorkspaceSecretRow {
+  workspace_id: string; name: string; ciphertext: string; allowed_origins: string; created_at: number; updated_at: number;
 }
 /** An `events` row. */
 export interface EventRow {
@@ -64,6 +69,16 @@ export const toWorkflow = (row: WorkflowRow): WorkflowRecord => ({
   updatedAt: row.updated_at,
 });
 
+/** Maps a workspace_secrets row. */
+export const toWorkspaceSecret = (row: WorkspaceSecretRow): WorkspaceSecretRecord => ({
+  workspaceId: row.workspace_id,
+  name: row.name,
+  ciphertext: row.ciphertext,
+  allowedOrigins: JSON.parse(row.allowed_origins) as string[],
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
 /** Maps a secrets row. */
 export const toSecret = (row: SecretRow): SecretRecord => ({
   id: row.id,
@@ -84,7 +99,8 @@ export const toEvent = (row: EventRow): EventRecord => ({
   receivedAt: row.received_at,
   test: truthy(row.test),
   headers: JSON.parse(row.headers) as Record<string, string>,
-  body: JSON.parse(row.body) as unknown,
+  // Exact: an order id beyond 2^53 keeps its digits (docs/numbers.md).
+  body: parseExactJson(row.body),
   meta: JSON.parse(row.meta) as Record<string, unknown>,
   idempotencyKey: row.idempotency_key,
 });
@@ -119,11 +135,11 @@ export const toStepResult = (row: StepRow): StepResultRecord => ({
   status: row.status,
   startedAt: row.started_at,
   finishedAt: row.finished_at,
-  output: JSON.parse(row.output) as unknown,
-  memoryWrites: JSON.parse(row.memory_writes) as Record<string, unknown>,
+  output: parseExactJson(row.output),
+  memoryWrites: parseExactJson(row.memory_writes) as Record<string, unknown>,
   error: row.error,
   logs: JSON.parse(row.logs) as string[],
-  usage: row.usage === null ? null : (JSON.parse(row.usage) as Record<string, unknown>),
+  usage: row.usage === null ? null : (parseExactJson(row.usage) as Record<string, unknown>),
   earlierAttempts: row.earlier_attempts === undefined ? [] : (JSON.parse(row.earlier_attempts) as StepAttempt[]),
 });
 
@@ -156,6 +172,23 @@ export const jobValues = (job: JobRecord): unknown[] => [
   job.id, job.workspaceId, job.workflowId, job.kind, job.status, JSON.stringify(job.options), JSON.stringify(job.runIds),
   job.done, job.failed, job.lastError, job.createdAt, job.updatedAt, job.finishedAt,
 ];
+
+/** A step result with its JSON columns serialised: what crosses to the SQLite writer thread (a structured clone would lose exact numbers). */
+export interface SerializedStep extends Omit<StepResultRecord, 'output' | 'memoryWrites' | 'logs' | 'usage'> {
+  output: string;
+  memoryWrites: string;
+  logs: string;
+  usage: string | null;
+}
+
+/** Serialises a step's JSON columns, numbers exact. */
+export const serializeStep = (step: StepResultRecord): SerializedStep => ({
+  ...step,
+  output: stringifyExactJson(step.output ?? null),
+  memoryWrites: stringifyExactJson(step.memoryWrites),
+  logs: JSON.stringify(step.logs),
+  usage: step.usage === null ? null : stringifyExactJson(step.usage),
+});
 
 /** Maps a rejected_calls row. */
 export const toRejectedCall = (row: RejectedRow): RejectedCallRecord => ({

@@ -41,6 +41,20 @@ export interface SecretRecord {
   expiresAt: number | null;
 }
 
+/**
+ * An encrypted secret owned by a workspace, referenced by steps as `{{secrets.NAME}}`.
+ * `allowedOrigins` (normalised `scheme://host[:port]`) limits where it may be sent; empty means
+ * anywhere. The ciphertext's associated data binds the workspace, the name and the origins.
+ */
+export interface WorkspaceSecretRecord {
+  workspaceId: string;
+  name: string;
+  ciphertext: string;
+  allowedOrigins: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** What a webhook request leaves behind. Headers never hold the shared key. */
 export interface EventRecord {
   id: string;
@@ -228,6 +242,22 @@ export interface Store {
   claimSetting(name: string, value: string): Promise<string>;
   /** Records `value`, replacing what was there (a master-key rotation). */
   putSetting(name: string, value: string): Promise<void>;
+
+  /**
+   * Creates or replaces a workspace secret (ciphertext and origins); a replaced one keeps its
+   * `createdAt`. Resolves whether the row was created.
+   */
+  putWorkspaceSecret(secret: WorkspaceSecretRecord): Promise<{ created: boolean; createdAt: number }>;
+  /** A workspace's secrets, newest first by (createdAt, name). */
+  listWorkspaceSecrets(workspaceId: string, page: PageRequest): Promise<Page<WorkspaceSecretRecord>>;
+  /** The named secrets of a workspace that exist (all of them when `names` is absent). */
+  getWorkspaceSecrets(workspaceId: string, names?: readonly string[]): Promise<WorkspaceSecretRecord[]>;
+  /** False when there was no such secret. */
+  deleteWorkspaceSecret(workspaceId: string, name: string): Promise<boolean>;
+  /** Every workspace secret (master-key rotation). */
+  listAllWorkspaceSecrets(): Promise<WorkspaceSecretRecord[]>;
+  /** Rewrites ciphertexts in one transaction (master-key rotation). */
+  reencryptWorkspaceSecrets(updates: { workspaceId: string; name: string; ciphertext: string }[]): Promise<void>;
 
   /** The hot path: group-committed; resolves only after the commit is durable. */
   ingest(record: IngestRecord, now: number): Promise<IngestResult>;

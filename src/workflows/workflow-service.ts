@@ -5,7 +5,8 @@ import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
 import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord } from '../store/store.js';
-import { SECRET_PURPOSE, secretAssociatedData } from './secret-purposes.js';
+import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes.js';
+import { credentialWarnings } from './credential-warnings.js';
 import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {
@@ -68,7 +69,7 @@ export class WorkflowService {
     await this.options.store.createWorkflow(record, this.encryptAll(workspaceId, id, secrets, now));
     this.options.registry.invalidate(workspaceId, id);
     const created = await this.requireWorkflowRecord(workspaceId, id);
-    return this.view(created, new Set(secrets.keys()), sharedKey);
+    return withWarnings(this.view(created, new Set(secrets.keys()), sharedKey), credentialWarnings(definition));
   }
 
   async getWorkflow(workspaceId: string, workflowId: string): Promise<Record<string, unknown>> {
@@ -109,7 +110,7 @@ export class WorkflowService {
     const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
     await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now), [...secrets.keys()]);
     this.options.registry.invalidate(workspaceId, workflowId);
-    return this.getWorkflow(workspaceId, workflowId);
+    return withWarnings(await this.getWorkflow(workspaceId, workflowId), credentialWarnings(definition));
   }
 
   async deleteWorkflow(workspaceId: string, workflowId: string): Promise<void> {
@@ -236,11 +237,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Fields the GET view adds that are not part of a definition; a PUT of a GET answer ignores them. */
-const VIEW_ONLY_FIELDS = ['workspaceId', 'version', 'webhookUrl', 'testWebhookUrl', 'createdAt', 'updatedAt'];
+const VIEW_ONLY_FIELDS = ['workspaceId', 'version', 'webhookUrl', 'testWebhookUrl', 'createdAt', 'updatedAt', 'warnings'];
 
 function withoutViewFields(input: unknown): unknown {
   if (!isPlainObject(input)) return input;
   return Object.fromEntries(Object.entries(input).filter(([name]) => !VIEW_ONLY_FIELDS.includes(name)));
+}
+
+/** The save answer with `warnings` (only when there are any). */
+function withWarnings(view: Record<string, unknown>, warnings: string[]): Record<string, unknown> {
+  return warnings.length === 0 ? view : { ...view, warnings };
 }
 
 function generateKey(): string {

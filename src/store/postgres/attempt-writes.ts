@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { serializeStep } from '../rows.js';
 import type { AttemptRef, StepResultRecord } from '../store.js';
 import { storageError } from './pg-errors.js';
 import { notifyIfAny } from './run-notifier.js';
@@ -75,10 +76,10 @@ export async function heartbeat(pool: Pool, ref: AttemptRef, leaseExpiresAt: num
 
 /** Stores (or replaces) a finished step; false when the attempt no longer owns the run. */
 export async function checkpointStep(pool: Pool, ref: AttemptRef, step: StepResultRecord): Promise<boolean> {
+  const s = serializeStep(step);
   const values = [
-    ...fence(ref), step.stepId, step.stepIndex, step.type, step.attempt, step.status, step.startedAt, step.finishedAt,
-    JSON.stringify(step.output ?? null), JSON.stringify(step.memoryWrites), step.error === null ? null : storableText(step.error), JSON.stringify(step.logs),
-    step.usage === null ? null : JSON.stringify(step.usage),
+    ...fence(ref), s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt,
+    s.output, s.memoryWrites, s.error === null ? null : storableText(s.error), s.logs, s.usage,
   ];
   return (await run(pool, 'checkpoint', 'hookflow_checkpoint_step', CHECKPOINT_SQL, values)).rowCount > 0;
 }

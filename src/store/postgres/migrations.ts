@@ -131,6 +131,22 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   {
+    version: 6,
+    name: 'workspace secrets',
+    sql: `
+      CREATE TABLE workspace_secrets (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        ciphertext TEXT NOT NULL,
+        allowed_origins TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      );
+      CREATE INDEX workspace_secrets_by_created ON workspace_secrets (workspace_id, created_at DESC, name DESC);
+    `,
+  },
+  {
     version: 9,
     name: 'settings: the master key id every node must use',
     sql: `

@@ -3,7 +3,7 @@ import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
   AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
-  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord,
+  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
 import * as attempts from './attempt-writes.js';
 import { claimRuns } from './claim-runs.js';
@@ -14,11 +14,12 @@ import { createPool } from './pg-pool.js';
 import { prune } from './prune.js';
 import { replayRun, resumeRun } from './replay-run.js';
 import {
-  JOB_COLUMNS, jobValues, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
-  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
+  JOB_COLUMNS, jobValues, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
 } from '../rows.js';
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
 import * as workflows from './workflow-writes.js';
+import * as workspaceSecrets from './workspace-secret-writes.js';
 
 /** How `openStore` opens PostgreSQL storage. */
 export interface PostgresStoreOptions {
@@ -177,6 +178,36 @@ export class PostgresStore implements Store {
   reencryptSecrets(updates: { id: string; ciphertext: string }[]): Promise<void> {
     return workflows.reencryptSecrets(this.pool, updates);
   }
+  putWorkspaceSecret(secret: WorkspaceSecretRecord): Promise<{ created: boolean; createdAt: number }> {
+    return workspaceSecrets.putWorkspaceSecret(this.pool, secret);
+  }
+
+  listWorkspaceSecrets(workspaceId: string, page: PageRequest): Promise<Page<WorkspaceSecretRecord>> {
+    return this.page<WorkspaceSecretRow, WorkspaceSecretRecord>({
+      from: 'SELECT * FROM workspace_secrets', where: 'workspace_id = $1', params: [workspaceId], timeColumn: 'created_at', idColumn: 'name', page,
+      map: toWorkspaceSecret, position: (s) => ({ time: s.createdAt, id: s.name }),
+    });
+  }
+
+  async getWorkspaceSecrets(workspaceId: string, names?: readonly string[]): Promise<WorkspaceSecretRecord[]> {
+    const rows = names === undefined
+      ? await this.rows<WorkspaceSecretRow>('read', 'SELECT * FROM workspace_secrets WHERE workspace_id = $1 ORDER BY name', [workspaceId])
+      : await this.rows<WorkspaceSecretRow>('read', 'SELECT * FROM workspace_secrets WHERE workspace_id = $1 AND name = ANY($2::text[]) ORDER BY name', [workspaceId, [...names]]);
+    return rows.map(toWorkspaceSecret);
+  }
+
+  deleteWorkspaceSecret(workspaceId: string, name: string): Promise<boolean> {
+    return workspaceSecrets.deleteWorkspaceSecret(this.pool, workspaceId, name);
+  }
+
+  async listAllWorkspaceSecrets(): Promise<WorkspaceSecretRecord[]> {
+    return (await this.rows<WorkspaceSecretRow>('read', 'SELECT * FROM workspace_secrets ORDER BY workspace_id, name')).map(toWorkspaceSecret);
+  }
+
+  reencryptWorkspaceSecrets(updates: { workspaceId: string; name: string; ciphertext: string }[]): Promise<void> {
+    return workspaceSecrets.reencryptWorkspaceSecrets(this.pool, updates);
+  }
+
 
   async getSetting(name: string): Promise<string | null> {
     const [row] = await this.rows<{ value: string }>('read', 'SELECT value FROM settings WHERE name = $1', [name]);

@@ -123,6 +123,22 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 6,
+    name: 'workspace secrets',
+    sql: `
+      CREATE TABLE workspace_secrets (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ciphertext TEXT NOT NULL,
+        allowed_origins TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      ) STRICT;
+      CREATE INDEX workspace_secrets_by_created ON workspace_secrets (workspace_id, created_at DESC, name DESC);
+    `,
+  },
+  {
     version: 9,
     name: 'settings: the master key id every node must use',
     sql: `

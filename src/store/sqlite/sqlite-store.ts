@@ -5,12 +5,12 @@ import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
   AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
-  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord,
+  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
-  toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, WORKFLOW_SELECT,
-  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow,
+  serializeStep, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
 } from '../rows.js';
 import { WriterClient } from './writer-client.js';
 
@@ -167,6 +167,36 @@ export class SqliteStore implements Store {
   reencryptSecrets(updates: { id: string; ciphertext: string }[]): Promise<void> {
     return this.writer.call('reencryptSecrets', updates);
   }
+  putWorkspaceSecret(secret: WorkspaceSecretRecord): Promise<{ created: boolean; createdAt: number }> {
+    return this.writer.call('putWorkspaceSecret', secret);
+  }
+
+  listWorkspaceSecrets(workspaceId: string, page: PageRequest): Promise<Page<WorkspaceSecretRecord>> {
+    return this.page<WorkspaceSecretRow, WorkspaceSecretRecord>({
+      from: 'SELECT * FROM workspace_secrets', where: 'workspace_id = ?', params: [workspaceId], timeColumn: 'created_at', idColumn: 'name', page,
+      map: toWorkspaceSecret, position: (s) => ({ time: s.createdAt, id: s.name }),
+    });
+  }
+
+  getWorkspaceSecrets(workspaceId: string, names?: readonly string[]): Promise<WorkspaceSecretRecord[]> {
+    return this.read(() => {
+      const rows = this.sql('SELECT * FROM workspace_secrets WHERE workspace_id = ? ORDER BY name').all(workspaceId) as WorkspaceSecretRow[];
+      return rows.filter((row) => names === undefined || names.includes(row.name)).map(toWorkspaceSecret);
+    });
+  }
+
+  deleteWorkspaceSecret(workspaceId: string, name: string): Promise<boolean> {
+    return this.writer.call('deleteWorkspaceSecret', { workspaceId, name });
+  }
+
+  listAllWorkspaceSecrets(): Promise<WorkspaceSecretRecord[]> {
+    return this.read(() => (this.sql('SELECT * FROM workspace_secrets ORDER BY workspace_id, name').all() as WorkspaceSecretRow[]).map(toWorkspaceSecret));
+  }
+
+  reencryptWorkspaceSecrets(updates: { workspaceId: string; name: string; ciphertext: string }[]): Promise<void> {
+    return this.writer.call('reencryptWorkspaceSecrets', updates);
+  }
+
 
   getSetting(name: string): Promise<string | null> {
     return this.read(() => (this.sql('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined)?.value ?? null);
@@ -312,11 +342,11 @@ export class SqliteStore implements Store {
   }
 
   checkpointStep(ref: AttemptRef, step: StepResultRecord): Promise<boolean> {
-    return this.writer.call('checkpointStep', { ref, step });
+    return this.writer.call('checkpointStep', { ref, step: serializeStep(step) });
   }
 
   completeRun(ref: AttemptRef, now: number, finalStep?: StepResultRecord): Promise<boolean> {
-    return this.writer.call('completeRun', { ref, now, finalStep });
+    return this.writer.call('completeRun', { ref, now, finalStep: finalStep === undefined ? undefined : serializeStep(finalStep) });
   }
 
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean> {

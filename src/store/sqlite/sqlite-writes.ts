@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
-  AttemptRef, IngestRecord, JobRecord, IngestResult, RejectedCallRecord, RunRecord, SecretRecord,
-  StepResultRecord, Workspace, WorkflowRecord,
+  AttemptRef, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
+  Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
-import { JOB_COLUMNS, jobValues, toRun, type RunRow } from '../rows.js';
+import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -125,6 +125,30 @@ export class SqliteWrites {
     this.sql('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(args.name, args.value);
   }
 
+  /** The writer thread is the only writer, so read-then-write cannot race another put. */
+  putWorkspaceSecret(secret: WorkspaceSecretRecord): { created: boolean; createdAt: number } {
+    const existing = this.sql('SELECT created_at FROM workspace_secrets WHERE workspace_id = ? AND name = ?').get(secret.workspaceId, secret.name) as { created_at: number } | undefined;
+    if (existing === undefined) {
+      this.sql('INSERT INTO workspace_secrets (workspace_id, name, ciphertext, allowed_origins, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        secret.workspaceId, secret.name, secret.ciphertext, JSON.stringify(secret.allowedOrigins), secret.createdAt, secret.updatedAt,
+      );
+      return { created: true, createdAt: secret.createdAt };
+    }
+    this.sql('UPDATE workspace_secrets SET ciphertext = ?, allowed_origins = ?, updated_at = ? WHERE workspace_id = ? AND name = ?').run(
+      secret.ciphertext, JSON.stringify(secret.allowedOrigins), secret.updatedAt, secret.workspaceId, secret.name,
+    );
+    return { created: false, createdAt: existing.created_at };
+  }
+
+  deleteWorkspaceSecret(args: { workspaceId: string; name: string }): boolean {
+    return this.sql('DELETE FROM workspace_secrets WHERE workspace_id = ? AND name = ?').run(args.workspaceId, args.name).changes > 0;
+  }
+
+  reencryptWorkspaceSecrets(updates: { workspaceId: string; name: string; ciphertext: string }[]): void {
+    const update = this.sql('UPDATE workspace_secrets SET ciphertext = ? WHERE workspace_id = ? AND name = ?');
+    for (const u of updates) update.run(u.ciphertext, u.workspaceId, u.name);
+  }
+
   ingest(args: { record: IngestRecord; now: number }): IngestResult {
     const { event, run, idempotency } = args.record;
     if (idempotency !== null) {
@@ -232,17 +256,16 @@ export class SqliteWrites {
     return this.sql("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.leaseExpiresAt, ref.runId, ref.attempt, ref.workerId).changes > 0;
   }
 
-  checkpointStep(args: { ref: AttemptRef; step: StepResultRecord }): boolean {
+  checkpointStep(args: { ref: AttemptRef; step: SerializedStep }): boolean {
     if (!this.owns(args.ref)) return false;
     const s = args.step;
     this.sql(CHECKPOINT_SQL).run(
-      args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, JSON.stringify(s.output ?? null),
-      JSON.stringify(s.memoryWrites), s.error, JSON.stringify(s.logs), s.usage === null ? null : JSON.stringify(s.usage),
+      args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, s.output, s.memoryWrites, s.error, s.logs, s.usage,
     );
     return true;
   }
 
-  completeRun(args: { ref: AttemptRef; now: number; finalStep?: StepResultRecord | undefined }): boolean {
+  completeRun(args: { ref: AttemptRef; now: number; finalStep?: SerializedStep | undefined }): boolean {
     const { ref } = args;
     if (args.finalStep !== undefined && !this.checkpointStep({ ref, step: args.finalStep })) return false;
     return this.sql("UPDATE runs SET status = 'succeeded', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND attempts = ? AND lease_owner = ? AND status = 'running'").run(args.now, ref.runId, ref.attempt, ref.workerId).changes > 0;

@@ -1,6 +1,8 @@
 import type { HttpStepDefinition } from '../../../config/workflow-definition.js';
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
+import { parseExactJson, stringifyExactJson } from '../../../util/exact-json.js';
+import { SecretScope, type SecretAccess } from '../../secret-scope.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderTemplate, renderText } from '../../templates.js';
 
@@ -19,49 +21,67 @@ export function stepIdempotencyKey(runId: string, stepId: string): string {
  * The HTTP step: sends a templated request through the SSRF-guarded client. Output is
  * `{status, headers, body}` (body parsed when it is JSON). 408/429/5xx answers are transient
  * (the run is retried, honouring Retry-After); other 4xx answers fail the run at once.
+ * `{{secrets.NAME}}` in the URL, headers and body is filled in only as the request is sent;
+ * the output and errors show `[secret:NAME]` wherever a value would appear.
  */
-export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<HttpStepDefinition> {
+export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: SecretAccess }): StepKind<HttpStepDefinition> {
   return {
     type: 'http',
     async run(step, context) {
-      const url = renderText(step.url, context.memory);
-      const headers = Object.fromEntries(Object.entries(step.headers ?? {}).map(([name, value]) => [name.toLowerCase(), renderText(value, context.memory)]));
-      // The same key for every attempt of this step of this run (retries, a resume, a worker that
-      // crashed mid-step), so the receiving API can tell a repeat; a header the step sets wins.
-      const idempotencyHeader = step.idempotencyHeader === false ? undefined : (step.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER).toLowerCase();
-      if (idempotencyHeader !== undefined) headers[idempotencyHeader] ??= stepIdempotencyKey(context.runId, step.id);
-      let body: string | undefined;
-      if (step.body !== undefined && step.method !== 'GET' && step.method !== 'HEAD') {
-        const rendered = renderTemplate(step.body, context.memory);
-        if (typeof rendered === 'string') body = rendered;
-        else {
-          body = JSON.stringify(rendered);
+      const scope = await SecretScope.open({ access: deps.secrets, workspaceId: context.workspaceId, memory: context.memory, fields: [step.url, step.headers, step.body] });
+      return scope.guard(async () => {
+        const memory = scope.memory;
+        const rendered = {
+          url: renderText(step.url, memory),
+          headers: Object.fromEntries(Object.entries(step.headers ?? {}).map(([name, value]) => [name.toLowerCase(), renderText(value, memory)])),
+          body: step.body !== undefined && step.method !== 'GET' && step.method !== 'HEAD' ? renderTemplate(step.body, memory) : undefined,
+        };
+        // The same key for every attempt of this step of this run (retries, a resume, a worker that
+        // crashed mid-step), so the receiving API can tell a repeat; a header the step sets wins.
+        const idempotencyHeader = step.idempotencyHeader === false ? undefined : (step.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER).toLowerCase();
+        if (idempotencyHeader !== undefined) rendered.headers[idempotencyHeader] ??= stepIdempotencyKey(context.runId, step.id);
+        const { url, headers, body: value } = await scope.reveal(rendered);
+        let body: string | undefined;
+        if (typeof value === 'string') body = value;
+        else if (value !== undefined) {
+          body = stringifyExactJson(value);
           headers['content-type'] ??= 'application/json';
         }
-      }
-      const response = await deps.client.request({
-        method: step.method,
-        url,
-        headers,
-        body,
-        timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
-        signal: context.signal,
-        ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
+        return { output: scope.redact(await send(deps.client, step, context.signal, { url, headers, body })) };
       });
-      const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
-      if (response.status >= 400) {
-        throw failedAnswer({ message: `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, status: response.status, headers: response.headers, details: output });
-      }
-      return { output };
     },
   };
+}
+
+/** Sends the rendered request; an answer of 400 or more is a step error carrying the output. */
+async function send(
+  client: GuardedHttpClient,
+  step: HttpStepDefinition,
+  signal: AbortSignal,
+  request: { url: string; headers: Record<string, string>; body: string | undefined },
+): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
+  const { url, headers, body } = request;
+  const response = await client.request({
+    method: step.method,
+    url,
+    headers,
+    body,
+    timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    signal,
+    ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
+  });
+  const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
+  if (response.status >= 400) {
+    throw failedAnswer({ message: `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, status: response.status, headers: response.headers, details: output });
+  }
+  return output;
 }
 
 function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   const text = body.toString('utf8');
   if (contentType !== undefined && /[/+]json\b/i.test(contentType)) {
     try {
-      return JSON.parse(text) as unknown;
+      return parseExactJson(text);
     } catch {
       return text;
     }

@@ -2,7 +2,8 @@ import type { LlmStepDefinition } from '../../../config/workflow-definition.js';
 import { HookflowError } from '../../../errors/catalogue.js';
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
-import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
+import { SecretScope, type SecretAccess } from '../../secret-scope.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type StepKind, type StepOutcome } from '../../step.js';
 import { renderText } from '../../templates.js';
 import { tokensOf, type LlmBudget } from './llm-budget.js';
 
@@ -17,48 +18,75 @@ interface ChatCompletion {
 /**
  * The LLM step: one OpenAI-compatible `/chat/completions` call (OpenAI, Ollama, vLLM,
  * LM Studio…). Output is the reply text; token usage goes to the step record.
+ * `{{secrets.NAME}}` may appear in `system`, `prompt` and `apiKey` (e.g. `"{{secrets.OPENAI_KEY}}"`):
+ * filled in only as the request is sent, redacted from the reply and errors.
  */
-export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup; budget?: LlmBudget }): StepKind<LlmStepDefinition> {
+export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup; secrets?: SecretAccess; budget?: LlmBudget }): StepKind<LlmStepDefinition> {
   return {
     type: 'llm',
     async run(step, context) {
       // Before any call: a workflow past its tokens for today makes no more paid calls.
       await deps.budget?.check(context.workspaceId, context.workflowId);
-      const prompt = renderText(step.prompt, context.memory);
-      const system = step.system === undefined ? undefined : renderText(step.system, context.memory);
-      const apiKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
-      const messages = [
-        ...(system === undefined ? [] : [{ role: 'system', content: system }]),
-        { role: 'user', content: prompt },
-      ];
-      const request = {
-        model: step.model,
-        messages,
-        ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
-        ...(step.maxTokens === undefined ? {} : { max_tokens: step.maxTokens }),
-      };
-      const response = await deps.client.request({
-        method: 'POST',
-        url: `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`,
-        headers: { 'content-type': 'application/json', ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }) },
-        body: JSON.stringify(request),
-        timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
-        signal: context.signal,
+      const storedKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
+      // A stored key that only names a workspace secret is rendered; any other key is sent as it is.
+      const keyTemplate = storedKey !== undefined && SECRET_REFERENCE.test(storedKey) ? storedKey : undefined;
+      const scope = await SecretScope.open({ access: deps.secrets, workspaceId: context.workspaceId, memory: context.memory, fields: [step.system, step.prompt, keyTemplate] });
+      return scope.guard(async () => {
+        const output = await complete(deps.client, step, context.signal, await scope.reveal({
+          url: `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`,
+          headers: { 'content-type': 'application/json', ...(storedKey === undefined ? {} : { authorization: `Bearer ${keyTemplate === undefined ? storedKey : renderText(keyTemplate, scope.memory)}` }) },
+          body: {
+            system: step.system === undefined ? undefined : renderText(step.system, scope.memory),
+            prompt: renderText(step.prompt, scope.memory),
+          },
+        }));
+        await deps.budget?.record(context.workspaceId, context.workflowId, tokensOf(output.usage));
+        return scope.redact(output);
       });
-      if (response.status >= 400) {
-        // The answer's body is not included: providers sometimes echo request details back.
-        throw failedAnswer({ message: `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, status: response.status, headers: response.headers });
-      }
-      let completion: ChatCompletion;
-      try {
-        completion = JSON.parse(response.body.toString('utf8')) as ChatCompletion;
-      } catch (cause) {
-        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM endpoint answered with something other than JSON', { cause });
-      }
-      await deps.budget?.record(context.workspaceId, context.workflowId, tokensOf(completion.usage));
-      const content = completion.choices?.[0]?.message?.content;
-      if (typeof content !== 'string') throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM answer has no choices[0].message.content');
-      return { output: content, ...(completion.usage === undefined ? {} : { usage: { model: step.model, ...completion.usage } }) };
     },
   };
+}
+
+/** A template naming a workspace secret, as an LLM step's `apiKey` may be. */
+const SECRET_REFERENCE = /\{\{\s*secrets\./;
+
+/** Sends one chat completion request and reads the reply. */
+async function complete(
+  client: GuardedHttpClient,
+  step: LlmStepDefinition,
+  signal: AbortSignal,
+  request: { url: string; headers: Record<string, string>; body: { system: string | undefined; prompt: string } },
+): Promise<StepOutcome> {
+  const { system, prompt } = request.body;
+  const messages = [
+    ...(system === undefined ? [] : [{ role: 'system', content: system }]),
+    { role: 'user', content: prompt },
+  ];
+  const chat = {
+    model: step.model,
+    messages,
+    ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
+    ...(step.maxTokens === undefined ? {} : { max_tokens: step.maxTokens }),
+  };
+  const response = await client.request({
+    method: 'POST',
+    url: request.url,
+    headers: request.headers,
+    body: JSON.stringify(chat),
+    timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    signal,
+  });
+  if (response.status >= 400) {
+    // The answer's body is not included: providers sometimes echo request details back.
+    throw failedAnswer({ message: `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, status: response.status, headers: response.headers });
+  }
+  let completion: ChatCompletion;
+  try {
+    completion = JSON.parse(response.body.toString('utf8')) as ChatCompletion;
+  } catch (cause) {
+    throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM endpoint answered with something other than JSON', { cause });
+  }
+  const content = completion.choices?.[0]?.message?.content;
+  if (typeof content !== 'string') throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM answer has no choices[0].message.content');
+  return { output: content, ...(completion.usage === undefined ? {} : { usage: { model: step.model, ...completion.usage } }) };
 }

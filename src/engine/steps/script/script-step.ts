@@ -1,6 +1,7 @@
 import type { ScriptStepDefinition } from '../../../config/workflow-definition.js';
 import type { ScriptPool } from '../../sandbox/script-pool.js';
 import type { StepKind } from '../../step.js';
+import { forScript } from '../../../util/exact-json.js';
 
 /** Default time limit of a script, ms. */
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 1000;
@@ -18,7 +19,8 @@ export function createScriptStep(deps: { pool: ScriptPool }): StepKind<ScriptSte
     async run(step, context) {
       const result = await deps.pool.run({
         code: step.code,
-        memory: context.memory,
+        // Numbers a double cannot hold exactly reach scripts as strings of their digits.
+        memory: forScript(context.memory) as Record<string, unknown>,
         timeoutMs: step.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
         memoryLimitBytes: step.memoryLimitBytes ?? DEFAULT_SCRIPT_MEMORY_BYTES,
       });

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import type { TestRunService } from '../workflows/test-runs.js';
+
+/**
+ * Test runs (docs/test-runs.md). Added to the management API's own scope (see
+ * managementRoutes), so they sit behind the same authentication and id checks.
+ */
+export function testRunRoutes(app: FastifyInstance, testRuns: TestRunService): void {
+  app.post<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/test-runs', async (request) => {
+    // A caller that hangs up stops the steps still running (live mode).
+    const stop = new AbortController();
+    request.raw.once('close', () => {
+      if (!request.raw.complete || request.raw.destroyed) stop.abort();
+    });
+    return testRuns.run(request.params.ws, request.params.wf, request.body, stop.signal);
+  });
+}

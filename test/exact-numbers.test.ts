@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from './helpers/app.js';
+import { eventually, startLoopbackServer } from './helpers/loopback.js';
+
+/**
+ * A Shopify order id above 2^53 keeps its digits from the webhook through the stored event, run
+ * memory, a relayed HTTP body, the relayed answer and a script. Answers are checked as TEXT:
+ * parsing them with JSON.parse here would round the very digits under test.
+ */
+const ID = '820982911946154508';
+const DECIMAL = '0.12345678901234567890123';
+const BODY = `{"order_id":${ID},"total":${DECIMAL},"qty":2,"name":"Shoes"}`;
+
+let app: TestApp;
+let shop: Awaited<ReturnType<typeof startLoopbackServer>>;
+
+async function getText(path: string): Promise<string> {
+  const response = await fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+beforeAll(async () => {
+  // Relays what it received, and answers with a big number of its own.
+  shop = await startLoopbackServer((request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(`{"received":${request.body},"shipment":9007199254740993}`);
+  });
+  app = await startTestApp({ env: { HOOKFLOW_WORKER_CONCURRENCY: '1', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8' } });
+  expect((await app.api('POST', '/api/workspaces', { id: 'shopify', name: 'Shopify' })).status).toBe(201);
+});
+
+afterAll(async () => {
+  await app.stop();
+  await shop.close();
+});
+
+describe('numbers stay exact', () => {
+  it(`${ID} reads back with the same digits from the events API, run memory, a relayed body, and a script`, async () => {
+    const flow = await app.api('POST', '/api/workspaces/shopify/workflows', {
+      id: 'orders', name: 'orders', maxAttempts: 1,
+      trigger: { type: 'webhook', bodyMemory: 'orderData' },
+      steps: [
+        { id: 'relay', type: 'http', method: 'POST', url: `${shop.url}/orders`, body: '{{orderData}}', output: 'relayed' },
+        { id: 'text', type: 'http', method: 'POST', url: `${shop.url}/text`, body: 'order {{orderData.order_id}} total {{orderData.total}}' },
+        { id: 'script', type: 'script', output: 'scripted', code: 'const o = memory.load("orderData"); return { id: String(o.order_id), type: typeof o.order_id, total: String(o.total), qty: o.qty + 1, shipment: String(memory.load("relayed").body.shipment) };' },
+      ],
+    });
+    expect(flow.status).toBe(201);
+    const response = await fetch(flow.body.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    const { run_id: runId } = (await response.json()) as { run_id: string };
+
+    const run = await eventually(async () => {
+      const text = await getText(`/api/workspaces/shopify/runs/${runId}`);
+      return /"status":"(succeeded|failed)"/.test(text.slice(0, 400)) ? text : undefined;
+    });
+    expect(run).toContain('"status":"succeeded"');
+
+    // The events API answers the stored event with its digits.
+    const events = await getText('/api/workspaces/shopify/workflows/orders/events');
+    expect(events).toContain(`"order_id":${ID}`);
+    expect(events).toContain(`"total":${DECIMAL}`);
+
+    // Run memory: the trigger's variable, the relayed answer (the shop's own big number), the script's view.
+    expect(run).toContain(`"orderData":{"order_id":${ID},"total":${DECIMAL},"qty":2,"name":"Shoes"}`);
+    expect(run).toContain('"shipment":9007199254740993');
+    expect(run).toContain(`"scripted":{"id":"${ID}","type":"string","total":"${DECIMAL}","qty":3,"shipment":"9007199254740993"}`);
+
+    // The called server received the digits: as a JSON number in a whole-field body, and in text.
+    expect(shop.received[0]?.body).toBe(`{"order_id":${ID},"total":${DECIMAL},"qty":2,"name":"Shoes"}`);
+    expect(shop.received[1]?.body).toBe(`order ${ID} total ${DECIMAL}`);
+  });
+
+  it('leaves ordinary numbers as numbers, and a repeated key keeps its last value as JSON.parse does', async () => {
+    const flow = await app.api('POST', '/api/workspaces/shopify/workflows', {
+      id: 'plain', name: 'plain', maxAttempts: 1,
+      trigger: { type: 'webhook', bodyMemory: 'data' },
+      steps: [{ id: 'sum', type: 'script', output: 'sum', code: 'const d = memory.load("data"); return d.a + d.b + d.dup;' }],
+    });
+    const response = await fetch(flow.body.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"a":1.5,"b":40,"dup":${ID},"dup":0.5,"big":${ID}}` });
+    const { run_id: runId } = (await response.json()) as { run_id: string };
+    const run = await eventually(async () => {
+      const text = await getText(`/api/workspaces/shopify/runs/${runId}`);
+      return /"status":"(succeeded|failed)"/.test(text.slice(0, 400)) ? text : undefined;
+    });
+    expect(run).toContain('"sum":42');
+  });
+});
