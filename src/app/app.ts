@@ -16,6 +16,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
+import { findLooseModes, octal } from './data-dir-modes.js';
 import { resolveMasterKey } from './master-key.js';
 import { createStepRunner } from './step-runner.js';
 
@@ -147,6 +148,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const listening = `http://${host}:${address.port}`;
     publicUrl = config.publicUrl ?? listening;
     logger.info({ url: listening, storage: store.kind }, 'hookflow listening');
+  }
+  for (const loose of findLooseModes(config.dataDir)) {
+    logger.warn({ path: loose.path, mode: octal(loose.mode), expected: octal(loose.expected) }, `${loose.path} is open to others than its owner (mode ${octal(loose.mode)}); run chmod ${octal(loose.expected)} on it`);
   }
   if (workers !== null) {
     const pool = workers;
