@@ -1,7 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
+import type { OwnEndpoint } from '../engine/net/address-policy.js';
 import { buildHttpServer } from '../http/server.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
@@ -67,11 +68,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // otherwise by a periodic read (runs finished by another node's workers).
   const runWaiter = new RunWaiter({ store, pollMs: 250 });
 
+  // Steps may never call this process's own API. Filled once the server listens (the port may
+  // be chosen then); a worker-only process keeps its configured address out of reach too.
+  const ownEndpoints: OwnEndpoint[] = options.role === 'worker' && config.port !== 0 && isIP(config.host) !== 0 ? [{ address: config.host, port: config.port }] : [];
   let workers: WorkerPool | null = null;
   let closeSteps: (() => Promise<void>) | undefined;
   let stopWakeUps: (() => void) | undefined;
   if (config.workers.concurrency > 0) {
-    const steps = createStepRunner({ workflows, store, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
+    const steps = createStepRunner({ workflows, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock });
     workers = new WorkerPool({
       store,
       logger,
@@ -144,6 +148,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     });
     await server.listen({ port: config.port, host: config.host });
     const address = server.server.address() as AddressInfo;
+    ownEndpoints.push({ address: address.address, port: address.port });
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listening = `http://${host}:${address.port}`;
     publicUrl = config.publicUrl ?? listening;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createEgressPolicy } from '../engine/net/address-policy.js';
+import { createEgressPolicy, type OwnEndpoint } from '../engine/net/address-policy.js';
 import { createGuardedHttpClient } from '../engine/net/guarded-fetch.js';
 import { createRunExecutor } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
@@ -22,12 +22,14 @@ export function createStepRunner(options: {
   /** Where LLM token budgets are counted. */
   store: Store;
   egressAllowlist: readonly string[];
+  /** Where this process's server listens, read at each outbound connection (never reachable by steps). */
+  ownEndpoints: () => readonly OwnEndpoint[];
   scriptThreads: number;
   logger: Logger;
   clock?: () => number;
 }): { runSteps: RunSteps; close: () => Promise<void> } {
   const client = createGuardedHttpClient({
-    policy: createEgressPolicy({ allowlist: [...options.egressAllowlist] }),
+    policy: createEgressPolicy({ allowlist: [...options.egressAllowlist], ownEndpoints: options.ownEndpoints }),
     defaultTimeoutMs: 30_000,
     maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   });
