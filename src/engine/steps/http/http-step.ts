@@ -46,6 +46,7 @@ export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<Ht
         body,
         timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
         signal: context.signal,
+        redirects: step.followRedirects ?? (referencesSecrets(step) ? 'same-origin' : 'any'),
         ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
       });
       const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
@@ -55,6 +56,14 @@ export function createHttpStep(deps: { client: GuardedHttpClient }): StepKind<Ht
       return { output };
     },
   };
+}
+
+/**
+ * True when the step's URL, headers or body use a workspace secret (`{{secrets.NAME}}`): such a
+ * step follows redirects only within its origin unless `followRedirects` says otherwise.
+ */
+function referencesSecrets(step: HttpStepDefinition): boolean {
+  return /\{\{\s*secrets\s*[.[]/.test(JSON.stringify([step.url, step.headers ?? {}, step.body ?? null]));
 }
 
 function decodeBody(body: Buffer, contentType: string | undefined): unknown {

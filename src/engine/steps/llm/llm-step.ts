@@ -37,6 +37,7 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
         ...(step.temperature === undefined ? {} : { temperature: step.temperature }),
         ...(step.maxTokens === undefined ? {} : { max_tokens: step.maxTokens }),
       };
+      const redirects = step.followRedirects ?? (apiKey === undefined ? 'any' : 'same-origin');
       const response = await deps.client.request({
         method: 'POST',
         url: `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`,
@@ -44,7 +45,13 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
         body: JSON.stringify(request),
         timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
         signal: context.signal,
+        // The stored key is bound to the step's origin: never sent elsewhere, even when opted in.
+        redirects,
+        boundHeaders: ['authorization'],
       });
+      if (response.status >= 300 && response.status < 400) {
+        throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}, a redirect not followed (followRedirects: "${redirects}")`, { transient: false });
+      }
       if (response.status >= 400) {
         // The answer's body is not included: providers sometimes echo request details back.
         throw failedAnswer({ message: `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, status: response.status, headers: response.headers });
