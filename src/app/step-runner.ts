@@ -41,7 +41,7 @@ export function createStepRunner(options: {
       script: createScriptStep({ pool }),
       llm: createLlmStep({
         client,
-        apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
+        apiKey: (ws, wf, stepId) => options.workflows.readBoundSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
         budget: createLlmBudget({ store: options.store, clock: options.clock ?? Date.now }),
       }),
       respond: createRespondStep(),

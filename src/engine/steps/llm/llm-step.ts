@@ -2,12 +2,16 @@ import type { LlmStepDefinition } from '../../../config/workflow-definition.js';
 import { HookflowError } from '../../../errors/catalogue.js';
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
+import { requireSecretDestination } from '../../net/origin.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
 import { renderText } from '../../templates.js';
 import { tokensOf, type LlmBudget } from './llm-budget.js';
 
-/** Looks up the step's decrypted API key (stored encrypted, never in the definition). */
-export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<string | undefined>;
+/**
+ * Looks up the step's decrypted API key (stored encrypted, never in the definition) and the
+ * origin it was saved for (null when stored before origins were recorded).
+ */
+export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<{ value: string; origin: string | null } | undefined>;
 
 interface ChatCompletion {
   choices?: { message?: { content?: unknown } }[];
@@ -26,7 +30,12 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
       await deps.budget?.check(context.workspaceId, context.workflowId);
       const prompt = renderText(step.prompt, context.memory);
       const system = step.system === undefined ? undefined : renderText(step.system, context.memory);
-      const apiKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
+      const url = `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+      const stored = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
+      // The management API refuses to re-point a kept key; this holds even if the stored
+      // definition and the key's origin ever disagree (an edit outside the API, a bug).
+      if (stored !== undefined && stored.origin !== null) requireSecretDestination({ secret: `the API key of step "${step.id}"`, boundTo: [stored.origin], url });
+      const apiKey = stored?.value;
       const messages = [
         ...(system === undefined ? [] : [{ role: 'system', content: system }]),
         { role: 'user', content: prompt },
@@ -40,7 +49,7 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
       const redirects = step.followRedirects ?? (apiKey === undefined ? 'any' : 'same-origin');
       const response = await deps.client.request({
         method: 'POST',
-        url: `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`,
+        url,
         headers: { 'content-type': 'application/json', ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }) },
         body: JSON.stringify(request),
         timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
