@@ -51,12 +51,12 @@ describe('file modes', () => {
     const second = await startTestApp({ dataDir, keepDataDir: true });
     try {
       const warnings = second.logs().split('\n').filter((line) => line.includes('open to others')).map((line) => JSON.parse(line) as { path: string; mode: string; expected: string; level: number });
-      expect(warnings.map(({ path, mode, expected }) => ({ path, mode, expected }))).toStrictEqual([
+      // The WAL and SHM exist at the check only if SQLite has created them by then; when they
+      // do, SQLite gave them the database file's mode. They are checked by the first test.
+      const named = warnings.map(({ path, mode, expected }) => ({ path, mode, expected })).filter(({ path }) => !/-(wal|shm)$/.test(path));
+      expect(named).toStrictEqual([
         { path: dataDir, mode: '0755', expected: '0700' },
         { path: join(dataDir, 'hookflow.db'), mode: '0644', expected: '0600' },
-        // SQLite gives the WAL and SHM the database file's mode: they are as open as it is.
-        { path: join(dataDir, 'hookflow.db-wal'), mode: '0644', expected: '0600' },
-        { path: join(dataDir, 'hookflow.db-shm'), mode: '0644', expected: '0600' },
         { path: join(dataDir, 'master.key'), mode: '0640', expected: '0600' },
       ]);
       expect(warnings.every((line) => line.level === 40)).toBe(true);
