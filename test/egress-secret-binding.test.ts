@@ -1,7 +1,11 @@
 import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { masterKeyFromBase64, SecretCipher } from '../src/secrets/cipher.js';
+import { newId } from '../src/store/ids.js';
+import { secretAssociatedData } from '../src/workflows/secret-purposes.js';
 import { createWorkflow, startTestApp, type TestApp } from './helpers/app.js';
 import { startLoopbackServer, type Received } from './helpers/loopback.js';
 import { waitForRun } from './helpers/runs.js';
@@ -117,5 +121,37 @@ describe('at run time, a key and its destination that disagree', () => {
     expect(run.steps[0]?.error).toMatch(/^HOOKFLOW_ERR_INTERNAL: Stored secret failed authentication/);
     expect(home.received).toHaveLength(before);
     expect(JSON.stringify(run)).not.toContain(NEW_KEY);
+  });
+});
+
+describe('a key stored before origins were recorded (no origin beside it)', () => {
+  const LEGACY_KEY = 'sk-live-legacy-key-7a8b9c';
+
+  it('is judged by the previous version on an update, and bound to its origin once kept there', async () => {
+    // A workflow whose LLM key row looks like one written before migration 4: no origin, and
+    // associated data without one. Written through the store, as an older version would have.
+    const { workspaceId, webhookUrl: url } = await createWorkflow(app, { id: 'legacy', name: 'legacy', maxAttempts: 1, trigger: { type: 'webhook' }, steps: [{ id: 'ask', type: 'llm', baseUrl: `${home.url}/v1`, model: 'm', prompt: 'hi' }] });
+    const cipher = new SecretCipher(masterKeyFromBase64(readFileSync(join(app.dataDir, 'master.key'), 'utf8')));
+    const owner = { id: newId('sec'), workspaceId, workflowId: 'legacy', purpose: 'steps.ask.apiKey' };
+    await app.app.store.rotateSecrets([{ ...owner, ciphertext: cipher.encrypt(LEGACY_KEY, secretAssociatedData(owner)), createdAt: Date.now(), expiresAt: null }], []);
+    const legacyPath = `/api/workspaces/${workspaceId}/workflows/legacy`;
+    const current = (await app.api('GET', legacyPath)).body;
+    expect(current.steps[0].apiKey).toStrictEqual({ set: true });
+
+    const repointed = await app.api('PUT', legacyPath, { ...current, steps: [{ ...current.steps[0], baseUrl: `${attacker.url}/v1` }] });
+    expect(repointed.status).toBe(400);
+    expect(repointed.body.details).toStrictEqual([`steps.0.apiKey: the stored key was saved for ${home.url} and baseUrl now points to ${attacker.url}: re-enter the secret for the new destination`]);
+
+    const kept = await app.api('PUT', legacyPath, { ...current, steps: [{ ...current.steps[0], prompt: 'hello' }] });
+    expect(kept.status).toBe(200);
+    const [secret] = (await app.app.store.listSecrets(workspaceId, 'legacy')).filter((row) => row.purpose === 'steps.ask.apiKey');
+    expect(secret?.origin).toBe(home.url);
+
+    const before = home.received.length;
+    const accepted = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const run = await waitForRun(app, workspaceId, ((await accepted.json()) as { run_id: string }).run_id);
+    expect(run.status).toBe('succeeded');
+    expect(home.received.slice(before).map((request) => request.headers.authorization)).toStrictEqual([`Bearer ${LEGACY_KEY}`]);
+    expect(attacker.received.map((request) => request.headers.authorization)).not.toContain(`Bearer ${LEGACY_KEY}`);
   });
 });

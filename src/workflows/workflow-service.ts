@@ -107,15 +107,19 @@ export class WorkflowService {
     if (definition.id !== undefined && definition.id !== workflowId) throw validation([`id: cannot change a workflow's id (is "${workflowId}")`]);
     const now = this.options.clock();
     const { stored, secrets } = withoutSecrets(definition);
-    const moved = keptSecretsMoved({
-      next: definition,
-      previous: current.definition as WorkflowDefinition,
-      stored: await this.options.store.listSecrets(workspaceId, workflowId),
-      given: new Set(secrets.keys()),
-    });
+    const storedSecrets = await this.options.store.listSecrets(workspaceId, workflowId);
+    const moved = keptSecretsMoved({ next: definition, previous: current.definition as WorkflowDefinition, stored: storedSecrets, given: new Set(secrets.keys()) });
     if (moved.length > 0) throw validation(moved);
+    const destinations = secretDestinations(definition);
+    for (const secret of storedSecrets) {
+      // A key stored before origins were recorded, kept at the origin just confirmed: stored
+      // again bound to it, so the run-time check covers it from now on.
+      if ((secret.origin ?? null) === null && destinations.has(secret.purpose) && !secrets.has(secret.purpose)) {
+        secrets.set(secret.purpose, this.options.cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)));
+      }
+    }
     const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
-    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, secretDestinations(definition)), [...secrets.keys()]);
+    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys()]);
     this.options.registry.invalidate(workspaceId, workflowId);
     return this.getWorkflow(workspaceId, workflowId);
   }
