@@ -54,7 +54,7 @@ export interface GuardedRequest {
 export type RedirectMode = 'none' | 'same-origin' | 'any' | 'any-with-headers';
 
 export interface GuardedResponse {
-  /** HTTP status of the last hop; a 3xx only when maxRedirects is 0 or Location is missing. */
+  /** HTTP status of the last hop; a 3xx when it was not followed (no Location, maxRedirects 0, or the RedirectMode). */
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
   headers: Record<string, string>;
