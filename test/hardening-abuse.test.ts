@@ -1,6 +1,6 @@
-import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkflow, startTestApp, type TestApp } from './helpers/app.js';
+import { rawExchange as sendRaw } from './helpers/raw-http.js';
 
 /**
  * Hostile input over real sockets: absurd nesting, header floods, broken UTF-8, prototype
@@ -34,19 +34,7 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
 
 /** Sends raw bytes on a fresh connection; resolves with everything the server wrote back. */
 function rawExchange(text: string): Promise<string> {
-  const { port } = new URL(app.url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(port) });
-    let received = '';
-    const timer = setTimeout(() => socket.destroy(), 5000);
-    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(received);
-    });
-    socket.on('connect', () => socket.write(text));
-  });
+  return sendRaw(app.url, text);
 }
 
 describe('nesting', () => {

@@ -32,8 +32,8 @@ function workflowRecord(workspaceId: string, overrides: Partial<WorkflowRecord> 
   };
 }
 
-function secret(workspaceId: string, workflowId: string, purpose: string, createdAt = T0): SecretRecord {
-  return { id: newId('sec'), workspaceId, workflowId, purpose, ciphertext: `v1:${newId('ct')}`, createdAt, expiresAt: null };
+function secret(workspaceId: string, workflowId: string, purpose: string, createdAt = T0, origin: string | null = null): SecretRecord {
+  return { id: newId('sec'), workspaceId, workflowId, purpose, ciphertext: `v1:${newId('ct')}`, createdAt, expiresAt: null, origin };
 }
 
 interface IngestOptions {
@@ -164,9 +164,12 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const ws = await workspace();
         const record = workflowRecord(ws);
         const sharedKey = secret(ws, record.id, 'shared-key');
-        const llmKey = secret(ws, record.id, 'llm');
+        const llmKey = secret(ws, record.id, 'llm', T0, 'http://127.0.0.1:11434');
         await store.createWorkflow(record, [sharedKey, llmKey]);
-        const newLlmKey = secret(ws, record.id, 'llm', T0 + 1);
+        const byPurpose = (secrets: SecretRecord[]) => [...secrets].sort((a, b) => a.purpose.localeCompare(b.purpose));
+        expect(byPurpose(await store.listSecrets(ws, record.id))).toEqual([llmKey, sharedKey]);
+        // The destination origin is stored with the secret (migration 4) and read back as is.
+        const newLlmKey = secret(ws, record.id, 'llm', T0 + 1, 'https://api.example.com');
         await store.updateWorkflow({ ...record, updatedAt: T0 + 1 }, [newLlmKey], ['llm']);
         expect(await store.listSecrets(ws, record.id)).toEqual([sharedKey, newLlmKey]);
       });

@@ -193,7 +193,7 @@ describe('{{secrets.NAME}} in an HTTP step', () => {
     });
     const run = await finishedRun('shop', await webhook(flow.body.webhookUrl, {}));
     expect(run.status).toBe('failed');
-    expect(run.steps[0].error).toContain('HOOKFLOW_ERR_SECRET_ORIGIN');
+    expect(run.steps[0].error).toContain('HOOKFLOW_ERR_SECRET_DESTINATION');
     expect(run.steps[0].error).toContain('"BOUND"');
     expect(run.steps[0].error).toContain(elsewhere.url);
     expect(elsewhere.received).toHaveLength(0);

@@ -1,7 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
+import type { OwnEndpoint } from '../engine/net/address-policy.js';
 import { buildHttpServer } from '../http/server.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
@@ -16,6 +17,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
+import { findLooseModes, octal } from './data-dir-modes.js';
 import { resolveMasterKey } from './master-key.js';
 import { TestRunService } from '../workflows/test-runs.js';
 import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
@@ -69,11 +71,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // otherwise by a periodic read (runs finished by another node's workers).
   const runWaiter = new RunWaiter({ store, pollMs: 250 });
 
+  // Steps may never call this process's own API. Filled once the server listens (the port may
+  // be chosen then); a worker-only process keeps its configured address out of reach too.
+  const ownEndpoints: OwnEndpoint[] = options.role === 'worker' && config.port !== 0 && isIP(config.host) !== 0 ? [{ address: config.host, port: config.port }] : [];
   let workers: WorkerPool | null = null;
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, scriptThreads: config.workers.scriptThreads, logger, clock });
+    steps ??= createStepRunner({ workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -152,10 +157,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     });
     await server.listen({ port: config.port, host: config.host });
     const address = server.server.address() as AddressInfo;
+    ownEndpoints.push({ address: address.address, port: address.port });
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listening = `http://${host}:${address.port}`;
     publicUrl = config.publicUrl ?? listening;
     logger.info({ url: listening, storage: store.kind }, 'hookflow listening');
+  }
+  for (const loose of findLooseModes(config.dataDir)) {
+    logger.warn({ path: loose.path, mode: octal(loose.mode), expected: octal(loose.expected) }, `${loose.path} is open to others than its owner (mode ${octal(loose.mode)}); run chmod ${octal(loose.expected)} on it`);
   }
   if (workers !== null) {
     const pool = workers;

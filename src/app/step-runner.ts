@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createEgressPolicy } from '../engine/net/address-policy.js';
+import { createEgressPolicy, type OwnEndpoint } from '../engine/net/address-policy.js';
 import { createGuardedHttpClient } from '../engine/net/guarded-fetch.js';
 import { createRunExecutor, type StepKinds } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
@@ -25,12 +25,14 @@ export function createStepRunner(options: {
   /** Where LLM token budgets are counted. */
   store: Store;
   egressAllowlist: readonly string[];
+  /** Where this process's server listens, read at each outbound connection (never reachable by steps). */
+  ownEndpoints: () => readonly OwnEndpoint[];
   scriptThreads: number;
   logger: Logger;
   clock?: () => number;
 }): { runSteps: RunSteps; kinds: StepKinds; secrets: SecretAccess; close: () => Promise<void> } {
   const client = createGuardedHttpClient({
-    policy: createEgressPolicy({ allowlist: [...options.egressAllowlist] }),
+    policy: createEgressPolicy({ allowlist: [...options.egressAllowlist], ownEndpoints: options.ownEndpoints }),
     defaultTimeoutMs: 30_000,
     maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   });
@@ -45,7 +47,7 @@ export function createStepRunner(options: {
     llm: createLlmStep({
       client,
       secrets,
-      apiKey: (ws, wf, stepId) => options.workflows.readSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
+      apiKey: (ws, wf, stepId) => options.workflows.readBoundSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
       budget: createLlmBudget({ store: options.store, clock: options.clock ?? Date.now }),
     }),
     respond: createRespondStep(),

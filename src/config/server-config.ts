@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HookflowError } from '../errors/catalogue.js';
-import { parseCidr } from './cidr.js';
+import { EGRESS_ENTRY_SYNTAX, parseCidr, parseEgressAllowEntry } from './cidr.js';
 
 const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -68,9 +68,9 @@ const envSchema = z.object({
     .url()
     .refine((value) => /^https?:\/\//i.test(value), 'must start with http:// or https://')
     .optional(),
-  /** CIDRs that HTTP/LLM steps may reach despite the SSRF guard. */
+  /** CIDRs or addresses, each with an optional port or port range, that HTTP/LLM steps may reach despite the SSRF guard. */
   HOOKFLOW_EGRESS_ALLOWLIST: csv
-    .refine((entries) => entries.every((entry) => parseCidr(entry) !== null), 'every entry must be a CIDR such as 127.0.0.0/8 or ::1/128')
+    .refine((entries) => entries.every((entry) => parseEgressAllowEntry(entry) !== null), `every entry must be ${EGRESS_ENTRY_SYNTAX}`)
     .default([]),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL only a process crash. */
   HOOKFLOW_SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),

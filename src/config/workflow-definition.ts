@@ -127,6 +127,13 @@ const triggerSchema = z
 
 const headersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string());
 
+/**
+ * How an HTTP or LLM step follows redirects (API.md, docs/security.md): `none`, `same-origin`,
+ * `any` (another origin gets no step header and no body) or `any-with-headers`. Default
+ * `same-origin` for a step that uses a secret, `any` otherwise.
+ */
+const followRedirects = z.enum(['none', 'same-origin', 'any', 'any-with-headers']).optional();
+
 const baseStep = {
   id: resourceId,
   /** Memory variable that receives the step's output. */
@@ -149,6 +156,7 @@ const httpStepSchema = z
      * Default `Idempotency-Key`.
      */
     idempotencyHeader: z.union([z.string().regex(/^[A-Za-z0-9-]+$/, 'invalid header name'), z.literal(false)]).optional(),
+    followRedirects,
   })
   .strict();
 
@@ -172,6 +180,7 @@ const llmStepSchema = z
     prompt: z.string().min(1),
     temperature: z.number().min(0).max(2).optional(),
     maxTokens: z.number().int().min(1).optional(),
+    followRedirects,
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HookflowError, isHookflowError, toError } from '../errors/catalogue.js';
-import { originOf } from '../secrets/allowed-origins.js';
+import { originOf } from './net/origin.js';
 
 /** A decrypted workspace secret and the origins it may be sent to (empty: anywhere). */
 export interface StepSecret {
@@ -83,8 +83,8 @@ export class SecretScope {
     const origin = originOf(url);
     for (const name of used) {
       const allowed = this.revealed.get(name)?.allowedOrigins ?? [];
-      if (allowed.length > 0 && (origin === null || !allowed.includes(origin))) {
-        throw new HookflowError('HOOKFLOW_ERR_SECRET_ORIGIN', `Secret "${name}" may not be sent to ${origin ?? 'this URL'} (allowed: ${allowed.join(', ')})`);
+      if (allowed.length > 0 && (origin === undefined || !allowed.includes(origin))) {
+        throw new HookflowError('HOOKFLOW_ERR_SECRET_DESTINATION', `Secret "${name}" may not be sent to ${origin ?? 'this URL'} (allowed: ${allowed.join(', ')})`);
       }
     }
     return {

@@ -24,7 +24,7 @@ export const ERRORS = {
   HOOKFLOW_ERR_TEMPLATE: { status: 500, publicMessage: 'Template error' },
   HOOKFLOW_ERR_STEP_FAILED: { status: 500, publicMessage: 'Step failed' },
   HOOKFLOW_ERR_EGRESS_REFUSED: { status: 500, publicMessage: 'Outbound address refused' },
-  HOOKFLOW_ERR_SECRET_ORIGIN: { status: 500, publicMessage: 'Secret not allowed for this destination' },
+  HOOKFLOW_ERR_SECRET_DESTINATION: { status: 500, publicMessage: 'Secret refused for this destination' },
   HOOKFLOW_ERR_SANDBOX: { status: 500, publicMessage: 'Script failed' },
   HOOKFLOW_ERR_LEASE_LOST: { status: 500, publicMessage: 'Lease lost' },
   HOOKFLOW_ERR_BUDGET_EXCEEDED: { status: 500, publicMessage: 'Budget exceeded' },

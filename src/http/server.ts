@@ -129,6 +129,12 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     void reply.header('connection', 'close');
     done(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', 'Server is shutting down', { transient: true }));
   });
+  app.addHook('onRequest', (request, _reply, done) => {
+    // HTTP never sends a fragment, but a raw client can, and the router would read what follows
+    // `#` as a query: `…/wf#key=…` would authenticate with a key the sender meant to keep local.
+    if (!request.raw.url?.includes('#')) return done();
+    done(new HookflowError('HOOKFLOW_ERR_BAD_REQUEST_FORMAT', 'request target contains "#" (a fragment)'));
+  });
   app.setNotFoundHandler((request, reply) => {
     // Only POST is routed on a webhook URL; every other method, including ones Fastify has no
     // routes for (PROPFIND, PURGE…), is a 405 that names the one allowed.

@@ -22,12 +22,3 @@ export function parseAllowedOrigin(text: string): string | null {
   if (url.pathname !== '/') return null;
   return url.origin;
 }
-
-/** The origin of an absolute URL, or null when it does not parse. */
-export function originOf(url: string): string | null {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return null;
-  }
-}

@@ -11,9 +11,14 @@ export const SECRET_PURPOSE = {
   llmApiKey: (stepId: string) => `steps.${stepId}.apiKey`,
 } as const;
 
-/** Associated data binding a ciphertext to its row: moved to another row, it fails to decrypt. */
-export function secretAssociatedData(secret: { id: string; workspaceId: string; workflowId: string; purpose: string }): string {
-  return `hookflow-secret:${secret.id}:${secret.workspaceId}:${secret.workflowId}:${secret.purpose}`;
+/**
+ * Associated data binding a ciphertext to its row and, when it has one, to its destination
+ * origin: moved to another row, or its recorded origin edited in the database, it fails to
+ * decrypt. Rows without an origin keep the associated data they were written with.
+ */
+export function secretAssociatedData(secret: { id: string; workspaceId: string; workflowId: string; purpose: string; origin?: string | null }): string {
+  const row = `hookflow-secret:${secret.id}:${secret.workspaceId}:${secret.workflowId}:${secret.purpose}`;
+  return secret.origin === undefined || secret.origin === null ? row : `${row}:origin=${secret.origin}`;
 }
 
 /**

@@ -24,7 +24,7 @@ export interface WorkflowRow {
 /** A `secrets` row. */
 export interface SecretRow {
   id: string; workspace_id: string; workflow_id: string; purpose: string; ciphertext: string;
-  created_at: number; expires_at: number | null;
+  created_at: number; expires_at: number | null; origin: string | null;
 }
 /** A `workspace_secrets` row (`allowed_origins` is a JSON array). */
 export interface WorkspaceSecretRow {
@@ -88,6 +88,7 @@ export const toSecret = (row: SecretRow): SecretRecord => ({
   ciphertext: row.ciphertext,
   createdAt: row.created_at,
   expiresAt: row.expires_at,
+  origin: row.origin,
 });
 
 /** Maps an events row; headers, body and meta are parsed. */

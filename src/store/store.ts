@@ -39,6 +39,12 @@ export interface SecretRecord {
   ciphertext: string;
   createdAt: number;
   expiresAt: number | null;
+  /**
+   * The origin (`scheme://host[:port]`) the secret may be sent to; it is also part of the
+   * ciphertext's associated data. Null or absent: a secret never sent out (shared keys,
+   * signature secrets) or one stored before destinations were recorded (migration 4).
+   */
+  origin?: string | null;
 }
 
 /**

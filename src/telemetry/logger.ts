@@ -35,28 +35,28 @@ export function createLogger(options: { level: string; destination?: NodeJS.Writ
   );
 }
 
-/** Query parameters that carry a credential: our shared key, and Meta's handshake verify token. */
-const CREDENTIAL_PARAMETERS: ReadonlySet<string> = new Set(['key', 'hub.verify_token']);
-
 /**
- * Replaces the value of every credential query parameter in a URL with `[redacted]`. Names are
- * compared decoded, as the query parser sees them: `?%6Bey=…` authenticates like `?key=…`.
+ * Scrubs a request target for the access log. Every query parameter keeps its name but loses
+ * its value: a key sent under the wrong name (`?apikey=…`, `?token=…`) is as secret as one sent
+ * under `key`. A parameter without `=` could itself be a pasted key, so it goes whole, and so
+ * does everything after `#`: a fragment is never meant to reach a server, and a raw client that
+ * sends one may have put a key there.
  */
 export function redactUrl(url: string): string {
-  const queryStart = url.indexOf('?');
-  if (queryStart === -1) return url;
-  const pairs = url.slice(queryStart + 1).split('&').map((pair) => {
-    const equals = pair.indexOf('=');
-    if (equals === -1 || !isKeyName(pair.slice(0, equals))) return pair;
-    return `${pair.slice(0, equals)}=[redacted]`;
-  });
-  return `${url.slice(0, queryStart + 1)}${pairs.join('&')}`;
+  const hash = url.indexOf('#');
+  const withoutFragment = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? '' : `#${REDACTED}`;
+  const queryStart = withoutFragment.indexOf('?');
+  if (queryStart === -1) return `${withoutFragment}${fragment}`;
+  const pairs = withoutFragment
+    .slice(queryStart + 1)
+    .split('&')
+    .map((pair) => {
+      if (pair === '') return pair;
+      const equals = pair.indexOf('=');
+      return equals === -1 ? REDACTED : `${pair.slice(0, equals)}=${REDACTED}`;
+    });
+  return `${withoutFragment.slice(0, queryStart + 1)}${pairs.join('&')}${fragment}`;
 }
 
-function isKeyName(encodedName: string): boolean {
-  try {
-    return CREDENTIAL_PARAMETERS.has(decodeURIComponent(encodedName.replaceAll('+', ' ')).toLowerCase());
-  } catch {
-    return true; // a malformed escape: redact rather than guess
-  }
-}
+const REDACTED = '[redacted]';

@@ -7,6 +7,7 @@ import { newId } from '../store/ids.js';
 import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord } from '../store/store.js';
 import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes.js';
 import { credentialWarnings } from './credential-warnings.js';
+import { keptSecretsMoved, secretDestinations } from './secret-destinations.js';
 import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {
@@ -66,7 +67,7 @@ export class WorkflowService {
     const id = definition.id ?? newId('wf', now);
     const { stored, secrets } = withoutSecrets(definition);
     const record: WorkflowRecord = { workspaceId, id, version: 1, name: definition.name, enabled: definition.enabled, definition: stored, createdAt: now, updatedAt: now };
-    await this.options.store.createWorkflow(record, this.encryptAll(workspaceId, id, secrets, now));
+    await this.options.store.createWorkflow(record, this.encryptAll(workspaceId, id, secrets, now, secretDestinations(definition)));
     this.options.registry.invalidate(workspaceId, id);
     const created = await this.requireWorkflowRecord(workspaceId, id);
     return withWarnings(this.view(created, new Set(secrets.keys()), sharedKey), credentialWarnings(definition));
@@ -107,8 +108,19 @@ export class WorkflowService {
     if (definition.id !== undefined && definition.id !== workflowId) throw validation([`id: cannot change a workflow's id (is "${workflowId}")`]);
     const now = this.options.clock();
     const { stored, secrets } = withoutSecrets(definition);
+    const storedSecrets = await this.options.store.listSecrets(workspaceId, workflowId);
+    const moved = keptSecretsMoved({ next: definition, previous: current.definition as WorkflowDefinition, stored: storedSecrets, given: new Set(secrets.keys()) });
+    if (moved.length > 0) throw validation(moved);
+    const destinations = secretDestinations(definition);
+    for (const secret of storedSecrets) {
+      // A key stored before origins were recorded, kept at the origin just confirmed: stored
+      // again bound to it, so the run-time check covers it from now on.
+      if ((secret.origin ?? null) === null && destinations.has(secret.purpose) && !secrets.has(secret.purpose)) {
+        secrets.set(secret.purpose, this.options.cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)));
+      }
+    }
     const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
-    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now), [...secrets.keys()]);
+    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys()]);
     this.options.registry.invalidate(workspaceId, workflowId);
     return withWarnings(await this.getWorkflow(workspaceId, workflowId), credentialWarnings(definition));
   }
@@ -153,10 +165,14 @@ export class WorkflowService {
     };
   }
 
-  /** Decrypts one secret of a workflow version (the engine's LLM keys). */
-  async readSecret(workspaceId: string, workflowId: string, purpose: string): Promise<string | undefined> {
+  /**
+   * Decrypts one secret of a workflow (the engine's LLM keys) with the origin it is bound to
+   * (null: stored before origins were recorded).
+   */
+  async readBoundSecret(workspaceId: string, workflowId: string, purpose: string): Promise<{ value: string; origin: string | null } | undefined> {
     const secret = (await this.options.store.listSecrets(workspaceId, workflowId)).find((s) => s.purpose === purpose);
-    return secret === undefined ? undefined : this.options.cipher.decrypt(secret.ciphertext, secretAssociatedData(secret));
+    if (secret === undefined) return undefined;
+    return { value: this.options.cipher.decrypt(secret.ciphertext, secretAssociatedData(secret)), origin: secret.origin ?? null };
   }
 
   /** The workflow's current version; 404 when the workspace or the workflow does not exist (or was deleted). */
@@ -170,9 +186,10 @@ export class WorkflowService {
     return new Set((await this.options.store.listSecrets(workspaceId, workflowId)).map((secret) => secret.purpose));
   }
 
-  private encryptAll(workspaceId: string, workflowId: string, secrets: ReadonlyMap<string, string>, now: number): SecretRecord[] {
+  /** Encrypts secrets for storage; those in `origins` are bound to that destination. */
+  private encryptAll(workspaceId: string, workflowId: string, secrets: ReadonlyMap<string, string>, now: number, origins: ReadonlyMap<string, string> = new Map()): SecretRecord[] {
     return [...secrets].map(([purpose, plaintext]) => {
-      const owner = { id: newId('sec', now), workspaceId, workflowId, purpose };
+      const owner = { id: newId('sec', now), workspaceId, workflowId, purpose, origin: origins.get(purpose) ?? null };
       return { ...owner, ciphertext: this.options.cipher.encrypt(plaintext, secretAssociatedData(owner)), createdAt: now, expiresAt: null };
     });
   }

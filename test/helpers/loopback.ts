@@ -9,8 +9,14 @@ export interface Received {
   body: string;
 }
 
-/** An HTTP server on 127.0.0.1:0 that records requests and answers with `handler`. */
-export async function startLoopbackServer(handler: (request: Received, response: ServerResponse, index: number) => void): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+/**
+ * An HTTP server on 127.0.0.1:0 (or the loopback `host` and `port` given) that records requests
+ * and answers with `handler`. Rejects when the port is taken.
+ */
+export async function startLoopbackServer(
+  handler: (request: Received, response: ServerResponse, index: number) => void,
+  listen: { host?: string; port?: number } = {},
+): Promise<{ url: string; port: number; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server: Server = createServer((request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -21,10 +27,15 @@ export async function startLoopbackServer(handler: (request: Received, response:
       handler(entry, response, received.length - 1);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
     received,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();

@@ -34,20 +34,28 @@ export interface GuardedAgentOptions {
 export function createGuardedAgent(options: GuardedAgentOptions): Agent {
   const { policy } = options;
   const resolve = options.resolve ?? ((hostname) => dnsLookup(hostname, { all: true, verbatim: true }));
-  const connectOnce = buildConnector({
-    lookup: guardedLookup(policy, resolve),
-    timeout: options.connectTimeoutMs ?? 10_000,
-  });
+  // A socket's lookup never learns the port, yet allowlist entries may name one: one connector
+  // per destination port, each with a lookup that checks that port. Ports are few in practice.
+  const connectors = new Map<number, buildConnector.connector>();
+  const connectorFor = (port: number) => {
+    let connector = connectors.get(port);
+    if (connector === undefined) {
+      connector = buildConnector({ lookup: guardedLookup(policy, resolve, port), timeout: options.connectTimeoutMs ?? 10_000 });
+      connectors.set(port, connector);
+    }
+    return connector;
+  };
   const connect: buildConnector.connector = (target, callback) => {
+    const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
     // node:net skips `lookup` for IP literals, so they are judged here instead.
     if (isIP(target.hostname) !== 0) {
-      const verdict = policy.check(target.hostname);
+      const verdict = policy.check(target.hostname, port);
       if (!verdict.allowed) {
         callback(egressRefused(target.hostname, verdict.reason), null);
         return;
       }
     }
-    connectOnce(target, callback);
+    connectorFor(port)(target, callback);
   };
   return new Agent({ connect });
 }
@@ -64,7 +72,7 @@ export function egressRefused(host: string, reason: string): HookflowError {
  * dropped rather than failing the whole name, so a dual-stack name with one allowlisted
  * family still works; when nothing is left the connection fails with the first reason.
  */
-function guardedLookup(policy: EgressPolicy, resolve: Resolver): LookupFunction {
+function guardedLookup(policy: EgressPolicy, resolve: Resolver, port: number): LookupFunction {
   return (hostname, lookupOptions, callback) => {
     const family = lookupOptions.family === 4 || lookupOptions.family === 6 ? lookupOptions.family : undefined;
     resolve(hostname).then(
@@ -73,7 +81,7 @@ function guardedLookup(policy: EgressPolicy, resolve: Resolver): LookupFunction 
         const refusals: string[] = [];
         for (const entry of resolved) {
           if (family !== undefined && entry.family !== family) continue;
-          const verdict = policy.check(entry.address);
+          const verdict = policy.check(entry.address, port);
           if (verdict.allowed) allowed.push(entry);
           else refusals.push(verdict.reason);
         }

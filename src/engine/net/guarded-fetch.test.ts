@@ -257,17 +257,56 @@ describe('guarded fetch: redirects', () => {
     expect(last?.headers['content-type']).toBe(method === 'POST' ? 'text/plain' : undefined);
   });
 
-  it('drops credentials when a redirect leaves the origin', async () => {
+  /** POSTs through a 307 (or `status`) from base4 to other.test (same address, another origin). */
+  async function crossOrigin(options: Partial<import('./guarded-fetch.js').GuardedRequest> = {}, status = 307) {
     const dns = fakeDns({ 'other.test': ['127.0.0.1'] });
     const to = encodeURIComponent(`http://other.test:${port}/echo`);
-    await client(['127.0.0.0/8'], { resolve: dns }).request({
-      method: 'GET',
-      url: `${base4}/redirect?to=${to}`,
-      headers: { authorization: 'Bearer s3cret', 'x-keep': 'yes' },
+    return client(['127.0.0.0/8'], { resolve: dns }).request({
+      method: 'POST',
+      url: `${base4}/redirect?status=${status}&to=${to}`,
+      headers: { authorization: 'Bearer s3cret', 'x-api-key': 'k3y', 'private-token': 't0ken', 'content-type': 'text/plain' },
+      body: 'payload',
+      ...options,
     });
-    expect(seen4[0]?.headers.authorization).toBe('Bearer s3cret');
+  }
+  const stepHeaders = ['authorization', 'x-api-key', 'private-token', 'content-type'];
+
+  it('by default, another origin gets none of the headers the caller set and no body', async () => {
+    const response = await crossOrigin();
+    expect(response.status).toBe(200);
+    expect(seen4[0]).toMatchObject({ method: 'POST', body: 'payload', headers: { authorization: 'Bearer s3cret', 'x-api-key': 'k3y' } });
+    expect(seen4[1]).toMatchObject({ method: 'POST', url: '/echo', body: '' });
+    for (const name of stepHeaders) expect(seen4[1]?.headers[name]).toBeUndefined();
+    expect(seen4[1]?.headers.host).toBe(`other.test:${port}`);
+  });
+
+  it('same-origin redirects keep headers and the 307 body', async () => {
+    await client(['127.0.0.0/8']).request({ method: 'POST', url: `${base4}/redirect?status=307&to=/echo`, headers: { 'x-api-key': 'k3y' }, body: 'payload', redirects: 'same-origin' });
+    expect(seen4[1]).toMatchObject({ method: 'POST', url: '/echo', body: 'payload', headers: { 'x-api-key': 'k3y' } });
+  });
+
+  it('same-origin does not follow a redirect to another origin: the 3xx is the answer', async () => {
+    const response = await crossOrigin({ redirects: 'same-origin' });
+    expect(response.status).toBe(307);
+    expect(response.headers.location).toBe(`http://other.test:${port}/echo`);
+    expect(seen4).toHaveLength(1);
+  });
+
+  it('none returns even a same-origin redirect as is', async () => {
+    const response = await client(['127.0.0.0/8']).request({ method: 'GET', url: `${base4}/redirect?to=/echo`, redirects: 'none' });
+    expect(response.status).toBe(302);
+    expect(seen4).toHaveLength(1);
+  });
+
+  it('any-with-headers carries headers and the 307 body across, except bound headers', async () => {
+    await crossOrigin({ redirects: 'any-with-headers', boundHeaders: ['Authorization'] });
+    expect(seen4[1]).toMatchObject({ method: 'POST', url: '/echo', body: 'payload', headers: { 'x-api-key': 'k3y', 'private-token': 't0ken', 'content-type': 'text/plain' } });
     expect(seen4[1]?.headers.authorization).toBeUndefined();
-    expect(seen4[1]?.headers['x-keep']).toBe('yes');
+  });
+
+  it('bound headers stay on same-origin hops', async () => {
+    await client(['127.0.0.0/8']).request({ method: 'GET', url: `${base4}/redirect?to=/echo`, headers: { authorization: 'Bearer s3cret' }, boundHeaders: ['authorization'] });
+    expect(seen4[1]?.headers.authorization).toBe('Bearer s3cret');
   });
 
   it('gives up after maxRedirects', async () => {

@@ -32,10 +32,29 @@ export interface GuardedRequest {
   maxResponseBytes?: number;
   /** Cancels the request (a worker stopping): it fails at once as a transient error. */
   signal?: AbortSignal;
+  /** Which redirects are followed and what crosses to another origin. Default `any`. */
+  redirects?: RedirectMode;
+  /**
+   * Headers (lower case) carrying a secret bound to the request's own origin: never sent to
+   * another origin, whatever `redirects` says. Default none.
+   */
+  boundHeaders?: readonly string[];
 }
 
+/**
+ * How a request treats redirects:
+ * - `none`: never followed; the 3xx answer is the response.
+ * - `same-origin`: followed while they stay on the origin (scheme, host, port); one that
+ *   leaves it is not followed and is the response.
+ * - `any`: followed anywhere; on leaving the origin every header the caller set is dropped
+ *   and the body is never re-sent (a 307/308 repeats the method without it).
+ * - `any-with-headers`: followed anywhere with the caller's headers and (307/308) body; only
+ *   `boundHeaders` stay home.
+ */
+export type RedirectMode = 'none' | 'same-origin' | 'any' | 'any-with-headers';
+
 export interface GuardedResponse {
-  /** HTTP status of the last hop; a 3xx only when maxRedirects is 0 or Location is missing. */
+  /** HTTP status of the last hop; a 3xx when it was not followed (no Location, maxRedirects 0, or the RedirectMode). */
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
   headers: Record<string, string>;
@@ -67,8 +86,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 // Fetch's "request-body-header names": meaningless once a redirect drops the body.
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
-// Credentials meant for one origin must not follow a redirect to another.
-const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 // setTimeout fires at once past this, so larger timeouts are refused rather than ignored.
 const MAX_TIMER_MS = 2_147_483_647;
 // undici errors that describe the request itself: retrying cannot help.
@@ -78,8 +95,8 @@ const PERMANENT_UNDICI_ERRORS = [errors.InvalidArgumentError, errors.RequestCont
  * Builds the outbound HTTP client steps use. Options are checked once here; a bad value
  * throws HOOKFLOW_ERR_CONFIG. Redirects are followed here, not by undici, so each hop's
  * scheme is checked and its address goes through the guarded agent: 307/308 repeat the
- * method and body, 301/302/303 become a body-less GET (HEAD stays HEAD), and credentials
- * (Authorization, Cookie) are dropped when a hop leaves the origin.
+ * method and body, 301/302/303 become a body-less GET (HEAD stays HEAD), and what crosses to
+ * another origin is decided by the request's RedirectMode.
  */
 export function createGuardedHttpClient(options: GuardedHttpClientOptions): GuardedHttpClient {
   const maxRedirects = options.maxRedirects ?? 5;
@@ -104,6 +121,9 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
       headers: checkHeaders(input.headers ?? {}),
       body: input.body,
     };
+    const mode = input.redirects ?? 'any';
+    const boundHeaders = (input.boundHeaders ?? []).map((name) => name.toLowerCase());
+    const home = hop.url.origin;
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -119,13 +139,14 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
           signal,
         });
         const location = REDIRECTS.has(response.statusCode) ? single(response.headers.location) : undefined;
-        if (location === undefined || maxRedirects === 0) return await readAnswer(response, hop.url, cap);
+        const target = location === undefined || maxRedirects === 0 || mode === 'none' ? undefined : redirectTarget(hop.url, location);
+        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap);
         // Drained (up to a small limit) so the connection can serve the next hop.
         await response.body.dump({ limit: 64 * 1024, signal });
         if (redirects === maxRedirects) {
           throw permanent(`request to ${hop.url.hostname} gave up after ${maxRedirects} redirects`);
         }
-        hop = nextHop(hop, response.statusCode, location);
+        hop = nextHop(hop, response.statusCode, target, { mode, boundHeaders, home });
       }
     } catch (thrown) {
       if (input.signal?.aborted === true) throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `request to ${hop.url.hostname} cancelled`, { transient: true, cause: thrown });
@@ -157,15 +178,22 @@ async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: numb
   return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
 }
 
-function nextHop(hop: Hop, status: number, location: string): Hop {
-  let url: URL;
+/** The absolute URL a Location points to; refused when it is not a valid http(s) URL. */
+function redirectTarget(from: URL, location: string): URL {
   try {
-    url = parseTarget(new URL(location, hop.url).href);
+    return parseTarget(new URL(location, from).href);
   } catch (thrown) {
     if (isHookflowError(thrown)) throw thrown;
-    throw permanent(`redirect from ${hop.url.hostname} has an invalid Location`, thrown);
+    throw permanent(`redirect from ${from.hostname} has an invalid Location`, thrown);
   }
-  const headers = { ...hop.headers };
+}
+
+/**
+ * The request a redirect asks for. What leaves the origin depends on the mode (see
+ * RedirectMode); headers bound to the first origin (`home`) never reach another one.
+ */
+function nextHop(hop: Hop, status: number, url: URL, options: { mode: RedirectMode; boundHeaders: readonly string[]; home: string }): Hop {
+  let headers = { ...hop.headers };
   let { method, body } = hop;
   // 307/308 promise the same request; the older codes are answered with a GET.
   if (status !== 307 && status !== 308 && method !== 'HEAD') {
@@ -173,7 +201,12 @@ function nextHop(hop: Hop, status: number, location: string): Hop {
     body = undefined;
     dropHeaders(headers, BODY_HEADERS);
   }
-  if (url.origin !== hop.url.origin) dropHeaders(headers, CREDENTIAL_HEADERS);
+  if (url.origin !== hop.url.origin && options.mode !== 'any-with-headers') {
+    // Another origin gets the bare request: whatever header the step set may be a credential.
+    headers = {};
+    body = undefined;
+  }
+  if (url.origin !== options.home) dropHeaders(headers, options.boundHeaders);
   return { method, url, headers, body };
 }
 

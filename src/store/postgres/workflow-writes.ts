@@ -12,14 +12,14 @@ import { notifyWorkflowChanged, WORKFLOW_CHANGED_CHANNEL } from './run-notifier.
  */
 
 const INSERT_SECRETS_SQL = `
-  INSERT INTO secrets (id, workspace_id, workflow_id, purpose, ciphertext, created_at, expires_at)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])`;
+  INSERT INTO secrets (id, workspace_id, workflow_id, purpose, ciphertext, created_at, expires_at, origin)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[])`;
 
 async function insertSecrets(client: PoolClient, secrets: SecretRecord[]): Promise<void> {
   if (secrets.length === 0) return;
   await client.query(INSERT_SECRETS_SQL, [
     secrets.map((s) => s.id), secrets.map((s) => s.workspaceId), secrets.map((s) => s.workflowId), secrets.map((s) => s.purpose),
-    secrets.map((s) => s.ciphertext), secrets.map((s) => s.createdAt), secrets.map((s) => s.expiresAt),
+    secrets.map((s) => s.ciphertext), secrets.map((s) => s.createdAt), secrets.map((s) => s.expiresAt), secrets.map((s) => s.origin ?? null),
   ]);
 }
 

@@ -123,6 +123,12 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 4,
+    name: 'secrets bound to a destination origin',
+    // NULL: not sent anywhere (shared keys, signature secrets), or stored before this migration.
+    sql: 'ALTER TABLE secrets ADD COLUMN origin TEXT;',
+  },
+  {
     version: 6,
     name: 'workspace secrets',
     sql: `

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
@@ -44,6 +44,9 @@ export class SqliteStore implements Store {
     // Owner-only: the database holds every received request (payloads may carry personal data).
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = join(options.dataDir, SQLITE_FILE);
+    // Created owner-only before SQLite opens it: SQLite gives the WAL and SHM files the mode of
+    // the database file, so all three stay private whatever the umask.
+    closeSync(openSync(file, 'a', 0o600));
     const writer = new WriterClient({
       file,
       synchronous: options.synchronous,

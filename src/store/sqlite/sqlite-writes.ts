@@ -95,8 +95,8 @@ export class SqliteWrites {
   }
 
   private insertSecrets(secrets: SecretRecord[]): void {
-    const insert = this.sql('INSERT INTO secrets (id, workspace_id, workflow_id, purpose, ciphertext, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    for (const s of secrets) insert.run(s.id, s.workspaceId, s.workflowId, s.purpose, s.ciphertext, s.createdAt, s.expiresAt);
+    const insert = this.sql('INSERT INTO secrets (id, workspace_id, workflow_id, purpose, ciphertext, created_at, expires_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const s of secrets) insert.run(s.id, s.workspaceId, s.workflowId, s.purpose, s.ciphertext, s.createdAt, s.expiresAt, s.origin ?? null);
   }
 
   deleteWorkflow(args: { workspaceId: string; workflowId: string; now: number }): boolean {

@@ -68,6 +68,7 @@ async function send(
     body,
     timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
     signal,
+    redirects: step.followRedirects ?? (referencesSecrets(step) ? 'same-origin' : 'any'),
     ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
   });
   const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
@@ -75,6 +76,14 @@ async function send(
     throw failedAnswer({ message: `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, status: response.status, headers: response.headers, details: output });
   }
   return output;
+}
+
+/**
+ * True when the step's URL, headers or body use a workspace secret (`{{secrets.NAME}}`): such a
+ * step follows redirects only within its origin unless `followRedirects` says otherwise.
+ */
+function referencesSecrets(step: HttpStepDefinition): boolean {
+  return /\{\{\s*secrets\s*[.[]/.test(JSON.stringify([step.url, step.headers ?? {}, step.body ?? null]));
 }
 
 function decodeBody(body: Buffer, contentType: string | undefined): unknown {

@@ -2,13 +2,17 @@ import type { LlmStepDefinition } from '../../../config/workflow-definition.js';
 import { HookflowError } from '../../../errors/catalogue.js';
 import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
+import { requireSecretDestination } from '../../net/origin.js';
 import { SecretScope, type SecretAccess } from '../../secret-scope.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepKind, type StepOutcome } from '../../step.js';
 import { renderText } from '../../templates.js';
 import { tokensOf, type LlmBudget } from './llm-budget.js';
 
-/** Looks up the step's decrypted API key (stored encrypted, never in the definition). */
-export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<string | undefined>;
+/**
+ * Looks up the step's decrypted API key (stored encrypted, never in the definition) and the
+ * origin it was saved for (null when stored before origins were recorded).
+ */
+export type ApiKeyLookup = (workspaceId: string, workflowId: string, stepId: string) => Promise<{ value: string; origin: string | null } | undefined>;
 
 interface ChatCompletion {
   choices?: { message?: { content?: unknown } }[];
@@ -27,13 +31,20 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
     async run(step, context) {
       // Before any call: a workflow past its tokens for today makes no more paid calls.
       await deps.budget?.check(context.workspaceId, context.workflowId);
-      const storedKey = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
+      const url = `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+      const stored = await deps.apiKey(context.workspaceId, context.workflowId, step.id);
+      // The management API refuses to re-point a kept key; this holds even if the stored
+      // definition and the key's origin ever disagree (an edit outside the API, a bug).
+      if (stored !== undefined && stored.origin !== null) requireSecretDestination({ secret: `the API key of step "${step.id}"`, boundTo: [stored.origin], url });
+      const storedKey = stored?.value;
       // A stored key that only names a workspace secret is rendered; any other key is sent as it is.
       const keyTemplate = storedKey !== undefined && SECRET_REFERENCE.test(storedKey) ? storedKey : undefined;
       const scope = await SecretScope.open({ access: deps.secrets, workspaceId: context.workspaceId, memory: context.memory, fields: [step.system, step.prompt, keyTemplate] });
       return scope.guard(async () => {
-        const output = await complete(deps.client, step, context.signal, await scope.reveal({
-          url: `${step.baseUrl.replace(/\/+$/, '')}/chat/completions`,
+        const usesSecret = storedKey !== undefined || SECRET_REFERENCE.test(`${step.system ?? ''}${step.prompt}`);
+        const redirects = step.followRedirects ?? (usesSecret ? 'same-origin' : 'any');
+        const output = await complete(deps.client, step, context.signal, redirects, await scope.reveal({
+          url,
           headers: { 'content-type': 'application/json', ...(storedKey === undefined ? {} : { authorization: `Bearer ${keyTemplate === undefined ? storedKey : renderText(keyTemplate, scope.memory)}` }) },
           body: {
             system: step.system === undefined ? undefined : renderText(step.system, scope.memory),
@@ -55,6 +66,7 @@ async function complete(
   client: GuardedHttpClient,
   step: LlmStepDefinition,
   signal: AbortSignal,
+  redirects: NonNullable<LlmStepDefinition['followRedirects']>,
   request: { url: string; headers: Record<string, string>; body: { system: string | undefined; prompt: string } },
 ): Promise<StepOutcome> {
   const { system, prompt } = request.body;
@@ -75,7 +87,13 @@ async function complete(
     body: JSON.stringify(chat),
     timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
     signal,
+    // The stored key is bound to the step's origin: never sent elsewhere, even when opted in.
+    redirects,
+    boundHeaders: ['authorization'],
   });
+  if (response.status >= 300 && response.status < 400) {
+    throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}, a redirect not followed (followRedirects: "${redirects}")`, { transient: false });
+  }
   if (response.status >= 400) {
     // The answer's body is not included: providers sometimes echo request details back.
     throw failedAnswer({ message: `LLM endpoint ${new URL(step.baseUrl).origin} answered ${response.status}`, status: response.status, headers: response.headers });
