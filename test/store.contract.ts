@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
+import { describeAccessContract } from './store-access.contract.js';
 import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WorkflowRecord } from '../src/store/store.js';
 
 /*
@@ -105,6 +106,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       await store.createWorkflow(record, [secret(ws, record.id, 'shared-key', createdAt)]);
       return { ws, wf: record.id };
     }
+
+    describeAccessContract(() => store);
 
     describe('workspaces', () => {
       // First test of the suite: listWorkspaces spans the whole (still empty) store.

@@ -9,12 +9,12 @@ import { utcDay } from '../engine/steps/llm/llm-budget.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
 import { eventView, jobView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
-import { adminBearerAuth } from './admin-auth.js';
+import { principalOf, requireRole } from './access-control.js';
+import { installJsonBodyParsers } from './json-body.js';
 
 export interface ManagementRoutesOptions {
   store: Store;
   workflows: WorkflowService;
-  adminTokenDigest: Buffer;
   clock: () => number;
   /** Wakes local workers when a replay queues a run. */
   onRunQueued: () => void;
@@ -24,15 +24,15 @@ export interface ManagementRoutesOptions {
   bulkRatePerSecond: number;
 }
 
-const pageQuery = z.object({
+export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().min(1).max(512).optional(),
 });
-const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
+export const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
 /** `POST …/runs/:id/resume`: on the version the run started with (default), or the workflow's latest. */
-const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
+export const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
 /** `POST …/workflows/:wf/runs/replay|resume`: which runs, how fast. */
-const bulkBody = z
+export const bulkBody = z
   .object({
     status: z.enum(['failed', 'succeeded']).default('failed'),
     from: z.iso.datetime({ offset: true }).optional(),
@@ -42,11 +42,12 @@ const bulkBody = z
     version: z.enum(['original', 'latest']).default('original'),
   })
   .strict();
-const eventsQuery = pageQuery.extend({
+export const eventsQuery = pageQuery.extend({
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
-const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
+export const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
+export const webhookUrlQuery = z.object({ reveal: z.enum(['true', 'false']).transform((v) => v === 'true').default(false) });
 
 /** Most runs the stats endpoint reads (the newest of its window). */
 const STATS_MAX_RUNS = 10_000;
@@ -55,7 +56,7 @@ type WsParams = { ws: string };
 type WfParams = { ws: string; wf: string };
 type RunParams = { ws: string; runId: string };
 
-function parseQuery<T extends z.ZodTypeAny>(schema: T, query: unknown): z.output<T> {
+export function parseQuery<T extends z.ZodTypeAny>(schema: T, query: unknown): z.output<T> {
   const parsed = schema.safeParse(query);
   if (!parsed.success) {
     throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid query', { details: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
@@ -65,10 +66,10 @@ function parseQuery<T extends z.ZodTypeAny>(schema: T, query: unknown): z.output
 
 const pageOf = (query: { limit: number; cursor?: string | undefined }): PageRequest => ({ limit: query.limit, cursor: query.cursor });
 
-/** The management API (API.md): everything under the admin bearer token. */
+/** The management API (docs/api.md). Who may call each route is declared in access-control.ts. */
 export async function managementRoutes(app: FastifyInstance, options: ManagementRoutesOptions): Promise<void> {
   const { store, workflows } = options;
-  app.addHook('onRequest', adminBearerAuth(options.adminTokenDigest));
+  installJsonBodyParsers(app);
   // Every id in a path (workspace, workflow, run) has the RESOURCE_ID form; anything else names
   // nothing, and never reaches the database (PostgreSQL refuses a NUL with an error).
   app.addHook('preValidation', async (request) => {
@@ -79,7 +80,11 @@ export async function managementRoutes(app: FastifyInstance, options: Management
 
   app.post('/api/workspaces', async (request, reply) => reply.code(201).send(serializeWorkspace(await workflows.createWorkspace(request.body))));
   app.get('/api/workspaces', async (request) => {
-    const page = await workflows.listWorkspaces(pageOf(parseQuery(pageQuery, request.query)));
+    const query = parseQuery(pageQuery, request.query);
+    // A token for one workspace sees that one only.
+    const scope = principalOf(request).workspaceId;
+    if (scope !== null) return { items: [serializeWorkspace(await workflows.requireWorkspace(scope))], nextCursor: null };
+    const page = await workflows.listWorkspaces(pageOf(query));
     return { items: page.items.map(serializeWorkspace), nextCursor: page.nextCursor };
   });
   app.get<{ Params: WsParams }>('/api/workspaces/:ws', async (request) => serializeWorkspace(await workflows.requireWorkspace(request.params.ws)));
@@ -94,6 +99,18 @@ export async function managementRoutes(app: FastifyInstance, options: Management
   app.put<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request) =>
     workflows.updateWorkflow(request.params.ws, request.params.wf, request.body),
   );
+  app.patch<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request) =>
+    workflows.patchWorkflow(request.params.ws, request.params.wf, request.body),
+  );
+  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/webhook-url', async (request) => {
+    const { reveal } = parseQuery(webhookUrlQuery, request.query);
+    // Revealing the key is an editor's act, and audited (access-control.ts writes the entry).
+    if (reveal) {
+      requireRole(request, 'editor');
+      request.auditNote = { action: 'workflow.key.reveal' };
+    }
+    return workflows.webhookUrls(request.params.ws, request.params.wf, reveal);
+  });
   app.delete<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request, reply) => {
     await workflows.deleteWorkflow(request.params.ws, request.params.wf);
     return reply.code(204).send();

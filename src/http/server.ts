@@ -10,6 +10,9 @@ import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import { AccessService } from '../workflows/access-service.js';
+import { installAccessControl } from './access-control.js';
+import { accessRoutes } from './access-routes.js';
 import { sendError } from './error-handler.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
@@ -141,16 +144,20 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     done();
   });
 
+  const access = new AccessService({ store: options.store, clock: options.clock });
+  // Before any route: every route added from here on gets its declared access and audit.
+  installAccessControl(app, { adminTokenDigest: options.adminTokenDigest, access, logger: options.logger });
+
   await app.register(ingressRoutes, { ingress: options.ingress, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,
-    adminTokenDigest: options.adminTokenDigest,
     clock: options.clock,
     onRunQueued: options.onRunQueued,
     bulkJobs: options.bulkJobs,
     bulkRatePerSecond: options.bulkRatePerSecond,
   });
+  await app.register(accessRoutes, { access });
   await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds });
   return app;
 }

@@ -1,5 +1,5 @@
 import type {
-  EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord,
+  ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, TokenRole, Workspace, WorkflowRecord,
 } from './store.js';
 
 /*
@@ -176,3 +176,24 @@ export const WORKFLOW_SELECT = `
   FROM workflows w JOIN workflow_versions v
     ON v.workspace_id = w.workspace_id AND v.workflow_id = w.id`;
 
+
+/** An `api_tokens` row. */
+export interface ApiTokenRow {
+  id: string; name: string; role: TokenRole; workspace_id: string | null; digest: string; created_at: number; revoked_at: number | null;
+}
+/** An `audit_log` row. */
+export interface AuditRow {
+  id: string; at: number; actor_id: string; actor_name: string; action: string; workspace_id: string | null;
+  target: string; source_ip: string; details: string;
+}
+
+/** Maps an api_tokens row. */
+export const toApiToken = (row: ApiTokenRow): ApiTokenRecord => ({
+  id: row.id, name: row.name, role: row.role, workspaceId: row.workspace_id, digestHex: row.digest, createdAt: row.created_at, revokedAt: row.revoked_at,
+});
+
+/** Maps an audit_log row; `details` is parsed. */
+export const toAudit = (row: AuditRow): AuditRecord => ({
+  id: row.id, at: row.at, actorId: row.actor_id, actorName: row.actor_name, action: row.action, workspaceId: row.workspace_id,
+  target: row.target, sourceIp: row.source_ip, details: JSON.parse(row.details) as Record<string, unknown>,
+});
