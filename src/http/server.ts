@@ -16,6 +16,7 @@ import { accessRoutes } from './access-routes.js';
 import { sendError } from './error-handler.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
+import { installOpenApi } from './openapi.js';
 import { operationsRoutes } from './operations-routes.js';
 
 export interface HttpServerOptions {
@@ -66,6 +67,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   }
   socket.destroy();
 }
+
+/** The version the OpenAPI document states: the package's. */
+const API_VERSION = '0.1.0';
 
 function trustNearestHops(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
@@ -147,6 +151,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   const access = new AccessService({ store: options.store, clock: options.clock });
   // Before any route: every route added from here on gets its declared access and audit.
   installAccessControl(app, { adminTokenDigest: options.adminTokenDigest, access, logger: options.logger });
+  installOpenApi(app, { version: API_VERSION });
 
   await app.register(ingressRoutes, { ingress: options.ingress, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
   await app.register(managementRoutes, {

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { createTokenSchema } from '../workflows/access-service.js';
+import { auditQuery } from './access-routes.js';
+import {
+  auditAnswer, createdTokenAnswer, createWorkspaceBody, errorAnswer, eventAnswer, mergePatch, pageOf, rejectedCallAnswer, rotateKeysAnswer,
+  rotateKeysBody, runDetail, runSummary, statsAnswer, tokenAnswer, webhookAccepted, webhookUrlsAnswer, workflowAnswer, workflowInput, workspaceAnswer,
+} from './api-schemas.js';
+import { eventsQuery, pageQuery, runsQuery, statsQuery, webhookUrlQuery } from './management-routes.js';
+import type { RouteDoc } from './openapi.js';
+
+/*
+ * The OpenAPI entry of each route that does not carry `config.openapi` itself, by `METHOD url`.
+ * A route added without either is missing from /api/openapi.json, and test/openapi.test.ts
+ * names it. The prose reference is docs/api.md.
+ */
+
+const json = (description: string, schema: z.ZodType) => ({ description, schema });
+const noContent = { description: 'Done; no body' };
+
+const webhookAnswers: RouteDoc['responses'] = {
+  200: json('Stored durably (and, unless a test call or a duplicate, a run queued)', webhookAccepted),
+  400: json('Body does not parse as its content type', errorAnswer),
+  401: json('Missing or wrong shared key or signature', errorAnswer),
+  403: json('Source IP not in trigger.allowedIps', errorAnswer),
+  404: json('Unknown or disabled workflow', errorAnswer),
+  408: json('Headers or body not received in time', errorAnswer),
+  413: json('Body over the limit (decoded size)', errorAnswer),
+  415: json('Unknown Content-Encoding', errorAnswer),
+  429: { ...json('Rate limit exceeded', errorAnswer), headers: ['retry-after'] },
+  503: { ...json('Storage unavailable or overloaded', errorAnswer), headers: ['retry-after'] },
+};
+const webhookBody = { schema: z.unknown().describe('Any body: JSON, text, form or binary (docs/webhook-contract.md)'), contentTypes: ['*/*'], required: false };
+
+export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
+  'POST /api/webhook/:workspaceId/:workflowId': {
+    tag: 'webhooks', summary: 'Deliver a webhook', body: webhookBody, responses: webhookAnswers,
+    description: 'Authenticated by the trigger\'s shared key (?key=, X-Webhook-Key or Authorization: Bearer) or its signature. See docs/webhook-contract.md for the order of checks.',
+  },
+  'POST /api/webhook-test/:workspaceId/:workflowId': {
+    tag: 'webhooks', summary: 'Check a webhook delivery without starting a run', body: webhookBody, responses: webhookAnswers,
+  },
+
+  'POST /api/workspaces': { tag: 'workspaces', summary: 'Create a workspace', body: { schema: createWorkspaceBody }, responses: { 201: json('Created', workspaceAnswer), 409: json('The id exists already', errorAnswer) } },
+  'GET /api/workspaces': { tag: 'workspaces', summary: 'List workspaces (a workspace token sees its own)', query: pageQuery, responses: { 200: json('A page', pageOf(workspaceAnswer)) } },
+  'GET /api/workspaces/:ws': { tag: 'workspaces', summary: 'Get a workspace', responses: { 200: json('The workspace', workspaceAnswer) } },
+
+  'POST /api/workspaces/:ws/workflows': {
+    tag: 'workflows', summary: 'Create a workflow', body: { schema: workflowInput },
+    description: 'The answer\'s webhookUrl carries the shared key, this once (generated when not given).',
+    responses: { 201: json('Created (version 1)', workflowAnswer), 409: json('The id exists already', errorAnswer) },
+  },
+  'GET /api/workspaces/:ws/workflows': { tag: 'workflows', summary: 'List workflows', query: pageQuery, responses: { 200: json('A page', pageOf(workflowAnswer)) } },
+  'GET /api/workspaces/:ws/workflows/:wf': { tag: 'workflows', summary: 'Get a workflow\'s current version', responses: { 200: json('The workflow; secrets as {"set":true}', workflowAnswer) } },
+  'PUT /api/workspaces/:ws/workflows/:wf': {
+    tag: 'workflows', summary: 'Replace the definition (a new version)', body: { schema: workflowInput },
+    description: 'A GET answer may be PUT back as is: view fields are ignored and {"set":true} placeholders keep the stored secrets.',
+    responses: { 200: json('The new version', workflowAnswer) },
+  },
+  'PATCH /api/workspaces/:ws/workflows/:wf': {
+    tag: 'workflows', summary: 'Change fields with a JSON merge patch (a new version)', body: { schema: mergePatch, contentTypes: ['application/merge-patch+json', 'application/json'] },
+    description: 'RFC 7386 applied to the workflow as GET shows it, then saved like PUT (same validation). null removes a member; e.g. {"enabled": false}.',
+    responses: { 200: json('The new version', workflowAnswer) },
+  },
+  'DELETE /api/workspaces/:ws/workflows/:wf': { tag: 'workflows', summary: 'Delete a workflow (its runs and events stay)', responses: { 204: noContent } },
+  'GET /api/workspaces/:ws/workflows/:wf/webhook-url': {
+    tag: 'workflows', summary: 'The production and test webhook URLs', query: webhookUrlQuery,
+    description: 'With reveal=true both carry the current shared key: needs the editor role, and is written to the audit log.',
+    responses: { 200: json('The URLs', webhookUrlsAnswer) },
+  },
+  'POST /api/workspaces/:ws/workflows/:wf/keys/rotate': {
+    tag: 'workflows', summary: 'Rotate the shared key and/or signature secret', body: { schema: rotateKeysBody, required: false },
+    description: 'The new key works at once; the old ones keep working for graceSeconds (default 86400).',
+    responses: { 200: json('The new URL (with the new key) and when the old keys expire', rotateKeysAnswer) },
+  },
+
+  'GET /api/workspaces/:ws/workflows/:wf/runs': { tag: 'runs', summary: 'List a workflow\'s runs, newest first', query: runsQuery, responses: { 200: json('A page', pageOf(runSummary)) } },
+  'GET /api/workspaces/:ws/runs/:runId': { tag: 'runs', summary: 'A run with its memory and every step', responses: { 200: json('The run', runDetail) } },
+  'POST /api/workspaces/:ws/runs/:runId/replay': { tag: 'runs', summary: 'Run the same event again on the current version', responses: { 201: json('The queued run', runSummary) } },
+  'GET /api/workspaces/:ws/workflows/:wf/events': {
+    tag: 'runs', summary: 'Received requests (or, with rejected=true, refused calls)', query: eventsQuery,
+    responses: { 200: json('A page of events, or of rejected calls', pageOf(z.union([eventAnswer, rejectedCallAnswer]))) },
+  },
+  'GET /api/workspaces/:ws/workflows/:wf/stats': { tag: 'runs', summary: 'Run counts and latency over a window', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
+
+  'POST /api/tokens': {
+    tag: 'access', summary: 'Create an API token', body: { schema: createTokenSchema },
+    description: 'The answer carries the token this once; only its SHA-256 is stored. A workspace-scoped admin creates tokens for its workspace only.',
+    responses: { 201: json('Created', createdTokenAnswer) },
+  },
+  'GET /api/tokens': { tag: 'access', summary: 'List API tokens (never the tokens themselves)', query: pageQuery, responses: { 200: json('A page', pageOf(tokenAnswer)) } },
+  'DELETE /api/tokens/:id': { tag: 'access', summary: 'Revoke an API token (on every node at once)', responses: { 204: noContent } },
+  'GET /api/audit': {
+    tag: 'access', summary: 'The audit log, newest first', query: auditQuery,
+    description: 'Every change made through the management API, and every key reveal: who, what, target, when, from which address. Never a secret value.',
+    responses: { 200: json('A page', pageOf(auditAnswer)) },
+  },
+  'GET /api/openapi.json': { tag: 'operations', summary: 'This document (no token needed)', responses: { 200: { description: 'OpenAPI 3.1', schema: z.record(z.string(), z.unknown()) } } },
+
+  'GET /healthz': { tag: 'operations', summary: 'The process is alive', responses: { 200: json('Alive', z.object({ status: z.literal('ok') })) } },
+  'GET /readyz': {
+    tag: 'operations', summary: 'Webhooks can be committed now',
+    responses: {
+      200: json('Ready', z.object({ status: z.literal('ready'), storage: z.enum(['sqlite', 'postgres']) })),
+      503: { ...json('Storage cannot commit', z.object({ status: z.literal('unavailable'), storage: z.enum(['sqlite', 'postgres']) })), headers: ['retry-after'] },
+    },
+  },
+  'GET /metrics': { tag: 'operations', summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', schema: z.string(), contentType: 'text/plain' } } },
+};
