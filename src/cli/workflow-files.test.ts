@@ -52,4 +52,13 @@ describe('readDesiredWorkflows', () => {
     expect(document).toMatchObject({ workspace: 'shop', trigger: { sharedKey: '${env:HOOKFLOW_SECRET_SHOP_ORDERS_TRIGGER_SHAREDKEY?}' } });
     expect(document).not.toHaveProperty('version');
   });
+
+  it('treats a handshake secret like the other secrets', () => {
+    const zoom = { ...view, trigger: { type: 'webhook', sharedKey: { set: true }, handshake: { provider: 'zoom', secretToken: { set: true } } } };
+    expect(toWorkflowDocument(zoom)).toMatchObject({ trigger: { handshake: { provider: 'zoom', secretToken: '${env:HOOKFLOW_SECRET_SHOP_ORDERS_TRIGGER_HANDSHAKE_SECRET?}' } } });
+    const want = { ...desired, trigger: { type: 'webhook', handshake: { provider: 'zoom', secretToken: 'zoom-secret' } } };
+    expect(changedFields(want, zoom)).toEqual([]);
+    const unset = { ...zoom, trigger: { type: 'webhook', handshake: { provider: 'zoom' } } };
+    expect(changedFields(want, unset)).toEqual(['trigger']);
+  });
 });

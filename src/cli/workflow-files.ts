@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describeIssues, workflowDefinitionSchema } from '../config/workflow-definition.js';
+import { handshakeSecretField } from '../workflows/workflow-view.js';
 import { CliError, EXIT } from './api-client.js';
 
 /*
@@ -112,7 +113,7 @@ export function readDesiredWorkflows(path: string, env: Readonly<Record<string, 
   return desired;
 }
 
-/** Where a definition holds secrets: the shared key, the signature secret, each LLM step's apiKey. */
+/** Where a definition holds secrets: the shared key, the signature secret, the handshake's secret, each LLM step's apiKey. */
 function secretSlots(definition: Record<string, unknown>): { holder: Record<string, unknown>; field: string; path: string }[] {
   const slots: { holder: Record<string, unknown>; field: string; path: string }[] = [];
   const trigger = asRecord(definition['trigger']);
@@ -120,6 +121,9 @@ function secretSlots(definition: Record<string, unknown>): { holder: Record<stri
     slots.push({ holder: trigger, field: 'sharedKey', path: 'trigger.sharedKey' });
     const signature = asRecord(trigger['signature']);
     if (signature !== undefined) slots.push({ holder: signature, field: 'secret', path: 'trigger.signature.secret' });
+    const handshake = asRecord(trigger['handshake']);
+    const handshakeField = handshake === undefined || typeof handshake['provider'] !== 'string' ? undefined : handshakeSecretField({ provider: handshake['provider'] });
+    if (handshake !== undefined && handshakeField !== undefined) slots.push({ holder: handshake, field: handshakeField, path: 'trigger.handshake.secret' });
   }
   const steps = definition['steps'];
   if (Array.isArray(steps)) {

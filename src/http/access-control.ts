@@ -63,8 +63,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/openapi.json': { role: 'public' },
 };
 
-/** Routes outside the management API: the webhook endpoints (keyed by their own triggers). */
-const UNMANAGED = /^\/api\/webhook(?:-test)?\//;
+/** Routes outside the management API: the webhook endpoints (`/api/webhook/`, `-test/`, `-status/`…), keyed by their own triggers. */
+const UNMANAGED = /^\/api\/webhook(?:-[a-z]+)?\//;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The access a route gets: its own declaration, its ROUTE_ACCESS row, admin for other `/api/` routes, none elsewhere. */

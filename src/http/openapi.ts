@@ -47,9 +47,17 @@ const STANDARD_ERRORS: Record<number, string> = {
   503: 'Storage unavailable; Retry-After says when to come back',
 };
 
+/** A Fastify route URL as an OpenAPI path: `:name` → `{name}`, a trailing `*` → `{path}`. */
+export function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*$/, '{path}');
+}
+
 function operation(route: SeenRoute, doc: RouteDoc): Record<string, unknown> {
-  const pathParams = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((match) => match[1] as string);
-  const parameters: Record<string, unknown>[] = pathParams.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern: RESOURCE_ID.source } }));
+  const pathParams = [...openApiPath(route.url).matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1] as string);
+  const parameters: Record<string, unknown>[] = pathParams.map((name) => ({
+    name, in: 'path', required: true,
+    schema: name === 'path' ? { type: 'string', description: 'Any suffix, kept as webhook.path' } : { type: 'string', pattern: RESOURCE_ID.source },
+  }));
   if (doc.query !== undefined) {
     for (const [name, field] of Object.entries(doc.query.shape as Record<string, z.ZodType>)) {
       parameters.push({ name, in: 'query', required: !field.safeParse(undefined).success, schema: jsonSchema(field) });
@@ -70,7 +78,7 @@ function operation(route: SeenRoute, doc: RouteDoc): Record<string, unknown> {
     }
   }
   return {
-    operationId: `${route.method.toLowerCase()}${route.url.replace(/[^A-Za-z0-9]+(.)?/g, (_m, next: string | undefined) => (next ?? '').toUpperCase())}`,
+    operationId: `${route.method.toLowerCase()}${openApiPath(route.url).replace(/[^A-Za-z0-9]+(.)?/g, (_m, next: string | undefined) => (next ?? '').toUpperCase())}`,
     summary: doc.summary,
     ...(doc.description === undefined ? {} : { description: doc.description }),
     tags: [doc.tag],
@@ -94,8 +102,7 @@ export function buildOpenApiDocument(routes: readonly SeenRoute[], info: { versi
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     if (route.doc === undefined) continue;
-    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route, route.doc);
+    (paths[openApiPath(route.url)] ??= {})[route.method.toLowerCase()] = operation(route, route.doc);
   }
   return {
     openapi: '3.1.0',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
 import { createTokenSchema } from '../workflows/access-service.js';
 import { auditQuery } from './access-routes.js';
 import {
@@ -31,13 +32,33 @@ const webhookAnswers: RouteDoc['responses'] = {
 };
 const webhookBody = { schema: z.unknown().describe('Any body: JSON, text, form or binary (docs/webhook-contract.md)'), contentTypes: ['*/*'], required: false };
 
+/** Every method and URL form the webhook routes take (trigger.methods decides per workflow; a path suffix is kept). */
+function webhookDocs(): Record<string, RouteDoc> {
+  const docs: Record<string, RouteDoc> = {};
+  for (const [prefix, summary] of [['/api/webhook', 'Deliver a webhook'], ['/api/webhook-test', 'Check a webhook delivery without starting a run']] as const) {
+    for (const url of [`${prefix}/:workspaceId/:workflowId`, `${prefix}/:workspaceId/:workflowId/*`]) {
+      for (const method of WEBHOOK_METHODS) {
+        docs[`${method} ${url}`] = {
+          tag: 'webhooks', summary, responses: { ...webhookAnswers, 405: json('A method the trigger does not take (Allow names those it does)', errorAnswer) },
+          ...(method === 'GET' || method === 'DELETE' ? {} : { body: webhookBody }),
+          description: 'Authenticated by the trigger\'s shared key (?key=, X-Webhook-Key or Authorization: Bearer) or its signature. Only POST unless trigger.methods says more; a GET\'s query is its body. See docs/webhook-contract.md for every answer and the order of checks.',
+        };
+      }
+    }
+  }
+  return docs;
+}
+
 export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
-  'POST /api/webhook/:workspaceId/:workflowId': {
-    tag: 'webhooks', summary: 'Deliver a webhook', body: webhookBody, responses: webhookAnswers,
-    description: 'Authenticated by the trigger\'s shared key (?key=, X-Webhook-Key or Authorization: Bearer) or its signature. See docs/webhook-contract.md for the order of checks.',
-  },
-  'POST /api/webhook-test/:workspaceId/:workflowId': {
-    tag: 'webhooks', summary: 'Check a webhook delivery without starting a run', body: webhookBody, responses: webhookAnswers,
+  ...webhookDocs(),
+  'GET /api/webhook-status/:workspaceId/:workflowId/:runId': {
+    tag: 'webhooks', summary: 'How a run answered 202 by a result-mode webhook ended',
+    description: 'Authenticated with the webhook\'s own shared key (like the webhook), not a management token.',
+    responses: {
+      200: json('The run\'s status, and its result once it succeeded', z.object({ run_id: z.string(), status: z.string(), finished_at: z.string().nullable(), result: z.unknown().optional(), retry_after_seconds: z.number().optional() })),
+      401: json('Missing or wrong shared key', errorAnswer),
+      404: json('Unknown webhook or run', errorAnswer),
+    },
   },
 
   'POST /api/workspaces': { tag: 'workspaces', summary: 'Create a workspace', body: { schema: createWorkspaceBody }, responses: { 201: json('Created', workspaceAnswer), 409: json('The id exists already', errorAnswer) } },
