@@ -144,7 +144,7 @@ steps:
     test = await startTestApp();
     dir = mkdtempSync(join(tmpdir(), 'hookflow-apply-'));
     writeFileSync(join(dir, 'orders.yaml'), ordersYaml('Orders'));
-    writeFileSync(join(dir, 'alerts.json'), JSON.stringify({ workspace: 'shop', id: 'alerts', name: 'Alerts', trigger: { type: 'webhook' }, steps: [] }));
+    writeFileSync(join(dir, 'alerts.workflow.json'), JSON.stringify({ workspace: 'shop', id: 'alerts', name: 'Alerts', trigger: { type: 'webhook' }, steps: [] }));
   });
   afterAll(async () => {
     await test.stop();
@@ -181,7 +181,7 @@ steps:
   it('an edited file makes a new version, and only that workflow changes', async () => {
     writeFileSync(join(dir, 'orders.yaml'), ordersYaml('Orders (EU)'));
     const result = await hookflow(test, ['apply', '-f', dir, '--json'], env);
-    // Files are read in name order: alerts.json, then orders.yaml.
+    // Files are read in name order: alerts.workflow.json, then orders.yaml.
     expect(JSON.parse(result.stdout)).toEqual({
       applied: true,
       plan: [{ action: 'unchanged', workspace: 'shop', id: 'alerts' }, { action: 'update', workspace: 'shop', id: 'orders', changed: ['name'] }],

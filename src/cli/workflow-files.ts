@@ -22,11 +22,12 @@ export interface DesiredWorkflow {
   source: string;
 }
 
-const FILE_TYPES = new Set(['.yaml', '.yml', '.json']);
+/** In a folder, workflow files are YAML or `*.workflow.json` (other JSON there, such as sample payloads, is left alone). */
+const WORKFLOW_FILE = /(?:\.ya?ml|\.workflow\.json)$/i;
 const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(\?)?\}/g;
 const WHOLE_OPTIONAL_REFERENCE = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\?\}$/;
 
-/** The workflow files at `path`: the file itself, or every .yaml/.yml/.json below the folder, sorted. */
+/** The workflow files at `path`: the file itself, or every .yaml/.yml/.workflow.json below the folder, sorted. */
 export function listWorkflowFiles(path: string): string[] {
   let stat;
   try {
@@ -36,7 +37,7 @@ export function listWorkflowFiles(path: string): string[] {
   }
   if (!stat.isDirectory()) return [path];
   return readdirSync(path, { recursive: true, encoding: 'utf8' })
-    .filter((name) => FILE_TYPES.has(extname(name).toLowerCase()))
+    .filter((name) => WORKFLOW_FILE.test(name))
     .sort()
     .map((name) => join(path, name))
     .filter((file) => statSync(file).isFile());

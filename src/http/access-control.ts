@@ -56,12 +56,22 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /api/workspaces/:ws/runs/:runId/replay': { role: 'editor', audit: 'run.replay' },
   'GET /api/workspaces/:ws/workflows/:wf/events': { role: 'viewer' },
   'GET /api/workspaces/:ws/workflows/:wf/stats': { role: 'viewer' },
+  'GET /api/workspaces/:ws/stats': { role: 'viewer' },
   'POST /api/tokens': { role: 'admin', audit: 'token.create' },
   'GET /api/tokens': { role: 'admin' },
   'DELETE /api/tokens/:id': { role: 'admin', audit: 'token.revoke' },
   'GET /api/audit': { role: 'admin' },
   'GET /api/openapi.json': { role: 'public' },
 };
+
+/**
+ * Routes being added by other work, by path, until they declare their own access: workspace
+ * secrets and test runs are an editor's (docs/api.md, roles).
+ */
+const PATH_ACCESS: readonly [RegExp, RouteAccess][] = [
+  [/^\/api\/workspaces\/:ws\/secrets(?:\/|$)/, { role: 'editor' }],
+  [/^\/api\/workspaces\/:ws\/workflows\/:wf\/test-runs(?:\/|$)/, { role: 'editor' }],
+];
 
 /** Routes outside the management API: the webhook endpoints (`/api/webhook/`, `-test/`, `-status/`…), keyed by their own triggers. */
 const UNMANAGED = /^\/api\/webhook(?:-[a-z]+)?\//;
@@ -70,7 +80,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** The access a route gets: its own declaration, its ROUTE_ACCESS row, admin for other `/api/` routes, none elsewhere. */
 export function accessOf(route: Pick<RouteOptions, 'method' | 'url' | 'config'>): RouteAccess | undefined {
   const method = Array.isArray(route.method) ? route.method[0] : route.method;
-  const declared = route.config?.access ?? ROUTE_ACCESS[`${method} ${route.url}`];
+  const declared = route.config?.access ?? ROUTE_ACCESS[`${method} ${route.url}`] ?? PATH_ACCESS.find(([path]) => path.test(route.url))?.[1];
   if (declared !== undefined) return declared;
   return route.url.startsWith('/api/') && !UNMANAGED.test(route.url) ? { role: 'admin' } : undefined;
 }
