@@ -100,6 +100,19 @@ describe('API tokens, roles and the audit log', () => {
     expect(audit.body.items.every((entry: { workspaceId: string }) => entry.workspaceId === wsA)).toBe(true);
   });
 
+  it('replaying a run needs the editor role, and is audited', async () => {
+    const sent = await fetch(`${test.url}/api/webhook/${wsA}/orders`, { method: 'POST', headers: { 'x-webhook-key': KEY, 'content-type': 'application/json' }, body: '{"n":1}' });
+    const { run_id: runId } = (await sent.json()) as { run_id: string };
+    const viewer = await newToken(test, { name: 'replay viewer', role: 'viewer', workspaceId: wsA });
+    const editor = await newToken(test, { name: 'replay editor', role: 'editor', workspaceId: wsA });
+    expect((await as(test, viewer.token, 'GET', `/api/workspaces/${wsA}/runs/${runId}`)).status).toBe(200);
+    expect((await as(test, viewer.token, 'POST', `/api/workspaces/${wsA}/runs/${runId}/replay`)).status).toBe(403);
+    const replayed = await as(test, editor.token, 'POST', `/api/workspaces/${wsA}/runs/${runId}/replay`);
+    expect(replayed.status).toBe(201);
+    const audit = await test.api('GET', `/api/audit?workspaceId=${wsA}`);
+    expect(audit.body.items[0]).toMatchObject({ action: 'run.replay', actor: { id: editor.id }, target: `/api/workspaces/${wsA}/runs/${runId}/replay`, details: { id: replayed.body.id } });
+  });
+
   it('a revoked token is refused (401); missing and unknown tokens are 401 too', async () => {
     const { id, token } = await newToken(test, { name: 'temp', role: 'viewer' });
     expect((await as(test, token, 'GET', `/api/workspaces/${wsA}`)).status).toBe(200);

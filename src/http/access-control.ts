@@ -119,9 +119,15 @@ export function installAccessControl(app: FastifyInstance, options: { adminToken
     if (access !== undefined) route.config = { ...route.config, access };
   });
 
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks, not async ones: they run for every request, webhooks included, and those
+  // (no `access`) must pass at once without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
-    if (access === undefined || access.role === 'public') return;
+    if (access === undefined || access.role === 'public') return done();
+    authorize(request, { ...access, role: access.role }).then(() => done(), done);
+  });
+
+  async function authorize(request: FastifyRequest, access: RouteAccess & { role: TokenRole }): Promise<void> {
     const token = bearerToken(request);
     if (token === undefined) throw new HookflowError('HOOKFLOW_ERR_UNAUTHORIZED');
     const principal = matchesAnyDigest(token, [options.adminTokenDigest]) ? ADMIN_PRINCIPAL : await options.access.authenticate(token);
@@ -133,14 +139,18 @@ export function installAccessControl(app: FastifyInstance, options: { adminToken
       if (access.allWorkspaces === true) throw new HookflowError('HOOKFLOW_ERR_FORBIDDEN_ROLE', 'Needs a token for every workspace');
     }
     requireRole(request, access.role);
+  }
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.principal === undefined || reply.statusCode >= 400) return done(null, payload);
+    audit(request, reply, payload).then(() => done(null, payload), (error: Error) => done(error));
   });
 
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    const principal = request.principal;
-    if (principal === undefined || reply.statusCode >= 400) return payload;
+  async function audit(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
+    const principal = request.principal as Principal;
     const access = request.routeOptions.config.access;
     const action = request.auditNote?.action ?? (MUTATING.has(request.method) ? (access?.audit ?? `${request.method} ${request.routeOptions.url ?? ''}`) : undefined);
-    if (action === undefined) return payload;
+    if (action === undefined) return;
     const answer = answerFacts(reply.statusCode, payload);
     const params = request.params as Record<string, string | undefined>;
     // A created workspace is its own workspace; a created token names the one it is for.
@@ -164,8 +174,7 @@ export function installAccessControl(app: FastifyInstance, options: { adminToken
       // The change is made and cannot be taken back: the failed audit write is logged loudly.
       options.logger.error({ err: error, action, actor: principal.actorId }, 'could not write the audit log');
     }
-    return payload;
-  });
+  }
 }
 
 /** Ids and version from a JSON answer (only those: the answer of a token create holds the token). */
