@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from './helpers/app.js';
-import { CLI } from './helpers/cli.js';
+import { CLI, exited } from './helpers/cli.js';
+import { eventually } from './helpers/loopback.js';
 
 /** Runs the built CLI (`npm test` builds first) against the test server; resolves with its exit code and output. */
 function hookflow(test: TestApp, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -102,6 +103,30 @@ describe('hookflow client commands against a real server', () => {
     expect(JSON.parse(shown.stdout)).toMatchObject({ id: run?.id, workflowId: 'github' });
     const replayed = await hookflow(test, ['runs', 'replay', `signed/${run?.id}`]);
     expect(replayed.stdout).toMatch(/^queued run_/);
+  });
+
+  it('runs tail and events tail print what arrives while they run', async () => {
+    const env = { PATH: process.env['PATH'] ?? '', HOOKFLOW_URL: test.url, HOOKFLOW_TOKEN: TEST_ADMIN_TOKEN };
+    const followers = ['runs', 'events'].map((kind) => {
+      const child = spawn(process.execPath, [CLI, kind, 'tail', 'signed/keyed', '--interval', '100', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      return { child, output: () => output };
+    });
+    try {
+      // Both have printed the backlog (earlier runs and events) before the new delivery.
+      await eventually(async () => (followers.every((f) => f.output().includes('"id"')) ? true : undefined), 30_000);
+      const sent = await fetch(`${test.url}/api/webhook/signed/keyed`, { method: 'POST', headers: { 'x-webhook-key': 'keyed-shared-key-1', 'content-type': 'application/json' }, body: '{"tail":"me"}' });
+      const { run_id: runId } = (await sent.json()) as { run_id: string };
+      await eventually(async () => (followers[0]!.output().includes(runId) ? true : undefined), 30_000);
+      await eventually(async () => (followers[1]!.output().includes('"tail":"me"') ? true : undefined), 30_000);
+    } finally {
+      for (const follower of followers) {
+        follower.child.kill('SIGTERM');
+        await exited(follower.child);
+      }
+    }
   });
 
   it('a viewer token reads but its writes exit 4', async () => {

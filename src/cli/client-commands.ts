@@ -186,6 +186,27 @@ export function registerClientCommands(program: Command): void {
       print(context, queued, () => `queued ${queued.id}`);
     }));
 
+  runs
+    .command('tail')
+    .description('print runs of <workspace>/<workflow> as they are created and finish (until Ctrl-C)')
+    .argument('<ref>', '<workspace>/<workflow>')
+    .option('--interval <ms>', 'how often to ask the server', '1000')
+    .option('--json', 'one JSON object per line')
+    .action(run(async (context, ref: string, options: { interval: string }) => {
+      await tail(context, `${wfPath(ref)}/runs`, Number(options.interval), (item) => `${String(item['createdAt'])}  ${String(item['id'])}  ${String(item['status'])}${item['error'] === null ? '' : `  ${String(item['error'])}`}`, (item) => `${String(item['status'])}`);
+    }));
+
+  const events = program.command('events').description('follow received requests');
+  events
+    .command('tail')
+    .description('print requests to <workspace>/<workflow> as they arrive (until Ctrl-C)')
+    .argument('<ref>', '<workspace>/<workflow>')
+    .option('--interval <ms>', 'how often to ask the server', '1000')
+    .option('--json', 'one JSON object per line')
+    .action(run(async (context, ref: string, options: { interval: string }) => {
+      await tail(context, `${wfPath(ref)}/events`, Number(options.interval), (item) => `${String(item['receivedAt'])}  ${String(item['id'])}${item['test'] === true ? '  (test)' : ''}  ${JSON.stringify(item['body'])}`);
+    }));
+
   const tokens = program.command('tokens').description('create, list and revoke API tokens (admin role)');
   tokens
     .command('create')
@@ -212,6 +233,28 @@ export function registerClientCommands(program: Command): void {
       await context.client.expect('DELETE', `/api/tokens/${encodeURIComponent(id)}`);
       print(context, { revoked: id }, () => `${id} revoked`);
     }));
+}
+
+/**
+ * Polls a newest-first list and prints each item once — again when `stateOf` changes (a run
+ * going from queued to succeeded). Runs until the process is stopped.
+ */
+async function tail(context: Context, path: string, intervalMs: number, line: (item: Record<string, unknown>) => string, stateOf: (item: Record<string, unknown>) => string = () => ''): Promise<never> {
+  if (!Number.isInteger(intervalMs) || intervalMs < 100) throw new CliError('--interval must be a whole number of ms, at least 100', EXIT.usage);
+  let printed = new Map<string, string>();
+  for (;;) {
+    const page = (await context.client.expect('GET', `${path}?limit=100`)) as Page;
+    const seen = new Map<string, string>();
+    for (const item of [...page.items].reverse()) {
+      const id = String(item['id']);
+      const state = stateOf(item);
+      seen.set(id, state);
+      if (printed.get(id) !== state) process.stdout.write(`${context.json ? JSON.stringify(item) : line(item)}\n`);
+    }
+    // Only the current page is remembered: an item that left it (newest first) never comes back.
+    printed = seen;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }
 
 function readFileOrFail(file: string): Buffer {
