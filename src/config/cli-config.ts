@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { HookflowError } from '../errors/catalogue.js';
 
@@ -17,7 +21,33 @@ const cliEnvSchema = z.object({
   HOOKFLOW_WEBHOOK_KEY: z.string().min(1).optional(),
   /** `hookflow send`: the trigger's signature secret, when not given with --secret. */
   HOOKFLOW_SIGNING_SECRET: z.string().min(1).optional(),
+  /** A profile (server URL and token) of the profiles file, for what HOOKFLOW_URL/HOOKFLOW_TOKEN leave unset. */
+  HOOKFLOW_PROFILE: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a profile name').optional(),
+  /** The profiles file; default $XDG_CONFIG_HOME/hookflow/profiles.yaml (~/.config/…). */
+  HOOKFLOW_PROFILES_FILE: z.string().min(1).optional(),
 });
+
+/** The profiles file: `name: {url, token}` per server. */
+const profilesSchema = z.record(z.string(), z.object({ url: z.url({ protocol: /^https?$/ }).optional(), token: z.string().min(1).optional() }).strict());
+
+function config(message: string): HookflowError {
+  return new HookflowError('HOOKFLOW_ERR_CONFIG', message, { details: [message] });
+}
+
+/** Reads one profile; a missing file or profile, or a bad one, is an error naming it. */
+function readProfile(name: string, file: string): { url?: string | undefined; token?: string | undefined } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw config(`HOOKFLOW_PROFILE=${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const parsed = profilesSchema.safeParse(parseYaml(text));
+  if (!parsed.success) throw config(`${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  const profile = parsed.data[name];
+  if (profile === undefined) throw config(`HOOKFLOW_PROFILE=${name}: no such profile in ${file}`);
+  return profile;
+}
 
 export interface CliConfig {
   url: string;
@@ -39,9 +69,14 @@ export function loadCliConfig(env: Readonly<Record<string, string | undefined>>,
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new HookflowError('HOOKFLOW_ERR_CONFIG', `Invalid environment:\n  ${problems.join('\n  ')}`, { details: problems });
   }
+  const profileName = parsed.data.HOOKFLOW_PROFILE;
+  const profilesFile = parsed.data.HOOKFLOW_PROFILES_FILE ?? join(env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'hookflow', 'profiles.yaml');
+  const profile = profileName === undefined ? {} : readProfile(profileName, profilesFile);
+  // The environment wins over the profile; the profile over the defaults.
+  const url = picked['HOOKFLOW_URL'] === undefined ? (profile.url ?? parsed.data.HOOKFLOW_URL) : parsed.data.HOOKFLOW_URL;
   return Object.freeze({
-    url: parsed.data.HOOKFLOW_URL.replace(/\/+$/, ''),
-    token: parsed.data.HOOKFLOW_TOKEN,
+    url: url.replace(/\/+$/, ''),
+    token: parsed.data.HOOKFLOW_TOKEN ?? profile.token,
     timeoutMs: parsed.data.HOOKFLOW_CLI_TIMEOUT_MS,
     webhookKey: parsed.data.HOOKFLOW_WEBHOOK_KEY,
     signingSecret: parsed.data.HOOKFLOW_SIGNING_SECRET,
