@@ -54,6 +54,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/workspaces/:ws/workflows/:wf/runs': { role: 'viewer' },
   'GET /api/workspaces/:ws/runs/:runId': { role: 'viewer' },
   'POST /api/workspaces/:ws/runs/:runId/replay': { role: 'editor', audit: 'run.replay' },
+  'POST /api/workspaces/:ws/runs/:runId/resume': { role: 'editor', audit: 'run.resume' },
   'GET /api/workspaces/:ws/workflows/:wf/events': { role: 'viewer' },
   'GET /api/workspaces/:ws/workflows/:wf/stats': { role: 'viewer' },
   'GET /api/workspaces/:ws/stats': { role: 'viewer' },

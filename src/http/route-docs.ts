@@ -6,7 +6,7 @@ import {
   auditAnswer, createdTokenAnswer, createWorkspaceBody, errorAnswer, eventAnswer, mergePatch, pageOf, rejectedCallAnswer, rotateKeysAnswer,
   rotateKeysBody, runDetail, runSummary, statsAnswer, tokenAnswer, webhookAccepted, webhookUrlsAnswer, workflowAnswer, workflowInput, workspaceAnswer,
 } from './api-schemas.js';
-import { eventsQuery, pageQuery, runsQuery, statsQuery, webhookUrlQuery } from './management-routes.js';
+import { eventsQuery, pageQuery, resumeBody, runsQuery, statsQuery, webhookUrlQuery } from './management-routes.js';
 import type { RouteDoc } from './openapi.js';
 
 /*
@@ -97,6 +97,11 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /api/workspaces/:ws/workflows/:wf/runs': { tag: 'runs', summary: 'List a workflow\'s runs, newest first', query: runsQuery, responses: { 200: json('A page', pageOf(runSummary)) } },
   'GET /api/workspaces/:ws/runs/:runId': { tag: 'runs', summary: 'A run with its memory and every step', responses: { 200: json('The run', runDetail) } },
   'POST /api/workspaces/:ws/runs/:runId/replay': { tag: 'runs', summary: 'Run the same event again on the current version', responses: { 201: json('The queued run', runSummary) } },
+  'POST /api/workspaces/:ws/runs/:runId/resume': {
+    tag: 'runs', summary: 'Resume a failed run from its failed step', body: { schema: resumeBody, required: false },
+    description: 'Succeeded steps are not called again; version "original" (default) or "latest".',
+    responses: { 200: json('The run, queued again', runSummary), 409: json('The run is not failed', errorAnswer) },
+  },
   'GET /api/workspaces/:ws/workflows/:wf/events': {
     tag: 'runs', summary: 'Received requests (or, with rejected=true, refused calls)', query: eventsQuery,
     responses: { 200: json('A page of events, or of rejected calls', pageOf(z.union([eventAnswer, rejectedCallAnswer]))) },
