@@ -92,3 +92,9 @@ export const auditAnswer = z
 
 export const webhookAccepted = z
   .object({ status: z.literal('accepted'), workflow_started: z.boolean(), run_id: z.string().optional(), duplicate: z.boolean().optional(), test: z.boolean().optional() });
+
+export const jobAnswer = z.object({
+  id: z.string(), workspaceId: z.string(), workflowId: z.string(), kind: z.enum(['replay', 'resume']), status: z.string(),
+  options: z.record(z.string(), json), total: z.number().int(), done: z.number().int(), failed: z.number().int(), lastError: z.string().nullable(),
+  createdAt: isoTime, updatedAt: isoTime, finishedAt: nullableTime,
+});

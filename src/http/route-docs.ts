@@ -3,10 +3,10 @@ import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
 import { createTokenSchema } from '../workflows/access-service.js';
 import { auditQuery } from './access-routes.js';
 import {
-  auditAnswer, createdTokenAnswer, createWorkspaceBody, errorAnswer, eventAnswer, mergePatch, pageOf, rejectedCallAnswer, rotateKeysAnswer,
+  auditAnswer, createdTokenAnswer, jobAnswer, createWorkspaceBody, errorAnswer, eventAnswer, mergePatch, pageOf, rejectedCallAnswer, rotateKeysAnswer,
   rotateKeysBody, runDetail, runSummary, statsAnswer, tokenAnswer, webhookAccepted, webhookUrlsAnswer, workflowAnswer, workflowInput, workspaceAnswer,
 } from './api-schemas.js';
-import { eventsQuery, pageQuery, resumeBody, runsQuery, statsQuery, webhookUrlQuery } from './management-routes.js';
+import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, statsQuery, webhookUrlQuery } from './management-routes.js';
 import type { RouteDoc } from './openapi.js';
 
 /*
@@ -101,6 +101,19 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: 'runs', summary: 'Resume a failed run from its failed step', body: { schema: resumeBody, required: false },
     description: 'Succeeded steps are not called again; version "original" (default) or "latest".',
     responses: { 200: json('The run, queued again', runSummary), 409: json('The run is not failed', errorAnswer) },
+  },
+  'POST /api/workspaces/:ws/workflows/:wf/runs/replay': {
+    tag: 'runs', summary: 'Replay failed runs in a time window, as a background job', body: { schema: bulkBody, required: false },
+    responses: { 202: json('The job, started', jobAnswer) },
+  },
+  'POST /api/workspaces/:ws/workflows/:wf/runs/resume': {
+    tag: 'runs', summary: 'Resume failed runs in a time window, as a background job', body: { schema: bulkBody, required: false },
+    responses: { 202: json('The job, started', jobAnswer) },
+  },
+  'GET /api/workspaces/:ws/jobs': { tag: 'runs', summary: 'Bulk jobs of a workspace', query: pageQuery, responses: { 200: json('A page', pageOf(jobAnswer)) } },
+  'GET /api/workspaces/:ws/jobs/:jobId': { tag: 'runs', summary: 'A bulk job and its progress', responses: { 200: json('The job', jobAnswer) } },
+  'POST /api/workspaces/:ws/jobs/:jobId/cancel': {
+    tag: 'runs', summary: 'Cancel a bulk job', responses: { 200: json('The job', jobAnswer), 409: json('The job has finished already', errorAnswer) },
   },
   'GET /api/workspaces/:ws/workflows/:wf/events': {
     tag: 'runs', summary: 'Received requests (or, with rejected=true, refused calls)', query: eventsQuery,
