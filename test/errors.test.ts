@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../src/errors/catalogue.js';
 
 describe('error catalogue', () => {
-  it('documents every code in the README with its status', () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+  it('documents every code in docs/errors.md with its status', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'docs', 'errors.md'), 'utf8');
     const undocumented = Object.entries(ERRORS).filter(([code, { status }]) => !readme.includes(`| \`${code}\` | ${status} |`));
     expect(undocumented.map(([code]) => code)).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
 import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WorkflowRecord, WorkspaceSecretRecord } from '../src/store/store.js';
+import { describeAccessContract } from './store-access.contract.js';
 
 /*
  * The one contract every Store adapter passes (DESIGN.md, Layers). Tests assert what a user of
@@ -105,6 +106,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       await store.createWorkflow(record, [secret(ws, record.id, 'shared-key', createdAt)]);
       return { ws, wf: record.id };
     }
+
+    describeAccessContract(() => store);
 
     describe('workspaces', () => {
       // First test of the suite: listWorkspaces spans the whole (still empty) store.

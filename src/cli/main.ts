@@ -5,6 +5,7 @@ import { rotateMasterKey } from '../app/rotate-master-key.js';
 import { loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { isHookflowError } from '../errors/catalogue.js';
 import { createLogger } from '../telemetry/logger.js';
+import { registerClientCommands } from './client-commands.js';
 
 const program = new Command()
   .name('hookflow')
@@ -82,5 +83,7 @@ async function run(role: 'serve' | 'worker'): Promise<void> {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }
+
+registerClientCommands(program);
 
 await program.parseAsync(process.argv);

@@ -20,6 +20,8 @@ export const ERRORS = {
   HOOKFLOW_ERR_NOT_FOUND: { status: 404, publicMessage: 'Not found' },
   HOOKFLOW_ERR_VALIDATION: { status: 400, publicMessage: 'Invalid request' },
   HOOKFLOW_ERR_CONFLICT: { status: 409, publicMessage: 'Conflict' },
+  /** The caller's API token lacks the role the route needs, or is scoped to one workspace where the route spans all. */
+  HOOKFLOW_ERR_FORBIDDEN_ROLE: { status: 403, publicMessage: 'Forbidden' },
   // Workflow runs (recorded on steps, never sent to webhook callers)
   HOOKFLOW_ERR_TEMPLATE: { status: 500, publicMessage: 'Template error' },
   HOOKFLOW_ERR_STEP_FAILED: { status: 500, publicMessage: 'Step failed' },

@@ -12,7 +12,8 @@ import type { WorkflowService } from '../workflows/workflow-service.js';
 import type { TestRunService } from '../workflows/test-runs.js';
 import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { stringifyExactJson } from '../util/exact-json.js';
-import { adminBearerAuth } from './admin-auth.js';
+import { principalOf, requireRole } from './access-control.js';
+import { installJsonBodyParsers } from './json-body.js';
 import { pageOf, pageQuery, parseQuery } from './list-query.js';
 import { secretRoutes } from './secret-routes.js';
 import { testRunRoutes } from './test-run-routes.js';
@@ -22,7 +23,6 @@ export interface ManagementRoutesOptions {
   workflows: WorkflowService;
   workspaceSecrets: WorkspaceSecretService;
   testRuns: TestRunService;
-  adminTokenDigest: Buffer;
   clock: () => number;
   /** Wakes local workers when a replay queues a run. */
   onRunQueued: () => void;
@@ -32,11 +32,12 @@ export interface ManagementRoutesOptions {
   bulkRatePerSecond: number;
 }
 
-const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
+export { pageQuery, parseQuery };
+export const runsQuery = pageQuery.extend({ status: z.enum(RUN_STATUSES as [string, ...string[]]).optional() });
 /** `POST …/runs/:id/resume`: on the version the run started with (default), or the workflow's latest. */
-const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
+export const resumeBody = z.object({ version: z.enum(['original', 'latest']).default('original') }).strict();
 /** `POST …/workflows/:wf/runs/replay|resume`: which runs, how fast. */
-const bulkBody = z
+export const bulkBody = z
   .object({
     status: z.enum(['failed', 'succeeded']).default('failed'),
     from: z.iso.datetime({ offset: true }).optional(),
@@ -46,11 +47,12 @@ const bulkBody = z
     version: z.enum(['original', 'latest']).default('original'),
   })
   .strict();
-const eventsQuery = pageQuery.extend({
+export const eventsQuery = pageQuery.extend({
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
-const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
+export const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
+export const webhookUrlQuery = z.object({ reveal: z.enum(['true', 'false']).transform((v) => v === 'true').default(false) });
 
 /** Most runs the stats endpoint reads (the newest of its window). */
 const STATS_MAX_RUNS = 10_000;
@@ -59,10 +61,10 @@ type WsParams = { ws: string };
 type WfParams = { ws: string; wf: string };
 type RunParams = { ws: string; runId: string };
 
-/** The management API (API.md): everything under the admin bearer token. */
+/** The management API (docs/api.md). Who may call each route is declared in access-control.ts. */
 export async function managementRoutes(app: FastifyInstance, options: ManagementRoutesOptions): Promise<void> {
   const { store, workflows } = options;
-  app.addHook('onRequest', adminBearerAuth(options.adminTokenDigest));
+  installJsonBodyParsers(app);
   // Event bodies, memory and outputs may hold numbers beyond 2^53: answer with their exact digits.
   app.setReplySerializer((payload) => stringifyExactJson(payload));
   // Every id in a path (workspace, workflow, run) has the RESOURCE_ID form; anything else names
@@ -75,7 +77,11 @@ export async function managementRoutes(app: FastifyInstance, options: Management
 
   app.post('/api/workspaces', async (request, reply) => reply.code(201).send(serializeWorkspace(await workflows.createWorkspace(request.body))));
   app.get('/api/workspaces', async (request) => {
-    const page = await workflows.listWorkspaces(pageOf(parseQuery(pageQuery, request.query)));
+    const query = parseQuery(pageQuery, request.query);
+    // A token for one workspace sees that one only.
+    const scope = principalOf(request).workspaceId;
+    if (scope !== null) return { items: [serializeWorkspace(await workflows.requireWorkspace(scope))], nextCursor: null };
+    const page = await workflows.listWorkspaces(pageOf(query));
     return { items: page.items.map(serializeWorkspace), nextCursor: page.nextCursor };
   });
   app.get<{ Params: WsParams }>('/api/workspaces/:ws', async (request) => serializeWorkspace(await workflows.requireWorkspace(request.params.ws)));
@@ -93,6 +99,18 @@ export async function managementRoutes(app: FastifyInstance, options: Management
   app.put<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request) =>
     workflows.updateWorkflow(request.params.ws, request.params.wf, request.body),
   );
+  app.patch<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request) =>
+    workflows.patchWorkflow(request.params.ws, request.params.wf, request.body),
+  );
+  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/webhook-url', async (request) => {
+    const { reveal } = parseQuery(webhookUrlQuery, request.query);
+    // Revealing the key is an editor's act, and audited (access-control.ts writes the entry).
+    if (reveal) {
+      requireRole(request, 'editor');
+      request.auditNote = { action: 'workflow.key.reveal' };
+    }
+    return workflows.webhookUrls(request.params.ws, request.params.wf, reveal);
+  });
   app.delete<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf', async (request, reply) => {
     await workflows.deleteWorkflow(request.params.ws, request.params.wf);
     return reply.code(204).send();

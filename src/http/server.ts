@@ -12,9 +12,13 @@ import { redactUrl } from '../telemetry/logger.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import type { TestRunService } from '../workflows/test-runs.js';
 import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
+import { AccessService } from '../workflows/access-service.js';
+import { installAccessControl } from './access-control.js';
+import { accessRoutes } from './access-routes.js';
 import { sendError } from './error-handler.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
+import { installOpenApi } from './openapi.js';
 import { operationsRoutes } from './operations-routes.js';
 
 export interface HttpServerOptions {
@@ -67,6 +71,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   }
   socket.destroy();
 }
+
+/** The version the OpenAPI document states: the package's. */
+const API_VERSION = '0.1.0';
 
 function trustNearestHops(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
@@ -151,18 +158,23 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     done();
   });
 
+  const access = new AccessService({ store: options.store, clock: options.clock });
+  // Before any route: every route added from here on gets its declared access and audit.
+  installAccessControl(app, { adminTokenDigest: options.adminTokenDigest, access, logger: options.logger });
+  installOpenApi(app, { version: API_VERSION });
+
   await app.register(ingressRoutes, { ingress: options.ingress, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,
     workspaceSecrets: options.workspaceSecrets,
     testRuns: options.testRuns,
-    adminTokenDigest: options.adminTokenDigest,
     clock: options.clock,
     onRunQueued: options.onRunQueued,
     bulkJobs: options.bulkJobs,
     bulkRatePerSecond: options.bulkRatePerSecond,
   });
+  await app.register(accessRoutes, { access });
   await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds });
   return app;
 }

@@ -1,6 +1,7 @@
 import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
-  EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord, StepStatus, Workspace, WorkflowRecord, WorkspaceSecretRecord,
+  ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord,
+  StepStatus, TokenRole, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from './store.js';
 
 /*
@@ -210,3 +211,24 @@ export const WORKFLOW_SELECT = `
   FROM workflows w JOIN workflow_versions v
     ON v.workspace_id = w.workspace_id AND v.workflow_id = w.id`;
 
+
+/** An `api_tokens` row. */
+export interface ApiTokenRow {
+  id: string; name: string; role: TokenRole; workspace_id: string | null; digest: string; created_at: number; revoked_at: number | null;
+}
+/** An `audit_log` row. */
+export interface AuditRow {
+  id: string; at: number; actor_id: string; actor_name: string; action: string; workspace_id: string | null;
+  target: string; source_ip: string; details: string;
+}
+
+/** Maps an api_tokens row. */
+export const toApiToken = (row: ApiTokenRow): ApiTokenRecord => ({
+  id: row.id, name: row.name, role: row.role, workspaceId: row.workspace_id, digestHex: row.digest, createdAt: row.created_at, revokedAt: row.revoked_at,
+});
+
+/** Maps an audit_log row; `details` is parsed. */
+export const toAudit = (row: AuditRow): AuditRecord => ({
+  id: row.id, at: row.at, actorId: row.actor_id, actorName: row.actor_name, action: row.action, workspaceId: row.workspace_id,
+  target: row.target, sourceIp: row.source_ip, details: JSON.parse(row.details) as Record<string, unknown>,
+});

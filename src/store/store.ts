@@ -164,6 +164,41 @@ export interface RejectedCallRecord {
   bodyBytes: number | null;
 }
 
+/** Roles of API tokens, least privileged first (see http/access-control.ts). */
+export type TokenRole = 'viewer' | 'editor' | 'admin';
+export const TOKEN_ROLES: readonly TokenRole[] = ['viewer', 'editor', 'admin'];
+
+/** A management-API token. Only the SHA-256 of the token is stored (hex), never the token. */
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  role: TokenRole;
+  /** The one workspace the token may reach; null = every workspace. */
+  workspaceId: string | null;
+  digestHex: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** One entry of the audit log: who changed or revealed what, when, from where. Never a secret value. */
+export interface AuditRecord {
+  id: string;
+  at: number;
+  /** `admin` (the admin token) or the API token's id. */
+  actorId: string;
+  /** `admin`, or the API token's name when it acted. */
+  actorName: string;
+  /** e.g. `workflow.update`, `workflow.key.reveal`, `token.create`. */
+  action: string;
+  /** The workspace concerned, when there is one (audit lists filter on it). */
+  workspaceId: string | null;
+  /** What was acted on: the request path without its query, e.g. `/api/workspaces/shop/workflows/orders`. */
+  target: string;
+  sourceIp: string;
+  /** Small, secret-free facts: HTTP method and status, new version number. */
+  details: Record<string, unknown>;
+}
+
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
@@ -304,6 +339,19 @@ export interface Store {
   getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
+
+  // --- access: API tokens and the audit log ---
+  createApiToken(token: ApiTokenRecord): Promise<void>;
+  getApiToken(id: string): Promise<ApiTokenRecord | null>;
+  /** The token with this digest (revoked ones too: the caller checks `revokedAt`). */
+  findApiTokenByDigest(digestHex: string): Promise<ApiTokenRecord | null>;
+  /** Newest first; `workspaceId` narrows to the tokens of one workspace. */
+  listApiTokens(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<ApiTokenRecord>>;
+  /** Marks the token revoked; false when it is unknown or already revoked. */
+  revokeApiToken(id: string, now: number): Promise<boolean>;
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** Newest first; `workspaceId` narrows to one workspace's entries. */
+  listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>>;
 
   // --- queue (see queue/): every write below is fenced by the attempt ---
   /** Claims up to `limit` runs that are due, with a lease. Recovers expired leases first. */

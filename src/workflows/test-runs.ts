@@ -11,7 +11,8 @@ import type { WorkflowService } from './workflow-service.js';
 /** Most events one batch test run replays. */
 export const MAX_BATCH_EVENTS = 100;
 
-const requestSchema = z
+/** The body of `POST …/workflows/:wf/test-runs` (also documented in /api/openapi.json). */
+export const testRunRequestSchema = z
   .object({
     mode: z.enum(['mock', 'live']),
     event: z.union([
@@ -42,7 +43,7 @@ export class TestRunService {
   constructor(private readonly options: TestRunServiceOptions) {}
 
   async run(workspaceId: string, workflowId: string, input: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const parsed = requestSchema.safeParse(input);
+    const parsed = testRunRequestSchema.safeParse(input);
     if (!parsed.success) throw validation(describeIssues(parsed.error));
     const request = parsed.data;
     const saved = await this.options.workflows.requireWorkflowRecord(workspaceId, workflowId);

@@ -8,6 +8,7 @@ import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord 
 import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes.js';
 import { credentialWarnings } from './credential-warnings.js';
 import { keptSecretsMoved, secretDestinations } from './secret-destinations.js';
+import { applyMergePatch } from './merge-patch.js';
 import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {
@@ -125,6 +126,33 @@ export class WorkflowService {
     return withWarnings(await this.getWorkflow(workspaceId, workflowId), credentialWarnings(definition));
   }
 
+  /**
+   * Applies a JSON merge patch (RFC 7386) to the workflow as GET shows it, then saves the result
+   * as a new version exactly like `updateWorkflow` (same validation; secret placeholders kept).
+   */
+  async patchWorkflow(workspaceId: string, workflowId: string, patch: unknown): Promise<Record<string, unknown>> {
+    if (!isPlainObject(patch)) throw validation(['(root): a merge patch must be a JSON object']);
+    const current = await this.getWorkflow(workspaceId, workflowId);
+    return this.updateWorkflow(workspaceId, workflowId, applyMergePatch(current, patch));
+  }
+
+  /**
+   * The workflow's production and test URLs. With `reveal`, both carry the current shared key
+   * (the newest one not expiring, or else the one valid longest): the caller audits that.
+   */
+  async webhookUrls(workspaceId: string, workflowId: string, reveal: boolean): Promise<{ webhookUrl: string; testWebhookUrl: string }> {
+    await this.requireWorkflowRecord(workspaceId, workflowId);
+    let key: string | undefined;
+    if (reveal) {
+      const now = this.options.clock();
+      const newest = (await this.options.store.listSecrets(workspaceId, workflowId))
+        .filter((secret) => secret.purpose === SECRET_PURPOSE.sharedKey && (secret.expiresAt === null || secret.expiresAt > now))
+        .sort((a, b) => (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity) || b.createdAt - a.createdAt)[0];
+      if (newest !== undefined) key = this.options.cipher.decrypt(newest.ciphertext, secretAssociatedData(newest));
+    }
+    return { webhookUrl: this.webhookUrl(workspaceId, workflowId, key), testWebhookUrl: this.webhookUrl(workspaceId, workflowId, key, true) };
+  }
+
   async deleteWorkflow(workspaceId: string, workflowId: string): Promise<void> {
     const deleted = await this.options.store.deleteWorkflow(workspaceId, workflowId, this.options.clock());
     this.options.registry.invalidate(workspaceId, workflowId);
@@ -194,15 +222,15 @@ export class WorkflowService {
     });
   }
 
-  private webhookUrl(workspaceId: string, workflowId: string, key?: string): string {
-    const base = `${this.options.publicUrl()}/api/webhook/${encodeURIComponent(workspaceId)}/${encodeURIComponent(workflowId)}`;
+  private webhookUrl(workspaceId: string, workflowId: string, key?: string, test = false): string {
+    const base = `${this.options.publicUrl()}/api/webhook${test ? '-test' : ''}/${encodeURIComponent(workspaceId)}/${encodeURIComponent(workflowId)}`;
     return key === undefined ? base : `${base}?key=${encodeURIComponent(key)}`;
   }
 
   private view(record: WorkflowRecord, purposes: ReadonlySet<string>, sharedKey?: string): Record<string, unknown> {
     return workflowView(record, purposes, {
       webhookUrl: this.webhookUrl(record.workspaceId, record.id, sharedKey),
-      testWebhookUrl: `${this.options.publicUrl()}/api/webhook-test/${encodeURIComponent(record.workspaceId)}/${encodeURIComponent(record.id)}`,
+      testWebhookUrl: this.webhookUrl(record.workspaceId, record.id, undefined, true),
     });
   }
 }

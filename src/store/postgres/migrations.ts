@@ -153,6 +153,36 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   {
+    version: 7,
+    name: 'api tokens and audit log',
+    sql: `
+      CREATE TABLE api_tokens (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer','editor','admin')),
+        workspace_id TEXT COLLATE "C",
+        digest TEXT COLLATE "C" NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      );
+      CREATE INDEX api_tokens_by_time ON api_tokens (created_at DESC, id DESC);
+
+      CREATE TABLE audit_log (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        workspace_id TEXT COLLATE "C",
+        target TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_by_time ON audit_log (at DESC, id DESC);
+      CREATE INDEX audit_by_workspace ON audit_log (workspace_id, at DESC, id DESC);
+    `,
+  },
+  {
     version: 9,
     name: 'settings: the master key id every node must use',
     sql: `

@@ -2,8 +2,8 @@ import type { Pool, QueryResultRow } from 'pg';
 import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
-  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
-  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
+  ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
+  RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from '../store.js';
 import * as attempts from './attempt-writes.js';
 import { claimRuns } from './claim-runs.js';
@@ -14,8 +14,9 @@ import { createPool } from './pg-pool.js';
 import { prune } from './prune.js';
 import { replayRun, resumeRun } from './replay-run.js';
 import {
-  JOB_COLUMNS, jobValues, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
-  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
+  type ApiTokenRow, type AuditRow, type EventRow, JOB_COLUMNS, type JobRow, jobValues, type RejectedRow, type RunRow, type SecretRow, type StepRow,
+  toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
 } from '../rows.js';
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
 import * as workflows from './workflow-writes.js';
@@ -343,6 +344,47 @@ export class PostgresStore implements Store {
     return (await this.rows<RunRow>('read', 'SELECT * FROM runs WHERE workspace_id = $1 AND workflow_id = $2 AND created_at >= $3 ORDER BY created_at DESC, id DESC LIMIT $4', [
       workspaceId, workflowId, since, limit,
     ])).map(toRun);
+  }
+
+  async createApiToken(token: ApiTokenRecord): Promise<void> {
+    await this.rows('create token', 'INSERT INTO api_tokens (id, name, role, workspace_id, digest, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      token.id, token.name, token.role, token.workspaceId, token.digestHex, token.createdAt, token.revokedAt,
+    ]);
+  }
+
+  async getApiToken(id: string): Promise<ApiTokenRecord | null> {
+    const [row] = await this.rows<ApiTokenRow>('read', 'SELECT * FROM api_tokens WHERE id = $1', [id]);
+    return row === undefined ? null : toApiToken(row);
+  }
+
+  async findApiTokenByDigest(digestHex: string): Promise<ApiTokenRecord | null> {
+    const [row] = await this.rows<ApiTokenRow>('read', 'SELECT * FROM api_tokens WHERE digest = $1', [digestHex]);
+    return row === undefined ? null : toApiToken(row);
+  }
+
+  listApiTokens(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<ApiTokenRecord>> {
+    return this.page<ApiTokenRow, ApiTokenRecord>({
+      from: 'SELECT * FROM api_tokens', where: filter.workspaceId === undefined ? 'TRUE' : 'workspace_id = $1', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
+      timeColumn: 'created_at', page, map: toApiToken, position: (t) => ({ time: t.createdAt, id: t.id }),
+    });
+  }
+
+  async revokeApiToken(id: string, now: number): Promise<boolean> {
+    const rows = await this.rows('revoke token', 'UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, id]);
+    return rows.length > 0;
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    await this.rows('append audit', 'INSERT INTO audit_log (id, at, actor_id, actor_name, action, workspace_id, target, source_ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      record.id, record.at, record.actorId, record.actorName, record.action, record.workspaceId, record.target, record.sourceIp, JSON.stringify(record.details),
+    ]);
+  }
+
+  listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>> {
+    return this.page<AuditRow, AuditRecord>({
+      from: 'SELECT * FROM audit_log', where: filter.workspaceId === undefined ? 'TRUE' : 'workspace_id = $1', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
+      timeColumn: 'at', page, map: toAudit, position: (a) => ({ time: a.at, id: a.id }),
+    });
   }
 
   claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {

@@ -4,13 +4,13 @@ import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
-  AttemptRef, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
+  ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
   RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
-  serializeStep, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
-  type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
+  serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  type ApiTokenRow, type AuditRow, type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
 } from '../rows.js';
 import { WriterClient } from './writer-client.js';
 
@@ -319,6 +319,46 @@ export class SqliteStore implements Store {
 
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]> {
     return this.read(() => (this.sql('SELECT * FROM runs WHERE workspace_id = ? AND workflow_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?').all(workspaceId, workflowId, since, limit) as RunRow[]).map(toRun));
+  }
+
+  createApiToken(token: ApiTokenRecord): Promise<void> {
+    return this.writer.call('createApiToken', token);
+  }
+
+  getApiToken(id: string): Promise<ApiTokenRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM api_tokens WHERE id = ?').get(id) as ApiTokenRow | undefined;
+      return row === undefined ? null : toApiToken(row);
+    });
+  }
+
+  findApiTokenByDigest(digestHex: string): Promise<ApiTokenRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM api_tokens WHERE digest = ?').get(digestHex) as ApiTokenRow | undefined;
+      return row === undefined ? null : toApiToken(row);
+    });
+  }
+
+  listApiTokens(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<ApiTokenRecord>> {
+    return this.page<ApiTokenRow, ApiTokenRecord>({
+      from: 'SELECT * FROM api_tokens', where: filter.workspaceId === undefined ? '1 = 1' : 'workspace_id = ?', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
+      timeColumn: 'created_at', page, map: toApiToken, position: (t) => ({ time: t.createdAt, id: t.id }),
+    });
+  }
+
+  revokeApiToken(id: string, now: number): Promise<boolean> {
+    return this.writer.call('revokeApiToken', { id, now });
+  }
+
+  appendAudit(record: AuditRecord): Promise<void> {
+    return this.writer.call('appendAudit', record);
+  }
+
+  listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>> {
+    return this.page<AuditRow, AuditRecord>({
+      from: 'SELECT * FROM audit_log', where: filter.workspaceId === undefined ? '1 = 1' : 'workspace_id = ?', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
+      timeColumn: 'at', page, map: toAudit, position: (a) => ({ time: a.at, id: a.id }),
+    });
   }
 
   async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {

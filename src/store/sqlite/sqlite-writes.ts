@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
-  AttemptRef, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
-  Workspace, WorkflowRecord, WorkspaceSecretRecord,
+  ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
+  WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from '../store.js';
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
@@ -52,6 +52,22 @@ export class SqliteWrites {
     } catch (error) {
       throw conflictOr(error, `Workspace "${workspace.id}" already exists`);
     }
+  }
+
+  createApiToken(token: ApiTokenRecord): void {
+    this.sql('INSERT INTO api_tokens (id, name, role, workspace_id, digest, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      token.id, token.name, token.role, token.workspaceId, token.digestHex, token.createdAt, token.revokedAt,
+    );
+  }
+
+  revokeApiToken(args: { id: string; now: number }): boolean {
+    return this.sql('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(args.now, args.id).changes > 0;
+  }
+
+  appendAudit(record: AuditRecord): void {
+    this.sql('INSERT INTO audit_log (id, at, actor_id, actor_name, action, workspace_id, target, source_ip, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      record.id, record.at, record.actorId, record.actorName, record.action, record.workspaceId, record.target, record.sourceIp, JSON.stringify(record.details),
+    );
   }
 
   createWorkflow(args: { workflow: WorkflowRecord; secrets: SecretRecord[] }): void {
