@@ -13,6 +13,7 @@ import type { WorkflowService } from '../workflows/workflow-service.js';
 import type { TestRunService } from '../workflows/test-runs.js';
 import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { sendError } from './error-handler.js';
+import type { WebhookAdmission } from './webhook-admission.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { operationsRoutes } from './operations-routes.js';
@@ -41,6 +42,8 @@ export interface HttpServerOptions {
   };
   /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
   maxConnections: number;
+  /** Load shedding and the memory budget of the webhook route. */
+  admission: WebhookAdmission;
   onRunQueued: () => void;
   /** Bulk replay and resume jobs, and their default pace (runs per second). */
   bulkJobs: BulkJobs;
@@ -151,7 +154,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     done();
   });
 
-  await app.register(ingressRoutes, { ingress: options.ingress, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
+  await app.register(ingressRoutes, { ingress: options.ingress, admission: options.admission, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, request as undiciRequest, type Dispatcher } from 'undici';
 import { HookflowError, isHookflowError, toError } from '../../errors/catalogue.js';
+import { ANSWER_BYTES_PER_BODY_BYTE, type MemoryBudget } from '../../util/memory-budget.js';
 import type { EgressPolicy } from './address-policy.js';
 import { createGuardedAgent, egressRefused, type Resolver } from './guarded-agent.js';
 
@@ -15,6 +16,12 @@ export interface GuardedHttpClientOptions {
   maxRedirects?: number;
   /** Name resolution before the address check. Default: the system resolver. */
   resolve?: Resolver;
+  /**
+   * Process-wide budget for bytes in flight: an answer reserves its share as it is read, and
+   * one that finds no room fails the step as transient (retried later, with backoff) instead
+   * of growing the heap. Default none.
+   */
+  budget?: MemoryBudget;
 }
 
 export interface GuardedRequest {
@@ -140,7 +147,7 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
         });
         const location = REDIRECTS.has(response.statusCode) ? single(response.headers.location) : undefined;
         const target = location === undefined || maxRedirects === 0 || mode === 'none' ? undefined : redirectTarget(hop.url, location);
-        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap);
+        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap, options.budget);
         // Drained (up to a small limit) so the connection can serve the next hop.
         await response.body.dump({ limit: 64 * 1024, signal });
         if (redirects === maxRedirects) {
@@ -159,23 +166,40 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
   return Object.freeze({ request, close: () => agent.close() });
 }
 
-async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number): Promise<GuardedResponse> {
+async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number, budget: MemoryBudget | undefined): Promise<GuardedResponse> {
   const tooLarge = () =>
     permanent(`response from ${url.hostname} exceeds the ${cap}-byte limit (maxResponseBytes)`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += bytes.length;
-    if (size > cap) {
-      // Destroying the body drops the connection, so the server stops sending.
-      response.body.destroy();
-      throw tooLarge();
-    }
-    chunks.push(bytes);
+  const noRoom = () =>
+    new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `no room in the memory budget for the answer from ${url.hostname}; the run is retried later`, { transient: true });
+  // The answer's share is held while it is read and handed over; the step's parsed output
+  // then lives with the run (whose share the worker pool holds).
+  const reservation = budget?.tryReserve(0) ?? null;
+  if (budget !== undefined && reservation === null) {
+    response.body.destroy();
+    throw noRoom();
   }
-  const headers = flatten(response.headers);
-  return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      size += bytes.length;
+      if (size > cap) {
+        // Destroying the body drops the connection, so the server stops sending.
+        response.body.destroy();
+        throw tooLarge();
+      }
+      if (reservation !== null && !reservation.growTo(size * ANSWER_BYTES_PER_BODY_BYTE)) {
+        response.body.destroy();
+        throw noRoom();
+      }
+      chunks.push(bytes);
+    }
+    const headers = flatten(response.headers);
+    return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
+  } finally {
+    reservation?.release();
+  }
 }
 
 /** The absolute URL a Location points to; refused when it is not a valid http(s) URL. */
