@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { isHookflowError, toError } from '../errors/catalogue.js';
 import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { RUN_BYTES_PER_BODY_BYTE, type MemoryBudget } from '../util/memory-budget.js';
+import { RUN_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../util/memory-budget.js';
 import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
 
 /**
@@ -13,7 +13,14 @@ import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
  */
 export type RunSteps = (
   claimed: ClaimedRun,
-  context: { ref: AttemptRef; signal: AbortSignal; checkpoint: (step: StepResultRecord) => Promise<boolean>; onStep: (type: string, status: 'succeeded' | 'failed') => void },
+  context: {
+    ref: AttemptRef;
+    signal: AbortSignal;
+    checkpoint: (step: StepResultRecord) => Promise<boolean>;
+    onStep: (type: string, status: 'succeeded' | 'failed') => void;
+    /** The run's share of the memory budget, released when the attempt ends. */
+    reservation?: Reservation;
+  },
 ) => Promise<StepResultRecord | undefined>;
 
 export interface WorkerPoolOptions {
@@ -183,6 +190,7 @@ export class WorkerPool {
           signal: controller.signal,
           checkpoint: (step) => store.checkpointStep(ref, step),
           onStep: (type, status) => metrics.steps.inc({ type, status }),
+          ...(reservation === undefined ? {} : { reservation }),
         });
         if (await store.completeRun(ref, clock(), finalStep)) {
           metrics.runsFinished.inc({ status: 'succeeded' });

@@ -37,8 +37,8 @@ const HEAP_SAMPLE_MS = 20;
  */
 /** A webhook body while it is received and stored: the chunks, their concatenation, the text, the copy handed to the writer. */
 export const INGEST_BYTES_PER_BODY_BYTE = 4;
-/** A running run's body: the parsed value in memory and the copy handed to a script thread. */
-export const RUN_BYTES_PER_BODY_BYTE = 8;
+/** A running run's body: the text read from storage and the value parsed from it (worse shapes: the heap ceiling). */
+export const RUN_BYTES_PER_BODY_BYTE = 4;
 /** An HTTP/LLM answer being read: the chunks, their concatenation, the text it is decoded to. */
 export const ANSWER_BYTES_PER_BODY_BYTE = 3;
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, request as undiciRequest, type Dispatcher } from 'undici';
 import { HookflowError, isHookflowError, toError } from '../../errors/catalogue.js';
-import { ANSWER_BYTES_PER_BODY_BYTE, type MemoryBudget } from '../../util/memory-budget.js';
+import { ANSWER_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../../util/memory-budget.js';
 import type { EgressPolicy } from './address-policy.js';
 import { createGuardedAgent, egressRefused, type Resolver } from './guarded-agent.js';
 
@@ -46,6 +46,12 @@ export interface GuardedRequest {
    * another origin, whatever `redirects` says. Default none.
    */
   boundHeaders?: readonly string[];
+  /**
+   * A share of the memory budget to add the answer to, kept by its owner after the call (a
+   * run's, released when the run ends). Without it the answer is held in a share of its own
+   * while it is read.
+   */
+  reservation?: Reservation;
 }
 
 /**
@@ -147,7 +153,7 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
         });
         const location = REDIRECTS.has(response.statusCode) ? single(response.headers.location) : undefined;
         const target = location === undefined || maxRedirects === 0 || mode === 'none' ? undefined : redirectTarget(hop.url, location);
-        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap, options.budget);
+        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap, options.budget === undefined ? null : { budget: options.budget, into: input.reservation });
         // Drained (up to a small limit) so the connection can serve the next hop.
         await response.body.dump({ limit: 64 * 1024, signal });
         if (redirects === maxRedirects) {
@@ -166,15 +172,16 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
   return Object.freeze({ request, close: () => agent.close() });
 }
 
-async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number, budget: MemoryBudget | undefined): Promise<GuardedResponse> {
+async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number, budget: { budget: MemoryBudget; into: Reservation | undefined } | null): Promise<GuardedResponse> {
   const tooLarge = () =>
     permanent(`response from ${url.hostname} exceeds the ${cap}-byte limit (maxResponseBytes)`);
   const noRoom = () =>
     new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `no room in the memory budget for the answer from ${url.hostname}; the run is retried later`, { transient: true });
-  // The answer's share is held while it is read and handed over; the step's parsed output
-  // then lives with the run (whose share the worker pool holds).
-  const reservation = budget?.tryReserve(0) ?? null;
-  if (budget !== undefined && reservation === null) {
+  // Added to the run's share when there is one (the answer stays in the run's memory until it
+  // ends); otherwise held in a share of its own while it is read.
+  const reservation = budget === null ? null : (budget.into ?? budget.budget.tryReserve(0));
+  const base = reservation?.bytes ?? 0;
+  if (budget !== null && (reservation === null || budget.budget.full())) {
     response.body.destroy();
     throw noRoom();
   }
@@ -189,7 +196,7 @@ async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: numb
         response.body.destroy();
         throw tooLarge();
       }
-      if (reservation !== null && !reservation.growTo(size * ANSWER_BYTES_PER_BODY_BYTE)) {
+      if (reservation !== null && !reservation.growTo(base + size * ANSWER_BYTES_PER_BODY_BYTE)) {
         response.body.destroy();
         throw noRoom();
       }
@@ -198,7 +205,7 @@ async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: numb
     const headers = flatten(response.headers);
     return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
   } finally {
-    reservation?.release();
+    if (budget !== null && budget.into === undefined) reservation?.release();
   }
 }
 
