@@ -131,9 +131,9 @@ const envSchema = z.object({
   /** Bytes in flight (bodies being read and run, answers being read) the process may hold. */
   HOOKFLOW_MEMORY_BUDGET_BYTES: intFrom(16 * 1024 * 1024).default(256 * 1024 * 1024),
   /** Mean event-loop delay past which new webhooks are answered 503 at once, ms; 0 = off. */
-  HOOKFLOW_SHED_EVENT_LOOP_DELAY_MS: intFrom(0).default(100),
+  HOOKFLOW_SHED_EVENT_LOOP_DELAY_MS: intFrom(0).default(1000),
   /** Writes waiting for a commit past which new webhooks are answered 503 at once; 0 = off. */
-  HOOKFLOW_SHED_PENDING_WRITES: intFrom(0).default(1000),
+  HOOKFLOW_SHED_PENDING_WRITES: intFrom(0).default(5000),
   /** Port of a separate listener for /healthz, /readyz and /metrics; unset = none. */
   HOOKFLOW_OPS_PORT: intFrom(0, 65535).optional(),
   /** Connections the kernel may queue before they are accepted (capped by net.core.somaxconn). */
