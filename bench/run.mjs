@@ -128,3 +128,8 @@ if (process.env.BENCH_SKIP_E2E !== '1') {
   const { benchEndToEnd } = await import('./end-to-end.mjs');
   await benchEndToEnd();
 }
+
+if (process.env.BENCH_SKIP_OVERLOAD !== '1') {
+  const { benchOverload } = await import('./overload.mjs');
+  await benchOverload();
+}

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
 import type { OwnEndpoint } from '../engine/net/address-policy.js';
+import type { LoadShedder } from '../http/load-shedder.js';
 import { buildHttpServer } from '../http/server.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
@@ -21,6 +22,7 @@ import { findLooseModes, octal } from './data-dir-modes.js';
 import { resolveMasterKey } from './master-key.js';
 import { TestRunService } from '../workflows/test-runs.js';
 import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
+import { bodyBytesCeiling, createLoadShedder, createMemoryBudget, startOpsListener } from './pressure.js';
 import { createStepRunner } from './step-runner.js';
 
 export interface AppOptions {
@@ -39,6 +41,8 @@ export interface RunningApp {
   workers: WorkerPool | null;
   /** Base URL the server listens on (serve only). */
   url: string | null;
+  /** Base URL of the operations listener (HOOKFLOW_OPS_PORT), if one was asked for. */
+  opsUrl: string | null;
   /** Stops accepting, finishes or releases in-flight runs, flushes, closes storage. */
   stop(): Promise<void>;
 }
@@ -61,6 +65,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
+  const budget = createMemoryBudget(config, metrics);
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
 
@@ -78,7 +83,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock });
+    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -92,6 +97,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       concurrency: config.workers.concurrency,
       leaseMs: config.workers.leaseMs,
       runSteps: runner.runSteps,
+      budget,
       retentionDays: config.retentionDays,
       backoff: { baseMs: config.workers.retryBaseMs, maxMs: config.workers.retryMaxMs },
       onRunFinished: (runId) => runWaiter.finished(runId),
@@ -101,6 +107,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let server: FastifyInstance | null = null;
   let rateLimits: SharedRateLimiter | undefined;
   let bulkJobs: BulkJobs | undefined;
+  let shedder: LoadShedder | undefined;
+  let ops: Awaited<ReturnType<typeof startOpsListener>> = null;
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
     const adminToken = loadOrCreateAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken });
@@ -129,12 +137,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         idempotencyTtlSeconds: config.ingress.idempotencyTtlSeconds,
         maxJsonDepth: config.ingress.maxJsonDepth,
         perIpPerMinute: config.ingress.perIpPerMinute,
+        bodyBytesCeiling: bodyBytesCeiling(budget),
       },
       // Accepted webhooks wake idle local workers instead of waiting for the next poll.
       onRunQueued: () => workers?.wake(),
       ...(rateLimits === undefined ? {} : { rateLimits }),
     });
     bulkJobs = new BulkJobs({ store, logger, clock, onRunQueued: () => workers?.wake() });
+    shedder = createLoadShedder(config, store, budget);
     server = await buildHttpServer({
       logger,
       store,
@@ -149,19 +159,21 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       retryAfterSeconds: config.ingress.retryAfterSeconds,
       timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, keepAliveMs: config.http.keepAliveTimeoutMs },
       maxConnections: config.http.maxConnections,
+      admission: { shedder, budget, metrics },
       onRunQueued: () => workers?.wake(),
       runWaiter,
       publicUrl: () => publicUrl,
       bulkJobs,
       bulkRatePerSecond: config.bulkRatePerSecond,
     });
-    await server.listen({ port: config.port, host: config.host });
+    await server.listen({ port: config.port, host: config.host, backlog: config.pressure.listenBacklog });
     const address = server.server.address() as AddressInfo;
     ownEndpoints.push({ address: address.address, port: address.port });
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const listening = `http://${host}:${address.port}`;
     publicUrl = config.publicUrl ?? listening;
     logger.info({ url: listening, storage: store.kind }, 'hookflow listening');
+    ops = await startOpsListener({ config, logger, store, metrics });
   }
   for (const loose of findLooseModes(config.dataDir)) {
     logger.warn({ path: loose.path, mode: octal(loose.mode), expected: octal(loose.expected) }, `${loose.path} is open to others than its owner (mode ${octal(loose.mode)}); run chmod ${octal(loose.expected)} on it`);
@@ -179,12 +191,15 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     server,
     workers,
     url: server === null ? null : publicUrl,
+    opsUrl: ops?.url ?? null,
     stop() {
       stopping ??= (async () => {
         runWaiter.close();
         await bulkJobs?.stop();
         await server?.close();
         await rateLimits?.close();
+        await ops?.server.close();
+        shedder?.close();
         stopWakeUps?.();
         stopChangeNotices?.();
         await workers?.stop();

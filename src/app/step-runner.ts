@@ -14,12 +14,15 @@ import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import type { SecretAccess } from '../engine/secret-scope.js';
 import { SECRET_PURPOSE } from '../secrets/secret-purposes.js';
 import { createLlmBudget } from './llm-budget.js';
+import type { MemoryBudget } from '../util/memory-budget.js';
 
 /** Default cap on an HTTP/LLM step's response body, bytes. */
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** Wires the engine's step kinds to their dependencies (outbound client, script threads, secrets). */
 export function createStepRunner(options: {
+  /** Answers being read count against it (see guarded-fetch). */
+  budget?: MemoryBudget;
   workflows: WorkflowService;
   workspaceSecrets: WorkspaceSecretService;
   /** Where LLM token budgets are counted. */
@@ -35,6 +38,7 @@ export function createStepRunner(options: {
     policy: createEgressPolicy({ allowlist: [...options.egressAllowlist], ownEndpoints: options.ownEndpoints }),
     defaultTimeoutMs: 30_000,
     maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+    ...(options.budget === undefined ? {} : { budget: options.budget }),
   });
   const secrets: SecretAccess = {
     names: async (workspaceId) => [...(await options.workspaceSecrets.listSecretNames(workspaceId))],

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { HookflowError } from '../errors/catalogue.js';
 import { EGRESS_ENTRY_SYNTAX, parseCidr, parseEgressAllowEntry } from './cidr.js';
+import { INGEST_BYTES_PER_BODY_BYTE } from '../util/memory-budget.js';
+import { MAX_BODY_BYTES_CEILING } from './workflow-definition.js';
 
 const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
@@ -83,7 +85,7 @@ const envSchema = z.object({
   /** A webhook whose commit has not finished within this answers 503, ms. */
   HOOKFLOW_WRITE_TIMEOUT_MS: intFrom(1).default(10_000),
   /** Default body limit per webhook (decoded size), bytes; a trigger may set its own. */
-  HOOKFLOW_MAX_BODY_BYTES: intFrom(1).default(1_048_576),
+  HOOKFLOW_MAX_BODY_BYTES: intFrom(1, MAX_BODY_BYTES_CEILING).default(1_048_576),
   /** Idempotency keys are remembered this long, seconds. */
   HOOKFLOW_IDEMPOTENCY_TTL_SECONDS: intFrom(1).default(86_400),
   /** Retry-After sent with 503, seconds. */
@@ -126,6 +128,16 @@ const envSchema = z.object({
   HOOKFLOW_MAX_CONNECTIONS: intFrom(0).default(10_000),
   /** Believe `X-Forwarded-For` for the source IP, as far as it was written by proxies you run. */
   HOOKFLOW_TRUST_PROXY: trustedProxies.default(false),
+  /** Bytes in flight (bodies being read and run, answers being read) the process may hold. */
+  HOOKFLOW_MEMORY_BUDGET_BYTES: intFrom(16 * 1024 * 1024).default(256 * 1024 * 1024),
+  /** Mean event-loop delay past which new webhooks are answered 503 at once, ms; 0 = off. */
+  HOOKFLOW_SHED_EVENT_LOOP_DELAY_MS: intFrom(0).default(1000),
+  /** Writes waiting for a commit past which new webhooks are answered 503 at once; 0 = off. */
+  HOOKFLOW_SHED_PENDING_WRITES: intFrom(0).default(5000),
+  /** Port of a separate listener for /healthz, /readyz and /metrics; unset = none. */
+  HOOKFLOW_OPS_PORT: intFrom(0, 65535).optional(),
+  /** Connections the kernel may queue before they are accepted (capped by net.core.somaxconn). */
+  HOOKFLOW_LISTEN_BACKLOG: intFrom(1, 65535).default(4096),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -186,6 +198,13 @@ export interface ServerConfig {
     readonly maxAllowedOrigins: number;
   };
   readonly logLevel: string;
+  readonly pressure: {
+    readonly memoryBudgetBytes: number;
+    readonly shedEventLoopDelayMs: number;
+    readonly shedPendingWrites: number;
+    readonly opsPort: number | undefined;
+    readonly listenBacklog: number;
+  };
 }
 
 /** The env var names hookflow reads, in the order of the README table. */
@@ -209,6 +228,11 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     });
   }
   const e = parsed.data;
+  if (e.HOOKFLOW_MAX_BODY_BYTES * INGEST_BYTES_PER_BODY_BYTE > e.HOOKFLOW_MEMORY_BUDGET_BYTES) {
+    // Such a body could never be admitted: every one would be a 503, never a 200.
+    const problem = `HOOKFLOW_MAX_BODY_BYTES: must be at most HOOKFLOW_MEMORY_BUDGET_BYTES / ${INGEST_BYTES_PER_BODY_BYTE} (${Math.floor(e.HOOKFLOW_MEMORY_BUDGET_BYTES / INGEST_BYTES_PER_BODY_BYTE)}): a body is held about ${INGEST_BYTES_PER_BODY_BYTE}× while it is received and stored`;
+    throw new HookflowError('HOOKFLOW_ERR_CONFIG', `Invalid configuration:\n  ${problem}`, { details: [problem] });
+  }
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,
@@ -253,6 +277,13 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
     logLevel: e.LOG_LEVEL,
+    pressure: {
+      memoryBudgetBytes: e.HOOKFLOW_MEMORY_BUDGET_BYTES,
+      shedEventLoopDelayMs: e.HOOKFLOW_SHED_EVENT_LOOP_DELAY_MS,
+      shedPendingWrites: e.HOOKFLOW_SHED_PENDING_WRITES,
+      opsPort: e.HOOKFLOW_OPS_PORT,
+      listenBacklog: e.HOOKFLOW_LISTEN_BACKLOG,
+    },
   });
 }
 

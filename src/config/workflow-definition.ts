@@ -9,6 +9,14 @@ const memoryName = z
   // Matches the rule, but assigning it would set a prototype instead of a variable.
   .refine((name) => name !== '__proto__', 'is reserved');
 
+/**
+ * Largest `trigger.maxBodyBytes` and `maxResponseBytes` a definition may ask for (32 MiB each):
+ * sizes the process-wide memory budget (HOOKFLOW_MEMORY_BUDGET_BYTES, 256 MiB by default) can
+ * hold a few of at once, with room for what they become once parsed. docs/operations.md sizes them.
+ */
+export const MAX_BODY_BYTES_CEILING = 32 * 1024 * 1024;
+export const MAX_RESPONSE_BYTES_CEILING = 32 * 1024 * 1024;
+
 /** The memory variable that holds the request's metadata (API.md). */
 const WEBHOOK_MEMORY = 'webhook';
 
@@ -87,7 +95,7 @@ const triggerSchema = z
     sharedKey: z.string().min(8, 'must be at least 8 characters').max(512).optional(),
     headerMemory: memoryName.optional(),
     bodyMemory: memoryName.optional(),
-    maxBodyBytes: z.number().int().min(1).max(256 * 1024 * 1024).optional(),
+    maxBodyBytes: z.number().int().min(1).max(MAX_BODY_BYTES_CEILING).optional(),
     rateLimit: z.object({ perMinute: z.number().int().min(1).max(1_000_000) }).strict().optional(),
     idempotencyHeader: z.string().regex(/^[A-Za-z0-9-]+$/).transform((name) => name.toLowerCase()).optional(),
     allowedIps: z
@@ -149,7 +157,7 @@ const httpStepSchema = z
     url: z.string().min(1),
     headers: headersSchema.optional(),
     body: z.unknown().optional(),
-    maxResponseBytes: z.number().int().min(1).max(64 * 1024 * 1024).optional(),
+    maxResponseBytes: z.number().int().min(1).max(MAX_RESPONSE_BYTES_CEILING).optional(),
     /**
      * Header carrying the step's idempotency key (the same for every retry and resume of this
      * step of this run; a replay is a new run and gets a new one), or false to send none.

@@ -1,6 +1,7 @@
 import type { StepDefinition, WorkflowDefinition } from '../config/workflow-definition.js';
 import { HookflowError, isHookflowError, toError } from '../errors/catalogue.js';
 import type { AttemptRef, ClaimedRun, StepResultRecord } from '../store/store.js';
+import type { Reservation } from '../util/memory-budget.js';
 import { initialMemory, memoryAfter } from './memory.js';
 import type { StepKind, StepOutcome } from './step.js';
 
@@ -14,6 +15,8 @@ export interface ExecuteRunContext {
   checkpoint: (step: StepResultRecord) => Promise<boolean>;
   /** Called after each step with its type and status, for metrics. */
   onStep?: (type: string, status: 'succeeded' | 'failed') => void;
+  /** The run's share of the memory budget (see StepContext). */
+  reservation?: Reservation;
 }
 
 export interface RunExecutorOptions {
@@ -62,6 +65,7 @@ export function createRunExecutor(options: RunExecutorOptions): (claimed: Claime
           runId: claimed.run.id,
           attempt: context.ref.attempt,
           signal: context.signal,
+          ...(context.reservation === undefined ? {} : { reservation: context.reservation }),
         });
       } catch (thrown) {
         const error = isHookflowError(thrown) ? thrown : new HookflowError('HOOKFLOW_ERR_STEP_FAILED', toError(thrown).message, { cause: thrown });

@@ -1,3 +1,4 @@
+import type { Reservation } from '../util/memory-budget.js';
 import type { StepDefinition } from '../config/workflow-definition.js';
 
 /** What a step kind gets to run one step of one run. */
@@ -10,6 +11,11 @@ export interface StepContext {
   attempt: number;
   /** Aborted when the run must stop (lease lost, shutdown). */
   signal: AbortSignal;
+  /**
+   * The run's share of the process-wide memory budget, held until the run ends: answers a step
+   * reads are added to it (they stay in the run's memory), so claims wait while runs hold them.
+   */
+  reservation?: Reservation;
 }
 
 /** What a step produced. */

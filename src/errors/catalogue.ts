@@ -15,6 +15,8 @@ export const ERRORS = {
   HOOKFLOW_ERR_RATE_LIMITED: { status: 429, publicMessage: 'Too many requests' },
   HOOKFLOW_ERR_STORAGE_UNAVAILABLE: { status: 503, publicMessage: 'Service unavailable' },
   HOOKFLOW_ERR_INTERNAL: { status: 500, publicMessage: 'Internal server error' },
+  /** Shed by admission control (event-loop delay, pending writes, memory budget); same answer as storage trouble. */
+  HOOKFLOW_ERR_OVERLOADED: { status: 503, publicMessage: 'Service unavailable' },
   // Management API
   HOOKFLOW_ERR_UNAUTHORIZED: { status: 401, publicMessage: 'Unauthorized' },
   HOOKFLOW_ERR_NOT_FOUND: { status: 404, publicMessage: 'Not found' },

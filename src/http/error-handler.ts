@@ -19,7 +19,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, options: { log: Logger; retryAfterSeconds: number }): FastifyReply {
   const hookflowError = asHookflowError(error);
-  if (hookflowError.status >= 500) {
+  // A shed webhook is expected under load (counted in hookflow_webhooks_shed_total), not an error to look at.
+  if (hookflowError.status >= 500 && hookflowError.code !== 'HOOKFLOW_ERR_OVERLOADED') {
     options.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
   // 429 and 503 always say when to come back.

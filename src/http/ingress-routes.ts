@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
 import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
+import { growBody, releaseBody, reserveBody, shedIfSaturated, type WebhookAdmission } from './webhook-admission.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,15 +47,19 @@ export interface ResultAnswers {
   publicUrl: () => string;
 }
 
-export async function ingressRoutes(app: FastifyInstance, options: { ingress: IngressService; results: ResultAnswers }): Promise<void> {
-  const { ingress, results } = options;
+export async function ingressRoutes(app: FastifyInstance, options: { ingress: IngressService; admission: WebhookAdmission; results: ResultAnswers }): Promise<void> {
+  const { ingress, admission, results } = options;
   const statusUrl = (workspaceId: string, workflowId: string) => (runId: string) =>
     `${results.publicUrl()}/api/webhook-status/${encodeURIComponent(workspaceId)}/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const admitted = request.admittedWebhook;
     if (admitted === undefined) return done(new HookflowError('HOOKFLOW_ERR_INTERNAL', 'Body read before admission'), undefined);
-    readBody(payload, { limit: admitted.bodyLimit, contentEncoding: firstHeaderValue(request.headers['content-encoding']) }).then(
+    readBody(payload, {
+      limit: admitted.bodyLimit,
+      contentEncoding: firstHeaderValue(request.headers['content-encoding']),
+      reserve: (decodedBytes) => growBody(admission, request, decodedBytes),
+    }).then(
       (body) => done(null, body),
       (error: unknown) => {
         if (error instanceof HookflowError) ingress.recordRefusal(admitted.incoming, error, null);
@@ -71,6 +76,7 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
         method: [...WEBHOOK_METHODS],
         url,
         onRequest: async (request, reply) => {
+          shedIfSaturated(admission);
           const incoming = incomingOf(request, test);
           const route = await ingress.classify(incoming);
           if (route.kind === 'not-allowed') return methodNotAllowed(reply, route.allow);
@@ -82,9 +88,21 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
           // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
           if (request.headers['content-type'] === '') delete request.headers['content-type'];
           request.admittedWebhook = await ingress.admit(incoming);
+          const encoding = firstHeaderValue(request.headers['content-encoding']);
+          reserveBody(admission, request, { contentLength: firstHeaderValue(request.headers['content-length']), encoded: encoding !== undefined && encoding !== 'identity' });
           // Admitted: only now may a caller that asked for it send its body (see server.ts).
           if (/^100-continue$/i.test(firstHeaderValue(request.headers.expect) ?? '')) reply.raw.writeContinue();
           return undefined;
+        },
+        // The body's share of the budget is held until the answer went out (it is parsed and
+        // handed to the writer until then), or until the client gave up.
+        onResponse: (request, _reply, done) => {
+          releaseBody(request);
+          done();
+        },
+        onRequestAbort: (request, done) => {
+          releaseBody(request);
+          done();
         },
         handler: async (request, reply) => {
           const admitted = request.admittedWebhook as AdmittedWebhook;

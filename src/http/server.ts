@@ -16,6 +16,7 @@ import { AccessService } from '../workflows/access-service.js';
 import { installAccessControl } from './access-control.js';
 import { accessRoutes } from './access-routes.js';
 import { sendError } from './error-handler.js';
+import type { WebhookAdmission } from './webhook-admission.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { installOpenApi } from './openapi.js';
@@ -45,6 +46,8 @@ export interface HttpServerOptions {
   };
   /** Most simultaneous connections; more are refused by the socket layer. 0 = unlimited. */
   maxConnections: number;
+  /** Load shedding and the memory budget of the webhook route. */
+  admission: WebhookAdmission;
   onRunQueued: () => void;
   /** Bulk replay and resume jobs, and their default pace (runs per second). */
   bulkJobs: BulkJobs;
@@ -163,7 +166,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   installAccessControl(app, { adminTokenDigest: options.adminTokenDigest, access, logger: options.logger });
   installOpenApi(app, { version: API_VERSION });
 
-  await app.register(ingressRoutes, { ingress: options.ingress, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
+  await app.register(ingressRoutes, { ingress: options.ingress, admission: options.admission, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,

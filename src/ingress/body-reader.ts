@@ -7,6 +7,11 @@ export interface ReadBodyOptions {
   contentEncoding: string | undefined;
   /** Limit on the DECODED size, bytes: a 10 KB gzip bomb is stopped at the limit, not at 10 GB. */
   limit: number;
+  /**
+   * Asked before each decoded chunk is kept, with the decoded size so far: false stops reading
+   * with a 503 (the process-wide memory budget has no room for the rest).
+   */
+  reserve?: (decodedBytes: number) => boolean;
 }
 
 const DECODERS: Record<string, () => Gunzip | ReturnType<typeof createBrotliDecompress>> = {
@@ -54,6 +59,10 @@ export function readBody(stream: Readable, options: ReadBodyOptions): Promise<Bu
       size += chunk.length;
       if (size > options.limit) {
         finish(new HookflowError('HOOKFLOW_ERR_PAYLOAD_TOO_LARGE', `Body exceeds ${options.limit} bytes`));
+        return;
+      }
+      if (options.reserve !== undefined && !options.reserve(size)) {
+        finish(new HookflowError('HOOKFLOW_ERR_OVERLOADED', 'No room in the memory budget for the rest of the body', { transient: true }));
         return;
       }
       chunks.push(chunk);

@@ -68,6 +68,8 @@ export interface IngressServiceOptions {
     maxJsonDepth: number;
     /** Calls per source IP per minute over all triggers; 0 = no limit. */
     perIpPerMinute: number;
+    /** Largest body the memory budget can hold; a trigger's larger limit is cut to it (413, not an endless 503). */
+    bodyBytesCeiling?: number;
   };
 }
 
@@ -125,7 +127,7 @@ export class IngressService {
         : await this.triggerLimits.wait(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
-    const bodyLimit = trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes;
+    const bodyLimit = Math.min(trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes, defaults.bodyBytesCeiling ?? Number.POSITIVE_INFINITY);
     const declared = Number(incoming.headers['content-length']);
     const encoded = incoming.headers['content-encoding'] !== undefined && incoming.headers['content-encoding'] !== 'identity';
     if (!encoded && Number.isFinite(declared) && declared > bodyLimit) {

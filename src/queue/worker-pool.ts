@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { isHookflowError, toError } from '../errors/catalogue.js';
 import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { RUN_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../util/memory-budget.js';
 import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
 
 /**
@@ -12,7 +13,14 @@ import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
  */
 export type RunSteps = (
   claimed: ClaimedRun,
-  context: { ref: AttemptRef; signal: AbortSignal; checkpoint: (step: StepResultRecord) => Promise<boolean>; onStep: (type: string, status: 'succeeded' | 'failed') => void },
+  context: {
+    ref: AttemptRef;
+    signal: AbortSignal;
+    checkpoint: (step: StepResultRecord) => Promise<boolean>;
+    onStep: (type: string, status: 'succeeded' | 'failed') => void;
+    /** The run's share of the memory budget, released when the attempt ends. */
+    reservation?: Reservation;
+  },
 ) => Promise<StepResultRecord | undefined>;
 
 export interface WorkerPoolOptions {
@@ -30,6 +38,11 @@ export interface WorkerPoolOptions {
   backoff?: BackoffOptions;
   /** Longest sleep between polls when idle, ms (wake-ups cut it short). Default 1000. */
   pollIntervalMs?: number;
+  /**
+   * Process-wide budget for bytes in flight: while it is full no run is claimed (a claim parses
+   * the run's body into memory), and each running run holds its body's share until it ends.
+   */
+  budget?: MemoryBudget;
   /** On stop, how long in-flight runs may take to finish before they are released, ms. Default 10000. */
   shutdownGraceMs?: number;
   /** Called once a run this pool ran succeeded or failed for good (callers waiting for its result). */
@@ -57,6 +70,8 @@ export class WorkerPool {
   private woken = false;
   private lastPrune = 0;
   private pruning = false;
+  /** Aborted on stop: ends a wait for room in the memory budget. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -76,6 +91,7 @@ export class WorkerPool {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping.abort();
     this.wake();
     await this.loop;
     const deadline = Date.now() + (this.options.shutdownGraceMs ?? 10_000);
@@ -97,10 +113,18 @@ export class WorkerPool {
         await this.idle(this.options.pollIntervalMs ?? 1000);
         continue;
       }
+      const { budget } = this.options;
+      if (budget?.full() === true) {
+        // Claims wait for room: a claimed run's body is parsed into memory at once.
+        await budget.whenRoom(this.stopping.signal);
+        continue;
+      }
+      // Past half the budget, one run at a time, so one claim cannot overshoot it by a batch of bodies.
+      const limit = budget !== undefined && budget.usedBytes * 2 > budget.limitBytes ? 1 : free;
       let claimed: ClaimedRun[] = [];
       try {
         this.woken = false;
-        claimed = await store.claimRuns({ workerId: this.workerId, limit: free, leaseMs: this.options.leaseMs, now: clock() });
+        claimed = await store.claimRuns({ workerId: this.workerId, limit, leaseMs: this.options.leaseMs, now: clock() });
       } catch (error) {
         logger.warn({ err: error }, 'claiming runs failed; backing off');
         await sleep(STORAGE_BACKOFF_MS);
@@ -145,6 +169,8 @@ export class WorkerPool {
     const { run } = claimed;
     const ref: AttemptRef = { runId: run.id, attempt: run.attempts, workerId: this.workerId };
     const controller = new AbortController();
+    // Taken already (the claim parsed the body), so reserved whether it fits or not: later claims wait for it.
+    const reservation = this.options.budget?.reserve(bodyBytesOf(claimed) * RUN_BYTES_PER_BODY_BYTE);
     this.inFlight.set(run.id, controller);
     metrics.runsInFlight.inc();
     if (run.attempts === 1) metrics.queueLagSeconds.observe(Math.max(0, clock() - run.createdAt) / 1000);
@@ -164,6 +190,7 @@ export class WorkerPool {
           signal: controller.signal,
           checkpoint: (step) => store.checkpointStep(ref, step),
           onStep: (type, status) => metrics.steps.inc({ type, status }),
+          ...(reservation === undefined ? {} : { reservation }),
         });
         if (await store.completeRun(ref, clock(), finalStep)) {
           metrics.runsFinished.inc({ status: 'succeeded' });
@@ -177,6 +204,7 @@ export class WorkerPool {
       .catch((error: unknown) => logger.error({ err: error, runId: run.id }, 'could not record the outcome of a run; its lease will expire and it will be retried'))
       .finally(() => {
         clearInterval(heartbeat);
+        reservation?.release();
         this.inFlight.delete(run.id);
         metrics.runsInFlight.dec();
         this.wake();
@@ -225,6 +253,12 @@ export class WorkerPool {
         this.pruning = false;
       });
   }
+}
+
+/** The received body's size, as ingest recorded it in the `webhook` metadata (0 when unknown). */
+function bodyBytesOf(claimed: ClaimedRun): number {
+  const bytes = claimed.event.meta['bodyBytes'];
+  return typeof bytes === 'number' && Number.isFinite(bytes) ? bytes : 0;
 }
 
 function sleep(ms: number): Promise<void> {

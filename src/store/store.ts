@@ -251,6 +251,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Throws when storage cannot answer (used by /readyz). */
   ping(): Promise<void>;
+  /** Webhook writes waiting for a commit now (read by the webhook route's admission control). */
+  pendingWrites(): number;
   close(): Promise<void>;
 
   createWorkspace(workspace: Workspace): Promise<void>;

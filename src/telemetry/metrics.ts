@@ -59,6 +59,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Webhooks answered 503 by admission control, by reason (event_loop_delay, pending_writes, memory_budget). */
+  readonly shed = new Counter({
+    name: 'hookflow_webhooks_shed_total',
+    help: 'Webhooks answered 503 by admission control, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Reads the memory budget's reserved bytes at scrape time (see `watchMemoryBudget`). */
+  private budgetReader: () => number = () => 0;
+
+  /** Bytes reserved in the memory budget now, read at each scrape. */
+  readonly memoryBudgetUsed: Gauge = new Gauge({
+    name: 'hookflow_memory_budget_used_bytes',
+    help: 'Bytes in flight reserved in the memory budget',
+    registers: [this.registry],
+    collect: (): void => this.memoryBudgetUsed.set(this.budgetReader()),
+  });
+
+  /** Names the figure the budget gauge reports. */
+  watchMemoryBudget(read: () => number): void {
+    this.budgetReader = read;
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'hookflow_' });
   }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, request as undiciRequest, type Dispatcher } from 'undici';
 import { HookflowError, isHookflowError, toError } from '../../errors/catalogue.js';
+import { ANSWER_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../../util/memory-budget.js';
 import type { EgressPolicy } from './address-policy.js';
 import { createGuardedAgent, egressRefused, type Resolver } from './guarded-agent.js';
 
@@ -15,6 +16,12 @@ export interface GuardedHttpClientOptions {
   maxRedirects?: number;
   /** Name resolution before the address check. Default: the system resolver. */
   resolve?: Resolver;
+  /**
+   * Process-wide budget for bytes in flight: an answer reserves its share as it is read, and
+   * one that finds no room fails the step as transient (retried later, with backoff) instead
+   * of growing the heap. Default none.
+   */
+  budget?: MemoryBudget;
 }
 
 export interface GuardedRequest {
@@ -39,6 +46,12 @@ export interface GuardedRequest {
    * another origin, whatever `redirects` says. Default none.
    */
   boundHeaders?: readonly string[];
+  /**
+   * A share of the memory budget to add the answer to, kept by its owner after the call (a
+   * run's, released when the run ends). Without it the answer is held in a share of its own
+   * while it is read.
+   */
+  reservation?: Reservation;
 }
 
 /**
@@ -140,7 +153,7 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
         });
         const location = REDIRECTS.has(response.statusCode) ? single(response.headers.location) : undefined;
         const target = location === undefined || maxRedirects === 0 || mode === 'none' ? undefined : redirectTarget(hop.url, location);
-        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap);
+        if (target === undefined || (mode === 'same-origin' && target.origin !== hop.url.origin)) return await readAnswer(response, hop.url, cap, options.budget === undefined ? null : { budget: options.budget, into: input.reservation });
         // Drained (up to a small limit) so the connection can serve the next hop.
         await response.body.dump({ limit: 64 * 1024, signal });
         if (redirects === maxRedirects) {
@@ -159,23 +172,41 @@ export function createGuardedHttpClient(options: GuardedHttpClientOptions): Guar
   return Object.freeze({ request, close: () => agent.close() });
 }
 
-async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number): Promise<GuardedResponse> {
+async function readAnswer(response: Dispatcher.ResponseData, url: URL, cap: number, budget: { budget: MemoryBudget; into: Reservation | undefined } | null): Promise<GuardedResponse> {
   const tooLarge = () =>
     permanent(`response from ${url.hostname} exceeds the ${cap}-byte limit (maxResponseBytes)`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += bytes.length;
-    if (size > cap) {
-      // Destroying the body drops the connection, so the server stops sending.
-      response.body.destroy();
-      throw tooLarge();
-    }
-    chunks.push(bytes);
+  const noRoom = () =>
+    new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `no room in the memory budget for the answer from ${url.hostname}; the run is retried later`, { transient: true });
+  // Added to the run's share when there is one (the answer stays in the run's memory until it
+  // ends); otherwise held in a share of its own while it is read.
+  const reservation = budget === null ? null : (budget.into ?? budget.budget.tryReserve(0));
+  const base = reservation?.bytes ?? 0;
+  if (budget !== null && (reservation === null || budget.budget.full())) {
+    response.body.destroy();
+    throw noRoom();
   }
-  const headers = flatten(response.headers);
-  return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      size += bytes.length;
+      if (size > cap) {
+        // Destroying the body drops the connection, so the server stops sending.
+        response.body.destroy();
+        throw tooLarge();
+      }
+      if (reservation !== null && !reservation.growTo(base + size * ANSWER_BYTES_PER_BODY_BYTE)) {
+        response.body.destroy();
+        throw noRoom();
+      }
+      chunks.push(bytes);
+    }
+    const headers = flatten(response.headers);
+    return { status: response.statusCode, headers, body: Buffer.concat(chunks), url: url.href };
+  } finally {
+    if (budget !== null && budget.into === undefined) reservation?.release();
+  }
 }
 
 /** The absolute URL a Location points to; refused when it is not a valid http(s) URL. */

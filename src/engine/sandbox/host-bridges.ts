@@ -14,7 +14,7 @@ export interface BridgeState {
   readonly memory: Readonly<Record<string, unknown>>;
   /** Values saved by the script, with their JSON text so a later `load` needs no re-encoding. */
   readonly saved: Map<string, { readonly value: unknown; readonly text: string }>;
-  /** JSON text of memory values already loaded in this run. */
+  /** JSON text of memory values already loaded in this run, or given as text by the caller. */
   readonly loadCache: Map<string, string>;
   /** Captured console lines. */
   readonly logs: string[];
@@ -49,8 +49,8 @@ function quote(name: string): string {
 function loadText(state: BridgeState, name: string): string | undefined {
   const saved = state.saved.get(name);
   if (saved !== undefined) return saved.text;
-  if (!Object.hasOwn(state.memory, name)) return undefined;
   let text = state.loadCache.get(name);
+  if (text === undefined && !Object.hasOwn(state.memory, name)) return undefined;
   if (text === undefined) {
     try {
       text = JSON.stringify(state.memory[name]);

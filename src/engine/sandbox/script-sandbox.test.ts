@@ -185,6 +185,19 @@ describe('runScript', () => {
   });
 });
 
+describe('runScript with memory given as JSON text', () => {
+  it('loads a variable from its text, which wins over a value of the same name', async () => {
+    const result = await runScript({
+      code: 'return [memory.load("body").items[1], memory.load("other"), memory.load("missing")];',
+      memory: { body: { items: ['stale'] }, other: 'value' },
+      memoryJson: { body: '{ "items": [1, 2] }' },
+      timeoutMs: 1000,
+      memoryLimitBytes: 16 * MiB,
+    });
+    expect(result.output).toEqual([2, 'value', null]);
+  });
+});
+
 describe('runScript containment', () => {
   let previousSecret: string | undefined;
   beforeAll(() => {

@@ -14,6 +14,12 @@ export interface ScriptRunOptions {
   code: string;
   /** The run's memory (JSON-compatible values), readable through `memory.load(name)`. */
   memory: Readonly<Record<string, unknown>>;
+  /**
+   * Memory variables given as their JSON text instead (they win over `memory`). A text crosses
+   * to a script thread as one flat string, where a value would be cloned object by object, and
+   * `memory.load` needs the text anyway. Default none.
+   */
+  memoryJson?: Readonly<Record<string, string>>;
   /** Wall-clock limit in milliseconds, from the script's start until its result settles. */
   timeoutMs: number;
   /**
@@ -52,7 +58,7 @@ function sandboxError(message: string, cause?: unknown): HookflowError {
 }
 
 function checkOptions(options: ScriptRunOptions): Required<ScriptRunOptions> {
-  const { code, memory, timeoutMs, memoryLimitBytes, maxLogBytes = DEFAULT_MAX_LOG_BYTES } = options;
+  const { code, memory, memoryJson = {}, timeoutMs, memoryLimitBytes, maxLogBytes = DEFAULT_MAX_LOG_BYTES } = options;
   if (typeof code !== 'string') throw sandboxError('Script code must be a string');
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw sandboxError(`Script timeoutMs must be a positive number, got ${String(timeoutMs)}`);
@@ -69,7 +75,7 @@ function checkOptions(options: ScriptRunOptions): Required<ScriptRunOptions> {
   if (!Number.isSafeInteger(maxLogBytes) || maxLogBytes < 0) {
     throw sandboxError(`Script maxLogBytes must be a non-negative integer, got ${String(maxLogBytes)}`);
   }
-  return { code, memory, timeoutMs, memoryLimitBytes, maxLogBytes };
+  return { code, memory, memoryJson, timeoutMs, memoryLimitBytes, maxLogBytes };
 }
 
 /**
@@ -167,7 +173,8 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
   const state: BridgeState = {
     memory: run.settings.memory,
     saved: new Map(),
-    loadCache: new Map(),
+    // Texts the caller gave are loaded as they are.
+    loadCache: new Map(Object.entries(run.settings.memoryJson)),
     logs: [],
     logBytesLeft: run.settings.maxLogBytes,
     logTruncated: false,

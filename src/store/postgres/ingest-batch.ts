@@ -128,6 +128,11 @@ export class IngestBatcher {
   private queue: Pending[] = [];
   private inFlight: Pending[] = [];
   private pendingCount = 0;
+
+  /** Ingests waiting for their transaction. */
+  get pending(): number {
+    return this.pendingCount;
+  }
   private scheduled = false;
   private committing = false;
   private closing = false;

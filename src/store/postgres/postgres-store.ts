@@ -103,6 +103,10 @@ export class PostgresStore implements Store {
     return pageOf(rows, options.page.limit, options.position);
   }
 
+  pendingWrites(): number {
+    return this.batcher.pending;
+  }
+
   async ping(): Promise<void> {
     await this.rows('ping', 'SELECT 1');
   }

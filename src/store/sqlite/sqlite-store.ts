@@ -98,6 +98,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  pendingWrites(): number {
+    return this.writer.pendingCount;
+  }
+
   /** Ready means webhooks can be committed: the writer thread takes a write (the lock is free), and reads answer. */
   async ping(): Promise<void> {
     await this.writer.call('ping', undefined);

@@ -44,6 +44,11 @@ export class WriterClient {
     this.sweeper.unref();
   }
 
+  /** Writes waiting for their commit. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Starts the thread (which applies migrations) and waits until it can take writes. */
   start(): Promise<void> {
     if (this.ready === null) this.ready = this.spawn();

@@ -3,7 +3,7 @@ import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { parseExactJson, stringifyExactJson } from '../../../util/exact-json.js';
 import { SecretScope, type SecretAccess } from '../../secret-scope.js';
-import { DEFAULT_STEP_TIMEOUT_MS, type StepKind } from '../../step.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type StepContext, type StepKind } from '../../step.js';
 import { renderTemplate, renderText } from '../../templates.js';
 
 /** Header that carries an HTTP step's idempotency key unless the step names another (or `false`). */
@@ -47,7 +47,7 @@ export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: Secr
           body = stringifyExactJson(value);
           headers['content-type'] ??= 'application/json';
         }
-        return { output: scope.redact(await send(deps.client, step, context.signal, { url, headers, body })) };
+        return { output: scope.redact(await send(deps.client, step, context, { url, headers, body })) };
       });
     },
   };
@@ -57,7 +57,8 @@ export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: Secr
 async function send(
   client: GuardedHttpClient,
   step: HttpStepDefinition,
-  signal: AbortSignal,
+  /** The step's cancel signal, and the run's share of the memory budget that its answer joins. */
+  call: Pick<StepContext, 'signal' | 'reservation'>,
   request: { url: string; headers: Record<string, string>; body: string | undefined },
 ): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
   const { url, headers, body } = request;
@@ -67,7 +68,8 @@ async function send(
     headers,
     body,
     timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
-    signal,
+    signal: call.signal,
+    ...(call.reservation === undefined ? {} : { reservation: call.reservation }),
     redirects: step.followRedirects ?? (referencesSecrets(step) ? 'same-origin' : 'any'),
     ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
   });

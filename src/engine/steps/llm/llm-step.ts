@@ -4,7 +4,7 @@ import { failedAnswer } from '../../net/failed-answer.js';
 import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { requireSecretDestination } from '../../net/origin.js';
 import { SecretScope, type SecretAccess } from '../../secret-scope.js';
-import { DEFAULT_STEP_TIMEOUT_MS, type StepKind, type StepOutcome } from '../../step.js';
+import { DEFAULT_STEP_TIMEOUT_MS, type StepContext, type StepKind, type StepOutcome } from '../../step.js';
 import { renderText } from '../../templates.js';
 import { tokensOf, type LlmBudget } from './llm-budget.js';
 
@@ -43,7 +43,7 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
       return scope.guard(async () => {
         const usesSecret = storedKey !== undefined || SECRET_REFERENCE.test(`${step.system ?? ''}${step.prompt}`);
         const redirects = step.followRedirects ?? (usesSecret ? 'same-origin' : 'any');
-        const output = await complete(deps.client, step, context.signal, redirects, await scope.reveal({
+        const output = await complete(deps.client, step, context, redirects, await scope.reveal({
           url,
           headers: { 'content-type': 'application/json', ...(storedKey === undefined ? {} : { authorization: `Bearer ${keyTemplate === undefined ? storedKey : renderText(keyTemplate, scope.memory)}` }) },
           body: {
@@ -65,7 +65,8 @@ const SECRET_REFERENCE = /\{\{\s*secrets\./;
 async function complete(
   client: GuardedHttpClient,
   step: LlmStepDefinition,
-  signal: AbortSignal,
+  /** The step's cancel signal, and the run's share of the memory budget that its answer joins. */
+  call: Pick<StepContext, 'signal' | 'reservation'>,
   redirects: NonNullable<LlmStepDefinition['followRedirects']>,
   request: { url: string; headers: Record<string, string>; body: { system: string | undefined; prompt: string } },
 ): Promise<StepOutcome> {
@@ -86,7 +87,8 @@ async function complete(
     headers: request.headers,
     body: JSON.stringify(chat),
     timeoutMs: step.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
-    signal,
+    signal: call.signal,
+    ...(call.reservation === undefined ? {} : { reservation: call.reservation }),
     // The stored key is bound to the step's origin: never sent elsewhere, even when opted in.
     redirects,
     boundHeaders: ['authorization'],

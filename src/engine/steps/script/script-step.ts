@@ -1,5 +1,6 @@
 import type { ScriptStepDefinition } from '../../../config/workflow-definition.js';
 import type { ScriptPool } from '../../sandbox/script-pool.js';
+import { jsonTextOf } from '../../../util/json-text.js';
 import type { StepKind } from '../../step.js';
 import { forScript } from '../../../util/exact-json.js';
 
@@ -20,11 +21,32 @@ export function createScriptStep(deps: { pool: ScriptPool }): StepKind<ScriptSte
       const result = await deps.pool.run({
         code: step.code,
         // Numbers a double cannot hold exactly reach scripts as strings of their digits.
-        memory: forScript(context.memory) as Record<string, unknown>,
+        ...memoryAsText(context.memory),
         timeoutMs: step.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS,
         memoryLimitBytes: step.memoryLimitBytes ?? DEFAULT_SCRIPT_MEMORY_BYTES,
       });
       return { output: result.output, saved: result.saved, logs: result.logs };
     },
   };
+}
+
+/**
+ * The run's memory for a script thread: each variable as the JSON text of its script form (exact
+ * numbers as strings), one flat copy to the thread, made once per value and run rather than a
+ * converted deep copy and a structured clone per step; values without one as they are.
+ */
+function memoryAsText(memory: Readonly<Record<string, unknown>>): { memory: Record<string, unknown>; memoryJson: Record<string, string> } {
+  const values: Record<string, unknown> = {};
+  const texts: Record<string, string> = {};
+  for (const [name, value] of Object.entries(memory)) {
+    let text: string | undefined;
+    try {
+      text = jsonTextOf(value, forScript);
+    } catch {
+      text = undefined; // not JSON (a cycle, a BigInt): the sandbox reports it if the script loads it
+    }
+    if (text === undefined) values[name] = value;
+    else texts[name] = text;
+  }
+  return { memory: values, memoryJson: texts };
 }
