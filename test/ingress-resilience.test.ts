@@ -32,6 +32,7 @@ describe('storage trouble', () => {
       // Not ready either: webhooks cannot be committed, though reads still answer.
       const readiness = await fetch(`${test.url}/readyz`);
       expect([readiness.status, readiness.headers.get('retry-after')]).toEqual([503, '7']);
+      expect(await readiness.json()).toMatchObject({ status: 'unavailable', storage: 'sqlite', reason: expect.stringMatching(/^database locked \(SQLITE_BUSY/) });
     } finally {
       intruder.exec('ROLLBACK');
       intruder.close();
