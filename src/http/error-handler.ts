@@ -19,7 +19,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, options: { log: Logger; retryAfterSeconds: number }): FastifyReply {
   const hookflowError = asHookflowError(error);
-  if (hookflowError.status >= 500) {
+  if (hookflowError.status === 503) {
+    // Expected refusals (shutting down, the writer behind, storage briefly away): the sender is
+    // told to retry; one line without a stack. /readyz and the metrics show a lasting cause.
+    options.log.warn({ code: hookflowError.code, reason: hookflowError.message, method: request.method, route: request.routeOptions.url }, 'request refused; sender asked to retry');
+  } else if (hookflowError.status >= 500) {
     options.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
   // 429 and 503 always say when to come back.

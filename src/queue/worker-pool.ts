@@ -105,7 +105,7 @@ export class WorkerPool {
         this.woken = false;
         claimed = await store.claimRuns({ workerId: this.workerId, limit: free, leaseMs: this.options.leaseMs, now: clock() });
       } catch (error) {
-        logger.warn({ err: error }, 'claiming runs failed; backing off');
+        logger.warn({ error: summary(error) }, 'claiming runs failed; backing off');
         await sleep(STORAGE_BACKOFF_MS);
         continue;
       }
@@ -162,7 +162,7 @@ export class WorkerPool {
           else lease.validUntil = Math.max(lease.validUntil, sentAt + leaseMs);
         },
         (error: unknown) => {
-          logger.warn({ err: error, runId: run.id }, 'heartbeat failed');
+          logger.warn({ error: summary(error), runId: run.id }, 'heartbeat failed');
           // Stop before the next step rather than run alongside the worker that recovers it.
           if (clock() >= lease.validUntil) controller.abort();
         },
@@ -214,7 +214,7 @@ export class WorkerPool {
         return await write();
       } catch (error) {
         if (!isHookflowError(error) || !error.transient || clock() + delay >= lease.validUntil) throw error;
-        logger.warn({ err: error, runId, retryInMs: delay }, 'could not record a run\'s progress; trying again while its lease holds');
+        logger.warn({ error: summary(error), runId, retryInMs: delay }, 'could not record a run\'s progress; trying again while its lease holds');
         await sleep(delay);
       }
     }
@@ -229,7 +229,7 @@ export class WorkerPool {
     }
     const error = toError(thrown);
     const transient = isHookflowError(error) ? error.transient : false;
-    const message = isHookflowError(error) ? `${error.code}: ${error.message}` : error.message;
+    const message = summary(error);
     const canRetry = transient && ref.attempt < claimed.run.maxAttempts;
     const retryAfterMs = isHookflowError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
     const retryAt = canRetry ? clock() + retryDelayAfterFailureMs(ref.attempt, retryAfterMs, this.options.backoff) : null;
@@ -258,11 +258,17 @@ export class WorkerPool {
       .then((pruned) => {
         if (pruned.runs + pruned.events > 0) logger.info(pruned, 'pruned old runs and events');
       })
-      .catch((error: unknown) => logger.warn({ err: error }, 'pruning old runs failed; trying again later'))
+      .catch((error: unknown) => logger.warn({ error: summary(error) }, 'pruning old runs failed; trying again later'))
       .finally(() => {
         this.pruning = false;
       });
   }
+}
+
+/** An error as one line for a log or a run record: its code and message, never its stack. */
+function summary(thrown: unknown): string {
+  const error = toError(thrown);
+  return isHookflowError(error) ? `${error.code}: ${error.message}` : error.message;
 }
 
 function sleep(ms: number): Promise<void> {
