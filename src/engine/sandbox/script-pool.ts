@@ -112,9 +112,16 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
         if (slot.sent.length !== depth) continue;
         const task = waiting.shift();
         if (task === undefined) return;
+        try {
+          // Structured clone throws on some values (too deep): that task fails, never the
+          // process (dispatch also runs from a thread's message handler, where nothing catches).
+          slot.worker.postMessage({ id: task.id, options: task.options });
+        } catch (error) {
+          task.reject(new HookflowError('HOOKFLOW_ERR_SANDBOX', `Script input could not be handed to a script thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+          continue;
+        }
         slot.sent.push(task);
         if (slot.sent.length === 1) armWatchdog(slot);
-        slot.worker.postMessage({ id: task.id, options: task.options });
       }
     }
   }
