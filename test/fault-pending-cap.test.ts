@@ -67,6 +67,10 @@ describe('the pending-write cap under a flood of HTTP-step runs', () => {
     await eventually(async () => ((await runsIn('queued')) + (await runsIn('running')) === 0 ? true : undefined), 120_000);
     const runs = await Promise.all([...accepted.values()].map((runId) => test.api('GET', `/api/workspaces/${workspaceId}/runs/${runId}`)));
     expect(runs.filter((run) => run.body.status !== 'succeeded').map((run) => [run.body.id, run.body.status, run.body.error])).toEqual([]);
+    // The backlog drained, and the gauge admission control and operators read says so.
+    const metrics = await (await fetch(`${test.url}/metrics`)).text();
+    expect(metrics).toMatch(/^hookflow_pending_writes\{kind="queued"\} 0$/m);
+    expect(metrics).toMatch(/^hookflow_pending_writes\{kind="urgent"\} \d+$/m);
     const calledTwice = [...accepted.keys()].filter((n) => (callsPerRun.get(n) ?? 0) !== 1);
     expect(calledTwice, `runs whose API was not called exactly once (503s: ${statuses.get(503) ?? 0})`).toEqual([]);
   });

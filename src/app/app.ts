@@ -60,6 +60,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw error;
   }
   const metrics = new Metrics();
+  metrics.watchPendingWrites(() => store.pendingWrites());
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth });
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
