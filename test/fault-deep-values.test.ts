@@ -93,7 +93,7 @@ function faultSuite(start: () => Promise<TestApp>) {
     expect(steadyStatuses.filter((status) => status !== 200)).toEqual([]);
     expect((await fetch(`${test.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${test.url}/readyz`)).status).toBe(200);
-  });
+  }, 120_000);
 }
 
 const ENV = { HOOKFLOW_WORKER_CONCURRENCY: '4', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8', HOOKFLOW_MAX_ATTEMPTS: '1', LOG_LEVEL: 'info' };

@@ -95,7 +95,7 @@ describe.skipIf(!root)('a full disk', () => {
       const run = await test.api('GET', `/api/workspaces/${workspaceId}/runs/${runId}`);
       expect(run.status, `run ${runId} answered 200 must be stored`).toBe(200);
     }
-  });
+  }, 120_000);
 });
 
 async function readyz(url: string): Promise<{ status: number; body: { status?: string; storage?: string; reason?: string } }> {

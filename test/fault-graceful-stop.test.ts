@@ -94,5 +94,5 @@ describe('a graceful stop under load', () => {
     expect(refusals.length).toBeGreaterThanOrEqual(1);
     for (const refusal of refusals) expect(refusal).toMatchObject({ level: 40, reason: 'Server is shutting down' });
     expect(serve.output()).not.toMatch(/"stack"/);
-  });
+  }, 120_000);
 });

@@ -73,5 +73,5 @@ describe('the pending-write cap under a flood of HTTP-step runs', () => {
     expect(metrics).toMatch(/^hookflow_pending_writes\{kind="urgent"\} \d+$/m);
     const calledTwice = [...accepted.keys()].filter((n) => (callsPerRun.get(n) ?? 0) !== 1);
     expect(calledTwice, `runs whose API was not called exactly once (503s: ${statuses.get(503) ?? 0})`).toEqual([]);
-  });
+  }, 240_000);
 });

@@ -78,5 +78,5 @@ describe.skipIf(bin === null)('PostgreSQL stopped and restarted under load', () 
     }
     expect(missing).toEqual([]);
     expect(notSucceeded).toEqual([]);
-  });
+  }, 300_000);
 });
