@@ -32,6 +32,7 @@ describe('storage trouble', () => {
       // Not ready either: webhooks cannot be committed, though reads still answer.
       const readiness = await fetch(`${test.url}/readyz`);
       expect([readiness.status, readiness.headers.get('retry-after')]).toEqual([503, '7']);
+      expect(await readiness.json()).toMatchObject({ status: 'unavailable', storage: 'sqlite', reason: expect.stringMatching(/^database locked \(SQLITE_BUSY/) });
     } finally {
       intruder.exec('ROLLBACK');
       intruder.close();
@@ -39,6 +40,11 @@ describe('storage trouble', () => {
     const accepted = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":2}' });
     expect(accepted.status).toBe(200);
     expect((await fetch(`${test.url}/readyz`)).status).toBe(200);
+    // An expected refusal: one warn line without a stack, nothing at error.
+    const logged = test.logs().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { level: number; msg: string; err?: unknown });
+    expect(logged.filter((line) => line.level >= 50)).toEqual([]);
+    expect(logged.filter((line) => line.msg === 'request refused; sender asked to retry')).toEqual([expect.objectContaining({ level: 40, code: 'HOOKFLOW_ERR_STORAGE_UNAVAILABLE' })]);
+    expect(logged.some((line) => line.err !== undefined)).toBe(false);
   });
 
   it('never leaves a request hanging: a commit that cannot finish in time is a 503', async () => {

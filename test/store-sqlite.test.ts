@@ -80,7 +80,65 @@ describe('SqliteStore only', () => {
       await store.close();
     }
   });
+
+  it('a write that cannot be handed to the writer thread fails alone; the writes around it commit and later ones still do', async () => {
+    const store = await SqliteStore.open(options(freshDir()));
+    try {
+      const now = 4_000_000_000_000;
+      // Structured clone overflows on this; before, the throw escaped from the flush timer and ended the process.
+      const deep = JSON.parse('['.repeat(10_000) + ']'.repeat(10_000)) as unknown;
+      const results = await Promise.allSettled([
+        store.createWorkspace({ id: 'before', name: 'B', createdAt: now }),
+        store.createWorkflow({ workspaceId: 'before', id: 'wf', version: 1, name: 'W', enabled: true, definition: deep, createdAt: now, updatedAt: now }, []),
+        store.createWorkspace({ id: 'after', name: 'A', createdAt: now }),
+      ]);
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'HOOKFLOW_ERR_INTERNAL', message: expect.stringMatching(/could not be handed to the SQLite writer/) });
+      // The writer's bookkeeping survived: it is idle, a new write goes straight over and commits.
+      expect(store.pendingWrites()).toEqual({ queued: 0, urgent: 0, limit: 100_000 });
+      await store.createWorkspace({ id: 'later', name: 'L', createdAt: now });
+      expect(await store.getWorkspace('later')).toMatchObject({ id: 'later' });
+      expect(await store.readiness(5000)).toEqual({ ready: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses ingests past HOOKFLOW_MAX_PENDING_WRITES, never a worker\'s writes, and says so in readiness', async () => {
+    const store = await SqliteStore.open({ ...options(freshDir()), maxPending: 5 });
+    try {
+      const now = 4_000_000_000_000;
+      await store.createWorkspace({ id: 'ws', name: 'W', createdAt: now });
+      await store.createWorkflow({ workspaceId: 'ws', id: 'wf', version: 1, name: 'W', enabled: true, definition: { steps: [] }, createdAt: now, updatedAt: now }, []);
+      await store.ingest(ingestRecord('ws', 'wf', now), now);
+      const [claimed] = await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 60_000, now });
+      const ref = { runId: claimed!.run.id, attempt: 1, workerId: 'w1' };
+      // 20 ingests in one turn: the first 5 wait for a commit, the other 15 are refused at once.
+      const ingests = Array.from({ length: 20 }, () => store.ingest(ingestRecord('ws', 'wf', now), now));
+      expect(store.pendingWrites()).toMatchObject({ queued: 5, limit: 5 });
+      const readiness = await store.readiness(5000);
+      // …while the worker's heartbeat and completion, issued with the cap reached, are taken.
+      const worker = [store.heartbeat(ref, now + 120_000), store.completeRun(ref, now + 1)];
+      expect(readiness).toEqual({ ready: false, reason: 'writer behind: 5 writes waiting for a commit (HOOKFLOW_MAX_PENDING_WRITES is 5)' });
+      const settled = await Promise.allSettled(ingests);
+      expect(settled.filter((result) => result.status === 'fulfilled')).toHaveLength(5);
+      expect(settled.filter((result) => result.status === 'rejected').map((result) => (result as PromiseRejectedResult).reason.code)).toEqual(Array(15).fill('HOOKFLOW_ERR_STORAGE_UNAVAILABLE'));
+      expect(await Promise.all(worker)).toEqual([true, true]);
+      expect(await store.getRun('ws', ref.runId)).toMatchObject({ status: 'succeeded' });
+      expect(await store.readiness(5000)).toEqual({ ready: true });
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+function ingestRecord(workspaceId: string, workflowId: string, now: number): IngestRecord {
+  return {
+    event: { id: newId('evt'), workspaceId, workflowId, workflowVersion: 1, receivedAt: now, test: false, headersJson: '{}', bodyJson: '{}', metaJson: '{}', idempotencyKey: null },
+    run: { id: newId('run'), maxAttempts: 3 },
+    idempotency: null,
+  };
+}
 
 /**
  * Transactions in a WAL file: frames of the current WAL (their salts match the header's) whose

@@ -663,8 +663,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(rest).toEqual({ items: [expect.objectContaining({ id: runIdOf(records[1] as IngestRecord) })], nextCursor: null });
       });
 
-      it('answers ping', async () => {
+      it('answers ping, is ready when idle, and reports an empty backlog against its limit', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
+        expect(await store.readiness(10_000)).toEqual({ ready: true });
+        expect(store.pendingWrites()).toMatchObject({ queued: 0, limit: expect.any(Number) });
       });
 
       it('keeps settings: the first claim wins, a later claim returns it, put replaces it', async () => {

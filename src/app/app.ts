@@ -64,9 +64,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     throw error;
   }
   const metrics = new Metrics();
+  metrics.watchPendingWrites(() => store.pendingWrites());
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const budget = createMemoryBudget(config, metrics);
-  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
+  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth });
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
@@ -83,7 +84,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock });
+    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, maxJsonDepth: config.ingress.maxJsonDepth, logger, clock });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -157,6 +158,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       clock,
       trustProxy: config.ingress.trustProxy,
       retryAfterSeconds: config.ingress.retryAfterSeconds,
+      readyTimeoutMs: config.readyTimeoutMs,
       timeouts: { requestMs: config.http.requestTimeoutMs, headersMs: config.http.headersTimeoutMs, keepAliveMs: config.http.keepAliveTimeoutMs },
       maxConnections: config.http.maxConnections,
       admission: { shedder, budget, metrics },

@@ -25,7 +25,7 @@ export function createLoadShedder(config: ServerConfig, store: Store, budget: Me
   return new LoadShedder({
     maxEventLoopDelayMs: config.pressure.shedEventLoopDelayMs,
     maxPendingWrites: config.pressure.shedPendingWrites,
-    pendingWrites: () => store.pendingWrites(),
+    pendingWrites: () => store.pendingWrites().queued,
     budget,
   });
 }
@@ -34,7 +34,7 @@ export function createLoadShedder(config: ServerConfig, store: Store, budget: Me
 export async function startOpsListener(options: { config: ServerConfig; logger: Logger; store: Store; metrics: Metrics }): Promise<{ server: FastifyInstance; url: string } | null> {
   const { config } = options;
   if (config.pressure.opsPort === undefined) return null;
-  const server = await buildOpsServer({ logger: options.logger, store: options.store, metrics: options.metrics, retryAfterSeconds: config.ingress.retryAfterSeconds });
+  const server = await buildOpsServer({ logger: options.logger, store: options.store, metrics: options.metrics, retryAfterSeconds: config.ingress.retryAfterSeconds, readyTimeoutMs: config.readyTimeoutMs });
   await server.listen({ port: config.pressure.opsPort, host: config.host });
   const address = server.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -31,6 +31,8 @@ export function createStepRunner(options: {
   /** Where this process's server listens, read at each outbound connection (never reachable by steps). */
   ownEndpoints: () => readonly OwnEndpoint[];
   scriptThreads: number;
+  /** Deepest JSON nesting a step may bring in (HOOKFLOW_MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
   logger: Logger;
   clock?: () => number;
 }): { runSteps: RunSteps; kinds: StepKinds; secrets: SecretAccess; close: () => Promise<void> } {
@@ -46,11 +48,12 @@ export function createStepRunner(options: {
   };
   const pool = createScriptPool({ threads: options.scriptThreads });
   const kinds: StepKinds = {
-    http: createHttpStep({ client, secrets }),
-    script: createScriptStep({ pool }),
+    http: createHttpStep({ client, secrets, maxJsonDepth: options.maxJsonDepth }),
+    script: createScriptStep({ pool, maxJsonDepth: options.maxJsonDepth }),
     llm: createLlmStep({
       client,
       secrets,
+      maxJsonDepth: options.maxJsonDepth,
       apiKey: (ws, wf, stepId) => options.workflows.readBoundSecret(ws, wf, SECRET_PURPOSE.llmApiKey(stepId)),
       budget: createLlmBudget({ store: options.store, clock: options.clock ?? Date.now }),
     }),

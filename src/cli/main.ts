@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { startApp, type RunningApp } from '../app/app.js';
+import { installProcessGuard } from '../app/process-guard.js';
 import { rotateMasterKey } from '../app/rotate-master-key.js';
 import { loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { isHookflowError } from '../errors/catalogue.js';
@@ -56,6 +57,8 @@ function configOrExit(): ServerConfig {
 async function run(role: 'serve' | 'worker'): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
+  // What still slips through is logged and survived, not allowed to end every tenant's service.
+  installProcessGuard({ logger });
   let app: RunningApp;
   try {
     app = await startApp({ config, logger, role });

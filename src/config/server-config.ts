@@ -88,6 +88,8 @@ const envSchema = z.object({
   HOOKFLOW_MAX_BODY_BYTES: intFrom(1, MAX_BODY_BYTES_CEILING).default(1_048_576),
   /** Idempotency keys are remembered this long, seconds. */
   HOOKFLOW_IDEMPOTENCY_TTL_SECONDS: intFrom(1).default(86_400),
+  /** /readyz answers 503 when its probe write has not committed within this, ms. */
+  HOOKFLOW_READY_TIMEOUT_MS: intFrom(1).default(2000),
   /** Retry-After sent with 503, seconds. */
   HOOKFLOW_RETRY_AFTER_SECONDS: intFrom(1).default(5),
   /** Workers per process (`serve` and `worker`); 0 disables in-process workers. */
@@ -106,8 +108,12 @@ const envSchema = z.object({
   HOOKFLOW_BULK_RATE_PER_SECOND: intFrom(1, 1000).default(10),
   /** Runs and events older than this are pruned, days; 0 keeps everything. */
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
-  /** Deepest JSON nesting accepted in a webhook body; deeper is a 400. */
-  HOOKFLOW_MAX_JSON_DEPTH: intFrom(1, 10_000).default(64),
+  /**
+   * Deepest JSON nesting accepted in a webhook body (deeper is a 400), a definition (400), an
+   * HTTP/LLM answer or a script result (the step fails). At most 1,000: Node's thread hand-over
+   * overflows its stack near 4,000 levels.
+   */
+  HOOKFLOW_MAX_JSON_DEPTH: intFrom(1, 1000).default(64),
   /** Longest workspace secret value, bytes (UTF-8). */
   HOOKFLOW_SECRET_MAX_BYTES: intFrom(1, 1_048_576).default(16_384),
   /** Most allowed origins one workspace secret may list. */
@@ -197,6 +203,7 @@ export interface ServerConfig {
     readonly maxValueBytes: number;
     readonly maxAllowedOrigins: number;
   };
+  readonly readyTimeoutMs: number;
   readonly logLevel: string;
   readonly pressure: {
     readonly memoryBudgetBytes: number;
@@ -276,6 +283,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
+    readyTimeoutMs: e.HOOKFLOW_READY_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     pressure: {
       memoryBudgetBytes: e.HOOKFLOW_MEMORY_BUDGET_BYTES,

@@ -19,8 +19,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, options: { log: Logger; retryAfterSeconds: number }): FastifyReply {
   const hookflowError = asHookflowError(error);
-  // A shed webhook is expected under load (counted in hookflow_webhooks_shed_total), not an error to look at.
-  if (hookflowError.status >= 500 && hookflowError.code !== 'HOOKFLOW_ERR_OVERLOADED') {
+  if (hookflowError.status === 503) {
+    // Expected refusals (shutting down, the writer behind, storage briefly away): the sender is
+    // told to retry; one line without a stack. /readyz and the metrics show a lasting cause. A
+    // webhook shed under load gets no line at all (hookflow_webhooks_shed_total counts them): a
+    // line per shed call would grow with the very load it sheds.
+    if (hookflowError.code !== 'HOOKFLOW_ERR_OVERLOADED') {
+      options.log.warn({ code: hookflowError.code, reason: hookflowError.message, method: request.method, route: request.routeOptions.url }, 'request refused; sender asked to retry');
+    }
+  } else if (hookflowError.status >= 500) {
     options.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
   }
   // 429 and 503 always say when to come back.

@@ -36,6 +36,8 @@ export interface HttpServerOptions {
   trustProxy: false | number | string[];
   /** Retry-After for 503 answers that carry none of their own, seconds. */
   retryAfterSeconds: number;
+  /** /readyz's probe write must commit within this, ms (HOOKFLOW_READY_TIMEOUT_MS). */
+  readyTimeoutMs: number;
   timeouts: {
     /** Whole request, headers and body, ms (slow senders are cut off). */
     requestMs: number;
@@ -178,6 +180,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     bulkRatePerSecond: options.bulkRatePerSecond,
   });
   await app.register(accessRoutes, { access });
-  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds });
+  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds, readyTimeoutMs: options.readyTimeoutMs });
   return app;
 }

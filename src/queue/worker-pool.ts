@@ -50,6 +50,9 @@ export interface WorkerPoolOptions {
 }
 
 const STORAGE_BACKOFF_MS = 500;
+/** First and longest pause between tries of a write the attempt must record, ms. */
+const RECORD_RETRY_MIN_MS = 100;
+const RECORD_RETRY_MAX_MS = 2000;
 const MIN_IDLE_MS = 5;
 const ABORT_GRACE_MS = 5000;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -126,7 +129,7 @@ export class WorkerPool {
         this.woken = false;
         claimed = await store.claimRuns({ workerId: this.workerId, limit, leaseMs: this.options.leaseMs, now: clock() });
       } catch (error) {
-        logger.warn({ err: error }, 'claiming runs failed; backing off');
+        logger.warn({ error: summary(error) }, 'claiming runs failed; backing off');
         await sleep(STORAGE_BACKOFF_MS);
         continue;
       }
@@ -174,34 +177,49 @@ export class WorkerPool {
     this.inFlight.set(run.id, controller);
     metrics.runsInFlight.inc();
     if (run.attempts === 1) metrics.queueLagSeconds.observe(Math.max(0, clock() - run.createdAt) / 1000);
+    // Until when the stored lease surely holds: from the claim, then from each heartbeat that
+    // committed (counted from when it was sent). Past it another worker may have taken the run.
+    const lease = { validUntil: run.leaseExpiresAt ?? clock() + leaseMs };
     const heartbeat = setInterval(() => {
-      store.heartbeat(ref, clock() + leaseMs).then(
+      const sentAt = clock();
+      store.heartbeat(ref, sentAt + leaseMs).then(
         (owned) => {
           if (!owned) controller.abort();
+          else lease.validUntil = Math.max(lease.validUntil, sentAt + leaseMs);
         },
-        (error: unknown) => logger.warn({ err: error, runId: run.id }, 'heartbeat failed'),
+        (error: unknown) => {
+          logger.warn({ error: summary(error), runId: run.id }, 'heartbeat failed');
+          // Stop before the next step rather than run alongside the worker that recovers it.
+          if (clock() >= lease.validUntil) controller.abort();
+        },
       );
     }, Math.max(100, Math.floor(leaseMs / 3)));
+    const record = <T>(write: () => Promise<T>): Promise<T> => this.recordWhileLeased(write, lease, run.id);
 
     const attempt = async (): Promise<void> => {
       try {
         const finalStep = await this.options.runSteps(claimed, {
           ref,
           signal: controller.signal,
-          checkpoint: (step) => store.checkpointStep(ref, step),
+          checkpoint: (step) => record(() => store.checkpointStep(ref, step)),
           onStep: (type, status) => metrics.steps.inc({ type, status }),
           ...(reservation === undefined ? {} : { reservation }),
         });
-        if (await store.completeRun(ref, clock(), finalStep)) {
+        if (await record(() => store.completeRun(ref, clock(), finalStep))) {
           metrics.runsFinished.inc({ status: 'succeeded' });
           this.options.onRunFinished?.(ref.runId);
         }
       } catch (thrown) {
-        await this.settleFailure(claimed, ref, thrown, controller.signal.aborted && !this.running);
+        await this.settleFailure(claimed, ref, thrown, controller.signal.aborted && !this.running, record);
       }
     };
     attempt()
-      .catch((error: unknown) => logger.error({ err: error, runId: run.id }, 'could not record the outcome of a run; its lease will expire and it will be retried'))
+      .catch((error: unknown) =>
+        logger.error(
+          { err: error, runId: run.id, leaseExpiresAt: new Date(lease.validUntil).toISOString() },
+          'could not record the outcome of a run; it runs again once its lease expires, repeating the side effects of its steps since the last checkpoint',
+        ),
+      )
       .finally(() => {
         clearInterval(heartbeat);
         reservation?.release();
@@ -211,25 +229,45 @@ export class WorkerPool {
       });
   }
 
-  private async settleFailure(claimed: ClaimedRun, ref: AttemptRef, thrown: unknown, shuttingDown: boolean): Promise<void> {
+  /**
+   * Runs a write the attempt must record (checkpoint, completion, failure, release). A transient
+   * storage failure is tried again, with backoff, for as long as the lease surely holds: giving
+   * up earlier would leave the run to be recovered and executed a second time although the
+   * store only needed a moment (a busy writer, a brief outage).
+   */
+  private async recordWhileLeased<T>(write: () => Promise<T>, lease: { validUntil: number }, runId: string): Promise<T> {
+    const { clock, logger } = this.options;
+    for (let delay = RECORD_RETRY_MIN_MS; ; delay = Math.min(delay * 2, RECORD_RETRY_MAX_MS)) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!isHookflowError(error) || !error.transient || clock() + delay >= lease.validUntil) throw error;
+        logger.warn({ error: summary(error), runId, retryInMs: delay }, 'could not record a run\'s progress; trying again while its lease holds');
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async settleFailure(claimed: ClaimedRun, ref: AttemptRef, thrown: unknown, shuttingDown: boolean, record: <T>(write: () => Promise<T>) => Promise<T>): Promise<void> {
     const { store, logger, metrics, clock } = this.options;
     if (shuttingDown) {
       // Stopped mid-run by a graceful shutdown: give the attempt back unused.
-      await store.releaseRun(ref);
+      await record(() => store.releaseRun(ref));
       return;
     }
     const error = toError(thrown);
     const transient = isHookflowError(error) ? error.transient : false;
-    const message = isHookflowError(error) ? `${error.code}: ${error.message}` : error.message;
+    const message = summary(error);
     const canRetry = transient && ref.attempt < claimed.run.maxAttempts;
     const retryAfterMs = isHookflowError(error) && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
     const retryAt = canRetry ? clock() + retryDelayAfterFailureMs(ref.attempt, retryAfterMs, this.options.backoff) : null;
-    const recorded = await store.failRun(ref, message, retryAt, clock());
+    const recorded = await record(() => store.failRun(ref, message, retryAt, clock()));
     if (recorded && retryAt === null) {
       metrics.runsFinished.inc({ status: 'failed' });
       this.options.onRunFinished?.(ref.runId);
     }
-    logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
+    // An expected outcome (the API said no, the script threw): one line, no stack trace.
+    logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, error: message }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
   }
 
   /**
@@ -248,7 +286,7 @@ export class WorkerPool {
       .then((pruned) => {
         if (pruned.runs + pruned.events > 0) logger.info(pruned, 'pruned old runs and events');
       })
-      .catch((error: unknown) => logger.warn({ err: error }, 'pruning old runs failed; trying again later'))
+      .catch((error: unknown) => logger.warn({ error: summary(error) }, 'pruning old runs failed; trying again later'))
       .finally(() => {
         this.pruning = false;
       });
@@ -259,6 +297,12 @@ export class WorkerPool {
 function bodyBytesOf(claimed: ClaimedRun): number {
   const bytes = claimed.event.meta['bodyBytes'];
   return typeof bytes === 'number' && Number.isFinite(bytes) ? bytes : 0;
+}
+
+/** An error as one line for a log or a run record: its code and message, never its stack. */
+function summary(thrown: unknown): string {
+  const error = toError(thrown);
+  return isHookflowError(error) ? `${error.code}: ${error.message}` : error.message;
 }
 
 function sleep(ms: number): Promise<void> {

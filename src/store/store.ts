@@ -5,6 +5,10 @@
  * path (the hot path serialises once) and as parsed values on the read path.
  */
 
+import type { PendingWrites, Readiness } from './readiness.js';
+
+export type { PendingWrites, Readiness } from './readiness.js';
+
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed'];
 
@@ -249,10 +253,12 @@ export interface JobRecord {
 export interface Store {
   /** Which adapter this is, for logs and /readyz. */
   readonly kind: 'sqlite' | 'postgres';
-  /** Throws when storage cannot answer (used by /readyz). */
+  /** Commits a small real write (the readiness probe); throws when storage cannot take one. */
   ping(): Promise<void>;
-  /** Webhook writes waiting for a commit now (read by the webhook route's admission control). */
-  pendingWrites(): number;
+  /** Whether a webhook could be committed now, and if not why (/readyz); never throws. */
+  readiness(timeoutMs: number): Promise<Readiness>;
+  /** The writer's backlog right now (admission control reads it). */
+  pendingWrites(): PendingWrites;
   close(): Promise<void>;
 
   createWorkspace(workspace: Workspace): Promise<void>;

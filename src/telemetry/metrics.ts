@@ -83,7 +83,29 @@ export class Metrics {
     this.budgetReader = read;
   }
 
+  /** Where `hookflow_pending_writes` reads from (the store), set by `watchPendingWrites`. */
+  private readPending: (() => { queued: number; urgent: number }) | undefined;
+
+  /** Writes waiting for a commit, read from the store at each scrape. */
+  readonly pendingWrites: Gauge<'kind'> = new Gauge({
+    name: 'hookflow_pending_writes',
+    help: 'Writes waiting for a commit: queued (counted against HOOKFLOW_MAX_PENDING_WRITES) and urgent (worker writes, never refused)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const pending = this.readPending?.();
+      if (pending === undefined) return;
+      this.pendingWrites.set({ kind: 'queued' }, pending.queued);
+      this.pendingWrites.set({ kind: 'urgent' }, pending.urgent);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'hookflow_' });
+  }
+
+  /** Makes `hookflow_pending_writes` report `read()` at each scrape (cheap: two counters). */
+  watchPendingWrites(read: () => { queued: number; urgent: number }): void {
+    this.readPending = read;
   }
 }

@@ -4,6 +4,7 @@ import { HookflowError } from '../errors/catalogue.js';
 import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
+import { exceedsDepth } from '../util/value-depth.js';
 import type { Page, PageRequest, SecretRecord, Store, Workspace, WorkflowRecord } from '../store/store.js';
 import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes.js';
 import { credentialWarnings } from './credential-warnings.js';
@@ -18,6 +19,8 @@ export interface WorkflowServiceOptions {
   /** Base of the webhook URLs handed out, without a trailing slash. */
   publicUrl: () => string;
   clock: () => number;
+  /** Deepest JSON nesting accepted in a definition (HOOKFLOW_MAX_JSON_DEPTH); default 64. */
+  maxJsonDepth?: number;
 }
 
 /** Grace period of the old key after a rotation, seconds (API.md). */
@@ -54,7 +57,7 @@ export class WorkflowService {
   /** Creates a workflow; the answer carries the shared key in `webhookUrl`, this once. */
   async createWorkflow(workspaceId: string, input: unknown): Promise<Record<string, unknown>> {
     await this.requireWorkspace(workspaceId);
-    const definition = parseDefinition(input);
+    const definition = parseDefinition(input, this.options.maxJsonDepth);
     if (definition.trigger.signature !== undefined && definition.trigger.signature.secret === undefined) {
       throw validation(['trigger.signature.secret: required']);
     }
@@ -92,7 +95,7 @@ export class WorkflowService {
    */
   async updateWorkflow(workspaceId: string, workflowId: string, input: unknown): Promise<Record<string, unknown>> {
     const current = await this.requireWorkflowRecord(workspaceId, workflowId);
-    const definition = parseDefinition(withoutViewFields(withoutSecretPlaceholders(input)));
+    const definition = parseDefinition(withoutViewFields(withoutSecretPlaceholders(input)), this.options.maxJsonDepth);
     const signature = definition.trigger.signature;
     if (signature !== undefined && signature.secret === undefined) {
       // Keeping the stored secret is only meaningful for the scheme it was given for.
@@ -235,7 +238,10 @@ export class WorkflowService {
   }
 }
 
-function parseDefinition(input: unknown): WorkflowDefinition {
+function parseDefinition(input: unknown, maxJsonDepth = 64): WorkflowDefinition {
+  // Before anything walks it: a deep HTTP body template would overflow the stack of the hand-over
+  // to the store's writer thread (and of every run's template rendering).
+  if (exceedsDepth(input, maxJsonDepth)) throw validation([`definition: nested deeper than ${maxJsonDepth} levels (HOOKFLOW_MAX_JSON_DEPTH)`]);
   const parsed = workflowDefinitionSchema.safeParse(input);
   if (!parsed.success) throw validation(describeIssues(parsed.error));
   return parsed.data;

@@ -31,6 +31,15 @@ describe('ScriptPool', () => {
     await expect(run('return 1 + 1;')).resolves.toMatchObject({ output: 2 });
   });
 
+  it('fails a script whose memory cannot be handed to a thread, and runs the ones around it', async () => {
+    const deep = JSON.parse('['.repeat(10_000) + ']'.repeat(10_000)) as unknown;
+    const results = await Promise.allSettled([run('return 1;'), run('return 2;', { deep }), run('return 3;')]);
+    expect(results.map((result) => (result.status === 'fulfilled' ? result.value.output : (result.reason as Error).message))).toEqual([
+      1, expect.stringMatching(/^Script input could not be handed to a script thread: Maximum call stack size exceeded/), 3,
+    ]);
+    await expect(run('return 4;')).resolves.toMatchObject({ output: 4 });
+  });
+
   it('runs more scripts than threads, in order, all of them', async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run(`return ${i} * 2;`)));
     expect(results.map((r) => r.output)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));

@@ -43,8 +43,9 @@ interface Slot {
   worker: Worker;
   /** Tasks sent to this thread, in the order it runs them; the first is the one running. */
   sent: Task[];
-  /** Armed for the running task only. */
+  /** Armed for the running task only, once the thread is online. */
   watchdog: NodeJS.Timeout | null;
+  online: boolean;
 }
 
 /** Starts `threads` script threads; tasks beyond what they hold wait in order. */
@@ -58,8 +59,14 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: startThread(threadModule, {}), sent: [], watchdog: null };
+    const slot: Slot = { worker: startThread(threadModule, {}), sent: [], watchdog: null, online: false };
     slot.worker.unref();
+    // A thread's start-up (slow on a loaded machine) is not the script's time: the watchdog of a
+    // task handed over before then starts when the thread does.
+    slot.worker.once('online', () => {
+      slot.online = true;
+      armWatchdog(slot);
+    });
     slot.worker.on('message', (reply: ScriptThreadReply) => {
       const task = slot.sent[0];
       if (task === undefined || task.id !== reply.id) return;
@@ -79,7 +86,7 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
     if (slot.watchdog !== null) clearTimeout(slot.watchdog);
     slot.watchdog = null;
     const running = slot.sent[0];
-    if (running === undefined) return;
+    if (running === undefined || !slot.online) return;
     slot.watchdog = setTimeout(
       () => replace(slot, new HookflowError('HOOKFLOW_ERR_SANDBOX', `Script timed out after ${running.options.timeoutMs} ms (thread replaced)`)),
       running.options.timeoutMs + grace,
@@ -112,9 +119,16 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
         if (slot.sent.length !== depth) continue;
         const task = waiting.shift();
         if (task === undefined) return;
+        try {
+          // Structured clone throws on some values (too deep): that task fails, never the
+          // process (dispatch also runs from a thread's message handler, where nothing catches).
+          slot.worker.postMessage({ id: task.id, options: task.options });
+        } catch (error) {
+          task.reject(new HookflowError('HOOKFLOW_ERR_SANDBOX', `Script input could not be handed to a script thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+          continue;
+        }
         slot.sent.push(task);
         if (slot.sent.length === 1) armWatchdog(slot);
-        slot.worker.postMessage({ id: task.id, options: task.options });
       }
     }
   }

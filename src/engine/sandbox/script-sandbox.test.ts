@@ -222,6 +222,12 @@ describe('runScript containment', () => {
     ['a never-settling promise', 'return new Promise(() => {})', /^Script timed out: its promise can never settle/, 200],
     ['a memory bomb', "let a = []; while (true) a.push('x'.repeat(1e6))", /^Script exceeded memory limit$/, 10_000],
     ['an object memory bomb', 'let a = []; while (true) a.push({ n: [a.length] })', /^Script exceeded memory limit$/, 10_000],
+    // Out of memory inside promise jobs used to be reported as a success: the error rejected a
+    // promise nobody awaited, or the script caught it.
+    ['a memory bomb in an async loop nobody awaits', "(async () => { const a = []; for (;;) { a.push('x'.repeat(1e6)); await null; } })(); return 1", /^Script exceeded memory limit$/, 10_000],
+    ['a memory bomb in a then callback', "Promise.resolve().then(() => { const a = []; for (;;) a.push('x'.repeat(1e6)); }); return 1", /^Script exceeded memory limit$/, 10_000],
+    ['a memory bomb whose rejection is caught', "return (async () => { const a = []; for (;;) { a.push('x'.repeat(1e6)); await null; } })().catch(() => 'caught')", /^Script exceeded memory limit$/, 10_000],
+    ['a memory bomb caught by try/catch', "try { const a = []; for (;;) a.push('x'.repeat(1e6)); } catch {} return 'survived'", /^Script exceeded memory limit$/, 10_000],
     ['deep recursion', 'function f(n) { return f(n + 1) + 1 } return f(0)', /^Script exceeded the maximum call stack size/, 5000],
     // Saved values are kept on the host, outside the QuickJS heap: they have a budget of their own.
     [

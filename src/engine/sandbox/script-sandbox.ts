@@ -214,6 +214,10 @@ function execute(run: RunControl, runtime: QuickJSRuntime, context: QuickJSConte
     if (state.hostFailure !== undefined) throw state.hostFailure;
     // A script that caught the timeout of a host call and returned anyway still ran too long.
     if (run.timedOut()) throw timeoutError(run);
+    // Likewise one that ran out of memory, whatever the promise state: the error may have
+    // rejected a promise nobody awaited, or been caught. Emscripten grows the heap by at most
+    // 20% at a time, so a refused grow means the heap was already past the script's limit.
+    if (run.sandboxModule.growRefused) throw sandboxError('Script exceeded memory limit');
     return { output: output.value, saved: savedRecord(state), logs: finishLogs(state, run.settings.maxLogBytes) };
   } finally {
     for (const handle of handles.reverse()) disposeQuietly(handle, run.sandboxModule);

@@ -1,6 +1,6 @@
 import type { Pool, QueryConfig } from 'pg';
 import { HookflowError } from '../../errors/catalogue.js';
-import type { IngestRecord, IngestResult } from '../store.js';
+import type { IngestRecord, IngestResult, PendingWrites } from '../store.js';
 import { isUniqueViolation, storageError, unavailable } from './pg-errors.js';
 import { notifyIfAny } from './run-notifier.js';
 
@@ -129,10 +129,6 @@ export class IngestBatcher {
   private inFlight: Pending[] = [];
   private pendingCount = 0;
 
-  /** Ingests waiting for their transaction. */
-  get pending(): number {
-    return this.pendingCount;
-  }
   private scheduled = false;
   private committing = false;
   private closing = false;
@@ -141,6 +137,11 @@ export class IngestBatcher {
   constructor(private readonly options: IngestBatcherOptions) {
     this.sweeper = setInterval(() => this.expireOverdue(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
+  }
+
+  /** Ingests waiting for their batch to commit. Worker writes do not queue here (they use the pool directly). */
+  pendingWrites(): PendingWrites {
+    return { queued: this.pendingCount, urgent: 0, limit: this.options.maxPending };
   }
 
   /** Queues one call for the next batch; resolves after that batch committed. */

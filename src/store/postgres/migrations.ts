@@ -131,6 +131,17 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   {
+    version: 2,
+    name: 'readiness probe',
+    // /readyz commits a real write here: SELECT 1 needs no space and takes no lock.
+    sql: `
+      CREATE TABLE readiness_probe (
+        id INTEGER PRIMARY KEY,
+        checked_at BIGINT NOT NULL
+      );
+    `,
+  },
+  {
     version: 4,
     name: 'secrets bound to a destination origin',
     // NULL: not sent anywhere (shared keys, signature secrets), or stored before this migration.

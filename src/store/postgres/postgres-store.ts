@@ -1,6 +1,7 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
+import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
   RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord,
@@ -103,12 +104,17 @@ export class PostgresStore implements Store {
     return pageOf(rows, options.page.limit, options.position);
   }
 
-  pendingWrites(): number {
-    return this.batcher.pending;
+  /** A real write: SELECT 1 needs no disk space and would pass on a full disk. */
+  async ping(): Promise<void> {
+    await this.rows('ping', 'INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at', [Date.now()]);
   }
 
-  async ping(): Promise<void> {
-    await this.rows('ping', 'SELECT 1');
+  readiness(timeoutMs: number): Promise<Readiness> {
+    return checkReadiness({ probe: () => this.ping(), pending: this.pendingWrites(), timeoutMs });
+  }
+
+  pendingWrites(): PendingWrites {
+    return this.batcher.pendingWrites();
   }
 
   /** Lets pending ingests commit (bounded by the write timeout), then ends the listener and the pool. */

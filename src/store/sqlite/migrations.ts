@@ -123,6 +123,18 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 2,
+    name: 'readiness probe',
+    // /readyz commits a real write here: a read or an empty transaction needs no space and
+    // takes no lock another process may hold.
+    sql: `
+      CREATE TABLE readiness_probe (
+        id INTEGER PRIMARY KEY,
+        checked_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 4,
     name: 'secrets bound to a destination origin',
     // NULL: not sent anywhere (shared keys, signature secrets), or stored before this migration.

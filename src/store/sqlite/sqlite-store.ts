@@ -12,10 +12,13 @@ import {
   serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
   type ApiTokenRow, type AuditRow, type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
 } from '../rows.js';
+import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import { WriterClient } from './writer-client.js';
 
 /** SQLite file name inside the data dir. */
 export const SQLITE_FILE = 'hookflow.db';
+/** Written and removed by the readiness probe (see WriterThreadOptions.probeFile). */
+const PROBE_FILE = '.hookflow-ready-probe';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -54,6 +57,7 @@ export class SqliteStore implements Store {
       maxBatch: options.maxBatch,
       maxPending: options.maxPending,
       timeoutMs: options.writeTimeoutMs,
+      probeFile: join(options.dataDir, PROBE_FILE),
     });
     await writer.start();
     return new SqliteStore(writer, openReadConnection({ file, busyTimeoutMs: options.busyTimeoutMs }));
@@ -98,14 +102,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  pendingWrites(): number {
-    return this.writer.pendingCount;
-  }
-
-  /** Ready means webhooks can be committed: the writer thread takes a write (the lock is free), and reads answer. */
+  /** A real write commits (the lock is free, the disk has room), and reads answer. */
   async ping(): Promise<void> {
     await this.writer.call('ping', undefined);
     await this.read(() => void this.sql('SELECT 1').get());
+  }
+
+  readiness(timeoutMs: number): Promise<Readiness> {
+    return checkReadiness({ probe: () => this.ping(), pending: this.writer.pendingWrites(), timeoutMs });
+  }
+
+  pendingWrites(): PendingWrites {
+    return this.writer.pendingWrites();
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
@@ -30,7 +31,10 @@ const CHECKPOINT_SQL = `
 export class SqliteWrites {
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly options: { /** See WriterThreadOptions.probeFile; none: no space probe. */ probeFile?: string } = {},
+  ) {}
 
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
@@ -41,9 +45,24 @@ export class SqliteWrites {
     return statement;
   }
 
-  /** Nothing, in a write transaction: proves the writer thread takes writes and the lock can be had. */
+  /**
+   * The readiness probe, in a write transaction: proves the writer thread takes writes and the
+   * lock can be had, and that the disk (or quota) still has room. A commit alone does not show
+   * that: SQLite reuses WAL space it already holds, so an idle server on a full disk commits a
+   * small write fine while a webhook needing one more page fails. A fresh 64 KiB allocation
+   * beside the database fails with ENOSPC/EDQUOT exactly then.
+   */
   ping(): void {
-    this.sql('SELECT 1').get();
+    this.sql('INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at').run(Date.now());
+    const file = this.options.probeFile;
+    if (file === undefined) return;
+    const fd = openSync(file, 'w', 0o600);
+    try {
+      writeSync(fd, PROBE_BYTES);
+    } finally {
+      closeSync(fd);
+      unlinkSync(file);
+    }
   }
 
   createWorkspace(workspace: Workspace): void {
@@ -310,6 +329,9 @@ export class SqliteWrites {
     return { runs, events };
   }
 }
+
+/** What the space probe writes: enough for a few pages, so a nearly full disk shows too. */
+const PROBE_BYTES = Buffer.alloc(64 * 1024);
 
 function conflictOr(error: unknown, message: string): unknown {
   if (error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {

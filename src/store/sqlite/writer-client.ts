@@ -1,10 +1,14 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from '../../util/start-thread.js';
 import { ERRORS, HookflowError, type ErrorCode } from '../../errors/catalogue.js';
-import type { MainToWriter, SerializedError, WriteArgs, WriteOp, WriteRequest, WriteResponse, WriteResult, WriterThreadOptions, WriterToMain } from './writer-protocol.js';
+import type { PendingWrites } from '../readiness.js';
+import {
+  URGENT_WRITES, type MainToWriter, type SerializedError, type WriteArgs, type WriteOp, type WriteRequest, type WriteResponse, type WriteResult,
+  type WriterThreadOptions, type WriterToMain,
+} from './writer-protocol.js';
 
 export interface WriterClientOptions extends WriterThreadOptions {
-  /** Writes allowed to wait for a commit; more are refused at once (→ 503). */
+  /** Writes (other than URGENT_WRITES) allowed to wait for a commit; more are refused at once (→ 503). */
   maxPending: number;
   /** A write not committed within this is answered as failed (→ 503), ms. */
   timeoutMs: number;
@@ -14,6 +18,7 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   deadline: number;
+  urgent: boolean;
 }
 
 const SWEEP_INTERVAL_MS = 100;
@@ -22,15 +27,19 @@ const SWEEP_INTERVAL_MS = 100;
  * The main thread's handle on the writer thread. A write goes over at once when the thread is
  * idle; while it commits, later writes gather and go over together the moment its results
  * return (or at the end of the event-loop turn), and the thread commits whatever has queued as
- * one transaction. So the commit of one group overlaps the parsing of the next instead of
- * waiting for the whole turn. Every write settles: with its result after the commit, or with
- * STORAGE_UNAVAILABLE when the writer is overloaded, too slow, or gone — never left hanging.
+ * one transaction — URGENT_WRITES first. So the commit of one group overlaps the parsing of the
+ * next instead of waiting for the whole turn. Every write settles: with its result after the
+ * commit, or with STORAGE_UNAVAILABLE when the writer is overloaded, too slow, or gone — never
+ * left hanging. Nothing here throws out of a timer or a message handler: a value that cannot be
+ * handed to the thread fails that one write.
  */
 export class WriterClient {
   private worker: Worker | null = null;
   private port: MessagePort | null = null;
   private ready: Promise<void> | null = null;
   private readonly pending = new Map<number, Pending>();
+  /** Pending writes that count against maxPending (not urgent). */
+  private queued = 0;
   private outgoing: WriteRequest[] = [];
   private flushScheduled = false;
   /** Writes handed to the thread whose results have not come back: 0 means it is idle. */
@@ -44,20 +53,21 @@ export class WriterClient {
     this.sweeper.unref();
   }
 
-  /** Writes waiting for their commit. */
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
   /** Starts the thread (which applies migrations) and waits until it can take writes. */
   start(): Promise<void> {
     if (this.ready === null) this.ready = this.spawn();
     return this.ready;
   }
 
+  /** The writer's backlog right now. */
+  pendingWrites(): PendingWrites {
+    return { queued: this.queued, urgent: this.pending.size - this.queued, limit: this.options.maxPending };
+  }
+
   call<K extends WriteOp>(op: K, args: WriteArgs<K>): Promise<WriteResult<K>> {
+    const urgent = URGENT_WRITES.has(op);
     if (this.closing) return Promise.reject(unavailable('Store is closing'));
-    if (this.pending.size >= this.options.maxPending) return Promise.reject(unavailable('Too many writes waiting for a commit'));
+    if (!urgent && this.queued >= this.options.maxPending) return Promise.reject(unavailable('Too many writes waiting for a commit'));
     if (this.port === null) {
       // The thread died; bring it back for this and later writes.
       return this.start().then(() => this.call(op, args));
@@ -65,8 +75,9 @@ export class WriterClient {
     const id = this.nextId++;
     return new Promise<WriteResult<K>>((resolve, reject) => {
       const deadline = Date.now() + this.options.timeoutMs;
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline });
-      this.outgoing.push({ id, op, args, deadline });
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, deadline, urgent });
+      if (!urgent) this.queued += 1;
+      this.outgoing.push({ id, op, args, deadline, urgent });
       if (this.atWriter === 0) {
         this.flush();
       } else if (!this.flushScheduled) {
@@ -93,15 +104,44 @@ export class WriterClient {
     await worker.terminate();
   }
 
+  /** Removes a write from the books and returns it (undefined when already answered). */
+  private take(id: number): Pending | undefined {
+    const waiting = this.pending.get(id);
+    if (waiting === undefined) return undefined;
+    this.pending.delete(id);
+    if (!waiting.urgent) this.queued -= 1;
+    return waiting;
+  }
+
+  /**
+   * Hands what gathered to the thread. Runs from a timer and from the reply handler, so it never
+   * throws: structured clone refuses some values (too deep, not cloneable) with an exception, and
+   * then only the offending writes fail; `atWriter` counts exactly what the thread received.
+   */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.outgoing.length === 0 || this.port === null) return;
+    const port = this.port;
+    if (this.outgoing.length === 0 || port === null) return;
     // Writes already answered 503 by the sweeper are dropped, never committed behind the caller's back.
     const requests = this.outgoing.filter((request) => this.pending.has(request.id));
     this.outgoing = [];
     if (requests.length === 0) return;
-    this.atWriter += requests.length;
-    this.port.postMessage({ type: 'batch', requests } satisfies MainToWriter);
+    try {
+      port.postMessage({ type: 'batch', requests } satisfies MainToWriter);
+      this.atWriter += requests.length;
+      return;
+    } catch {
+      // One of them cannot be cloned: send them one by one to find it.
+    }
+    for (const request of requests) {
+      try {
+        port.postMessage({ type: 'batch', requests: [request] } satisfies MainToWriter);
+        this.atWriter += 1;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.take(request.id)?.reject(new HookflowError('HOOKFLOW_ERR_INTERNAL', `Write "${request.op}" could not be handed to the SQLite writer: ${message}`, { cause: error }));
+      }
+    }
   }
 
   private spawn(): Promise<void> {
@@ -119,7 +159,7 @@ export class WriterClient {
           this.port = port1;
           resolve();
         } else if (message.type === 'results') {
-          this.atWriter -= message.responses.length;
+          this.atWriter = Math.max(0, this.atWriter - message.responses.length);
           this.settle(message.responses);
           // A commit ended: hand over what gathered meanwhile without waiting for the turn to end.
           this.flush();
@@ -144,15 +184,14 @@ export class WriterClient {
   }
 
   private pickThreadOptions(): WriterThreadOptions {
-    const { file, synchronous, busyTimeoutMs, maxBatch } = this.options;
-    return { file, synchronous, busyTimeoutMs, maxBatch };
+    const { file, synchronous, busyTimeoutMs, maxBatch, probeFile } = this.options;
+    return { file, synchronous, busyTimeoutMs, maxBatch, probeFile };
   }
 
   private settle(responses: WriteResponse[]): void {
     for (const response of responses) {
-      const waiting = this.pending.get(response.id);
+      const waiting = this.take(response.id);
       if (waiting === undefined) continue; // already answered 503 by the sweeper
-      this.pending.delete(response.id);
       if (response.ok) waiting.resolve(response.value);
       else waiting.reject(deserialize(response.error));
     }
@@ -163,7 +202,7 @@ export class WriterClient {
     // Map iteration follows insertion order, which is deadline order.
     for (const [id, waiting] of this.pending) {
       if (waiting.deadline > now) break;
-      this.pending.delete(id);
+      this.take(id);
       waiting.reject(unavailable('Commit did not finish in time'));
     }
   }
@@ -171,6 +210,7 @@ export class WriterClient {
   private rejectAll(reason: string): void {
     for (const waiting of this.pending.values()) waiting.reject(unavailable(reason));
     this.pending.clear();
+    this.queued = 0;
     this.outgoing = [];
   }
 }
@@ -180,7 +220,8 @@ function unavailable(message: string, cause?: unknown): HookflowError {
 }
 
 function deserialize(error: SerializedError): HookflowError {
-  if (error.storage) return unavailable(`Storage error: ${error.message}`);
+  // The driver's code rides along as the cause, so /readyz can name the cause ("disk full").
+  if (error.storage) return unavailable(`Storage error: ${error.message}`, Object.assign(new Error(error.message), { code: error.code }));
   if (error.code !== undefined && error.code in ERRORS) return new HookflowError(error.code as ErrorCode, error.message);
   return new HookflowError('HOOKFLOW_ERR_INTERNAL', error.message);
 }

@@ -7,10 +7,21 @@ export type WriteOp = {
 export type WriteArgs<K extends WriteOp> = Parameters<SqliteWrites[K]>[0];
 export type WriteResult<K extends WriteOp> = ReturnType<SqliteWrites[K]>;
 
+/**
+ * Writes that go ahead of the queue: what a worker must record for runs it holds (claim,
+ * heartbeat, checkpoint, completion, release) and the readiness probe. They are never refused
+ * by the admission cap (HOOKFLOW_MAX_PENDING_WRITES) and are committed before waiting ingests:
+ * refusing or delaying a worker's write lets its lease lapse, and the run executes twice.
+ * Their number is bounded by the workers' concurrency, not by senders.
+ */
+export const URGENT_WRITES: ReadonlySet<WriteOp> = new Set<WriteOp>(['claimRuns', 'heartbeat', 'checkpointStep', 'completeRun', 'failRun', 'releaseRun', 'ping']);
+
 export interface WriteRequest {
   id: number;
   op: WriteOp;
   args: unknown;
+  /** One of URGENT_WRITES: the thread commits it before any other waiting write. */
+  urgent: boolean;
   /** Epoch ms after which the caller has been answered 503: the thread then skips the write. */
   deadline: number;
 }
@@ -30,6 +41,11 @@ export interface WriterThreadOptions {
   synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
   busyTimeoutMs: number;
   maxBatch: number;
+  /**
+   * A file the readiness probe writes (and removes) beside the database: SQLite commits may
+   * reuse WAL space already allocated, so only a fresh allocation shows that the disk is full.
+   */
+  probeFile: string;
 }
 
 export type MainToWriter = { type: 'batch'; requests: WriteRequest[] } | { type: 'close' };

@@ -22,7 +22,7 @@ let rollbackToSavepoint: Database.Statement;
 try {
   db = openWriteConnection(options);
   migrate(db);
-  writes = new SqliteWrites(db);
+  writes = new SqliteWrites(db, { probeFile: options.probeFile });
   savepoint = db.prepare('SAVEPOINT request');
   release = db.prepare('RELEASE request');
   rollbackToSavepoint = db.prepare('ROLLBACK TO request');
@@ -32,7 +32,8 @@ try {
   process.exit(1);
 }
 
-/** Requests received and not yet committed, oldest first. */
+/** Requests received and not yet committed, oldest first: urgent ones (URGENT_WRITES) apart, taken first. */
+const urgent: WriteRequest[] = [];
 const waiting: WriteRequest[] = [];
 
 port.on('message', (first: MainToWriter) => {
@@ -44,9 +45,11 @@ port.on('message', (first: MainToWriter) => {
       if (next === undefined) break;
       closing = take(next.message);
     }
-    if (waiting.length === 0) break;
-    // …and commit it in transactions of at most maxBatch writes.
-    send({ type: 'results', responses: commitBatch(waiting.splice(0, options.maxBatch)) });
+    if (urgent.length + waiting.length === 0) break;
+    // …and commit it in transactions of at most maxBatch writes, the urgent ones first.
+    const batch = urgent.splice(0, options.maxBatch);
+    if (batch.length < options.maxBatch) batch.push(...waiting.splice(0, options.maxBatch - batch.length));
+    send({ type: 'results', responses: commitBatch(batch) });
   }
   if (closing) close();
 });
@@ -54,7 +57,7 @@ port.on('message', (first: MainToWriter) => {
 /** Queues a message's writes; true for the request to close (after what is queued). */
 function take(message: MainToWriter): boolean {
   if (message.type === 'close') return true;
-  for (const request of message.requests) waiting.push(request);
+  for (const request of message.requests) (request.urgent ? urgent : waiting).push(request);
   return false;
 }
 
@@ -124,7 +127,8 @@ function runInTransaction(all: WriteRequest[], isolateRequests: boolean): WriteR
 /** The answer to a write whose deadline passed before its transaction could start. */
 const TOO_LATE: SerializedError = { code: undefined, message: 'Commit did not start in time', storage: true };
 
-const STORAGE_ERROR = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB|NOLFS|NOMEM)/;
+// SQLite's own, and the file system's from the readiness probe's space check.
+const STORAGE_ERROR = /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB|NOLFS|NOMEM)|ENOSPC$|EDQUOT$|EROFS$|EIO$)/;
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof HookflowError) return { code: error.code, message: error.message, storage: false };

@@ -4,6 +4,8 @@ import type { GuardedHttpClient } from '../../net/guarded-fetch.js';
 import { parseExactJson, stringifyExactJson } from '../../../util/exact-json.js';
 import { SecretScope, type SecretAccess } from '../../secret-scope.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepContext, type StepKind } from '../../step.js';
+import { HookflowError } from '../../../errors/catalogue.js';
+import { exceedsDepth } from '../../../util/value-depth.js';
 import { renderTemplate, renderText } from '../../templates.js';
 
 /** Header that carries an HTTP step's idempotency key unless the step names another (or `false`). */
@@ -24,7 +26,7 @@ export function stepIdempotencyKey(runId: string, stepId: string): string {
  * `{{secrets.NAME}}` in the URL, headers and body is filled in only as the request is sent;
  * the output and errors show `[secret:NAME]` wherever a value would appear.
  */
-export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: SecretAccess }): StepKind<HttpStepDefinition> {
+export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: SecretAccess; /** Deepest JSON nesting kept from an answer (HOOKFLOW_MAX_JSON_DEPTH). */ maxJsonDepth: number }): StepKind<HttpStepDefinition> {
   return {
     type: 'http',
     async run(step, context) {
@@ -47,7 +49,7 @@ export function createHttpStep(deps: { client: GuardedHttpClient; secrets?: Secr
           body = stringifyExactJson(value);
           headers['content-type'] ??= 'application/json';
         }
-        return { output: scope.redact(await send(deps.client, step, context, { url, headers, body })) };
+        return { output: scope.redact(await send(deps.client, step, context, { url, headers, body }, deps.maxJsonDepth)) };
       });
     },
   };
@@ -60,6 +62,7 @@ async function send(
   /** The step's cancel signal, and the run's share of the memory budget that its answer joins. */
   call: Pick<StepContext, 'signal' | 'reservation'>,
   request: { url: string; headers: Record<string, string>; body: string | undefined },
+  maxJsonDepth: number,
 ): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
   const { url, headers, body } = request;
   const response = await client.request({
@@ -73,10 +76,16 @@ async function send(
     redirects: step.followRedirects ?? (referencesSecrets(step) ? 'same-origin' : 'any'),
     ...(step.maxResponseBytes === undefined ? {} : { maxResponseBytes: step.maxResponseBytes }),
   });
+  const answered = `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`;
   const output = { status: response.status, headers: response.headers, body: decodeBody(response.body, response.headers['content-type']) };
+  // Refused where it enters: a value this deep would overflow the stack of every later
+  // hand-over (the store's writer thread, a script thread) and could end the process.
+  const tooDeep = exceedsDepth(output.body, maxJsonDepth);
+  const depthNote = `with JSON nested deeper than ${maxJsonDepth} levels (HOOKFLOW_MAX_JSON_DEPTH)`;
   if (response.status >= 400) {
-    throw failedAnswer({ message: `HTTP ${step.method} ${new URL(url).origin} answered ${response.status}`, status: response.status, headers: response.headers, details: output });
+    throw failedAnswer({ message: tooDeep ? `${answered} ${depthNote}` : answered, status: response.status, headers: response.headers, ...(tooDeep ? {} : { details: output }) });
   }
+  if (tooDeep) throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `${answered} ${depthNote}`);
   return output;
 }
 

@@ -6,6 +6,7 @@ import { requireSecretDestination } from '../../net/origin.js';
 import { SecretScope, type SecretAccess } from '../../secret-scope.js';
 import { DEFAULT_STEP_TIMEOUT_MS, type StepContext, type StepKind, type StepOutcome } from '../../step.js';
 import { renderText } from '../../templates.js';
+import { exceedsDepth } from '../../../util/value-depth.js';
 import { tokensOf, type LlmBudget } from './llm-budget.js';
 
 /**
@@ -25,7 +26,7 @@ interface ChatCompletion {
  * `{{secrets.NAME}}` may appear in `system`, `prompt` and `apiKey` (e.g. `"{{secrets.OPENAI_KEY}}"`):
  * filled in only as the request is sent, redacted from the reply and errors.
  */
-export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup; secrets?: SecretAccess; budget?: LlmBudget }): StepKind<LlmStepDefinition> {
+export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyLookup; secrets?: SecretAccess; budget?: LlmBudget; /** Deepest JSON nesting accepted in an answer (HOOKFLOW_MAX_JSON_DEPTH). */ maxJsonDepth: number }): StepKind<LlmStepDefinition> {
   return {
     type: 'llm',
     async run(step, context) {
@@ -43,7 +44,7 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
       return scope.guard(async () => {
         const usesSecret = storedKey !== undefined || SECRET_REFERENCE.test(`${step.system ?? ''}${step.prompt}`);
         const redirects = step.followRedirects ?? (usesSecret ? 'same-origin' : 'any');
-        const output = await complete(deps.client, step, context, redirects, await scope.reveal({
+        const output = await complete(deps.client, deps.maxJsonDepth, step, context, redirects, await scope.reveal({
           url,
           headers: { 'content-type': 'application/json', ...(storedKey === undefined ? {} : { authorization: `Bearer ${keyTemplate === undefined ? storedKey : renderText(keyTemplate, scope.memory)}` }) },
           body: {
@@ -64,6 +65,7 @@ const SECRET_REFERENCE = /\{\{\s*secrets\./;
 /** Sends one chat completion request and reads the reply. */
 async function complete(
   client: GuardedHttpClient,
+  maxJsonDepth: number,
   step: LlmStepDefinition,
   /** The step's cancel signal, and the run's share of the memory budget that its answer joins. */
   call: Pick<StepContext, 'signal' | 'reservation'>,
@@ -105,6 +107,10 @@ async function complete(
     completion = JSON.parse(response.body.toString('utf8')) as ChatCompletion;
   } catch (cause) {
     throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM endpoint answered with something other than JSON', { cause });
+  }
+  // `usage` is stored as sent: a deep one would overflow the stack of the store's hand-over.
+  if (exceedsDepth(completion, maxJsonDepth)) {
+    throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', `LLM answer is nested deeper than ${maxJsonDepth} levels (HOOKFLOW_MAX_JSON_DEPTH)`);
   }
   const content = completion.choices?.[0]?.message?.content;
   if (typeof content !== 'string') throw new HookflowError('HOOKFLOW_ERR_STEP_FAILED', 'LLM answer has no choices[0].message.content');
