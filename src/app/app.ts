@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
 import type { OwnEndpoint } from '../engine/net/address-policy.js';
 import { buildHttpServer } from '../http/server.js';
+import { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
 import { RunWaiter } from '../ingress/run-waiter.js';
@@ -61,8 +62,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const metrics = new Metrics();
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
-  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl });
+  // One compiler for the whole process: filters, conditions and save-time checks share its limits.
+  const expressions = new ExpressionCompiler(config.expressions);
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
+  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, expressions, secretNames: (workspaceId) => workspaceSecrets.listSecretNames(workspaceId) });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
@@ -78,7 +81,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock });
+    steps ??= createStepRunner({ workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, logger, clock, expressions });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -123,6 +126,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       rejections,
       metrics,
       clock,
+      expressions,
       defaults: {
         maxBodyBytes: config.ingress.maxBodyBytes,
         maxAttempts: config.workers.maxAttempts,

@@ -126,6 +126,16 @@ const envSchema = z.object({
   HOOKFLOW_MAX_CONNECTIONS: intFrom(0).default(10_000),
   /** Believe `X-Forwarded-For` for the source IP, as far as it was written by proxies you run. */
   HOOKFLOW_TRUST_PROXY: trustedProxies.default(false),
+  /** Longest CEL expression (step `if`, `trigger.filter`), characters. */
+  HOOKFLOW_EXPRESSION_MAX_LENGTH: intFrom(16, 1_000_000).default(4096),
+  /** Deepest nesting of a CEL expression. */
+  HOOKFLOW_EXPRESSION_MAX_DEPTH: intFrom(1, 1000).default(32),
+  /** Most syntax-tree nodes in one CEL expression. */
+  HOOKFLOW_EXPRESSION_MAX_NODES: intFrom(1, 1_000_000).default(1000),
+  /** Work units one CEL evaluation may spend (nodes, list elements, 64-character string chunks). */
+  HOOKFLOW_EXPRESSION_MAX_COST: intFrom(1).default(1_000_000),
+  /** Wall-clock backstop of one CEL evaluation, ms. */
+  HOOKFLOW_EXPRESSION_TIMEOUT_MS: intFrom(1, 60_000).default(100),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -184,6 +194,14 @@ export interface ServerConfig {
   readonly workspaceSecrets: {
     readonly maxValueBytes: number;
     readonly maxAllowedOrigins: number;
+  };
+  /** Limits of CEL expressions (engine/expressions/cel-engine.ts `ExpressionLimits`). */
+  readonly expressions: {
+    readonly maxLength: number;
+    readonly maxDepth: number;
+    readonly maxNodes: number;
+    readonly maxCost: number;
+    readonly timeoutMs: number;
   };
   readonly logLevel: string;
 }
@@ -252,6 +270,13 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
+    expressions: {
+      maxLength: e.HOOKFLOW_EXPRESSION_MAX_LENGTH,
+      maxDepth: e.HOOKFLOW_EXPRESSION_MAX_DEPTH,
+      maxNodes: e.HOOKFLOW_EXPRESSION_MAX_NODES,
+      maxCost: e.HOOKFLOW_EXPRESSION_MAX_COST,
+      timeoutMs: e.HOOKFLOW_EXPRESSION_TIMEOUT_MS,
+    },
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -49,6 +49,7 @@ export const bulkBody = z
   .strict();
 export const eventsQuery = pageQuery.extend({
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  filtered: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 export const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
@@ -206,7 +207,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
         nextCursor: page.nextCursor,
       };
     }
-    const page = await store.listEvents(request.params.ws, request.params.wf, { test: query.test }, pageOf(query));
+    const page = await store.listEvents(request.params.ws, request.params.wf, { test: query.test, filtered: query.filtered }, pageOf(query));
     return { items: page.items.map(eventView), nextCursor: page.nextCursor };
   });
 

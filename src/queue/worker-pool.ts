@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isHookflowError, toError } from '../errors/catalogue.js';
-import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
+import type { AttemptRef, ClaimedRun, StepResultRecord, StepStatus, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
 
@@ -12,7 +12,7 @@ import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
  */
 export type RunSteps = (
   claimed: ClaimedRun,
-  context: { ref: AttemptRef; signal: AbortSignal; checkpoint: (step: StepResultRecord) => Promise<boolean>; onStep: (type: string, status: 'succeeded' | 'failed') => void },
+  context: { ref: AttemptRef; signal: AbortSignal; checkpoint: (step: StepResultRecord) => Promise<boolean>; onStep: (type: string, status: StepStatus) => void },
 ) => Promise<StepResultRecord | undefined>;
 
 export interface WorkerPoolOptions {

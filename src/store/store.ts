@@ -69,6 +69,8 @@ export interface EventRecord {
   workflowVersion: number;
   receivedAt: number;
   test: boolean;
+  /** Accepted, but the trigger's filter did not match: no run was started. Absent: false. */
+  filtered?: boolean;
   headers: Record<string, string>;
   body: unknown;
   /** The `webhook` memory variable: method, query (without key), sourceIp, contentType, … */
@@ -96,7 +98,13 @@ export interface RunRecord {
   replayOf: string | null;
 }
 
-export type StepStatus = 'succeeded' | 'failed';
+export type StepStatus = 'succeeded' | 'failed' | 'skipped';
+
+/** A step's `if` as evaluated: the expression and its value. */
+export interface StepCondition {
+  expression: string;
+  value: unknown;
+}
 
 /** A finished step of a run, checkpointed before the next step starts. */
 export interface StepResultRecord {
@@ -117,6 +125,15 @@ export interface StepResultRecord {
   usage: Record<string, unknown> | null;
   /** The step's earlier attempts in this run, oldest first (read only: the store keeps them on each new attempt). */
   earlierAttempts?: StepAttempt[];
+  /** The step's `if`, when it has one (a `skipped` step's value is false). */
+  condition?: StepCondition | null;
+  /** A failure that did not fail the run (`continueOnError`): finished, never retried. */
+  continued?: boolean;
+}
+
+/** Whether a stored step is finished for good: a later attempt resumes after it instead of rerunning it. */
+export function isFinishedStep(step: StepResultRecord): boolean {
+  return step.status !== 'failed' || step.continued === true;
 }
 
 /** One earlier attempt of a step: what a retry or a resume replaced. */
@@ -137,6 +154,8 @@ export interface IngestRecord {
     workflowVersion: number;
     receivedAt: number;
     test: boolean;
+    /** The trigger's filter did not match (no run; `run` is null). Default false. */
+    filtered?: boolean;
     headersJson: string;
     bodyJson: string;
     metaJson: string;
@@ -214,7 +233,7 @@ export interface ClaimedRun {
   run: RunRecord;
   event: EventRecord;
   workflow: WorkflowRecord;
-  /** Steps already finished by earlier attempts (resume after them). */
+  /** Steps already finished by earlier attempts (succeeded, skipped, or failed with `continued`): resume after them. */
   finishedSteps: StepResultRecord[];
 }
 
@@ -303,7 +322,7 @@ export interface Store {
   /** The hot path: group-committed; resolves only after the commit is durable. */
   ingest(record: IngestRecord, now: number): Promise<IngestResult>;
   getEvent(workspaceId: string, eventId: string): Promise<EventRecord | null>;
-  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>>;
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined; filtered?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>>;
 
   recordRejectedCall(record: RejectedCallRecord): Promise<void>;
   listRejectedCalls(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<RejectedCallRecord>>;

@@ -235,12 +235,16 @@ export class PostgresStore implements Store {
     return row === undefined ? null : toEvent(row);
   }
 
-  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined; filtered?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
     const params: unknown[] = [workspaceId, workflowId];
     let where = 'workspace_id = $1 AND workflow_id = $2';
     if (filter.test !== undefined) {
       params.push(filter.test);
       where += ` AND test = $${params.length}`;
+    }
+    if (filter.filtered !== undefined) {
+      params.push(filter.filtered);
+      where += ` AND filtered = $${params.length}`;
     }
     return this.page<EventRow, EventRecord>({
       from: 'SELECT * FROM events', where, params, timeColumn: 'received_at', page, map: toEvent, position: (e) => ({ time: e.receivedAt, id: e.id }),

@@ -7,6 +7,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
   RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
+import { isFinishedStep } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
   serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
@@ -224,12 +225,16 @@ export class SqliteStore implements Store {
     });
   }
 
-  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined; filtered?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
     const params: unknown[] = [workspaceId, workflowId];
     let where = 'workspace_id = ? AND workflow_id = ?';
     if (filter.test !== undefined) {
       where += ' AND test = ?';
       params.push(filter.test ? 1 : 0);
+    }
+    if (filter.filtered !== undefined) {
+      where += ' AND filtered = ?';
+      params.push(filter.filtered ? 1 : 0);
     }
     return this.page<EventRow, EventRecord>({
       from: 'SELECT * FROM events', where, params, timeColumn: 'received_at', page, map: toEvent, position: (e) => ({ time: e.receivedAt, id: e.id }),
@@ -375,7 +380,7 @@ export class SqliteStore implements Store {
         await this.failRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }, 'Event or workflow version no longer exists', null, options.now);
         continue;
       }
-      claimed.push({ run, event, workflow, finishedSteps: steps.filter((step) => step.status === 'succeeded') });
+      claimed.push({ run, event, workflow, finishedSteps: steps.filter(isFinishedStep) });
     }
     return claimed;
   }
