@@ -621,6 +621,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const [retry] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 100 });
         expect(retry?.finishedSteps).toEqual([skipped, continued]);
         expect(await store.listStepResults(ref.runId)).toEqual([skipped, continued, failed]);
+        expect(await store.countStepsSince(record.event.workspaceId, record.event.workflowId, base - 1)).toEqual({ succeeded: 0, failed: 2, skipped: 1 });
+        expect(await store.countStepsSince(record.event.workspaceId, record.event.workflowId, base + 1_000_000)).toEqual({ succeeded: 0, failed: 0, skipped: 0 });
       });
 
       it('replays a run as a new queued run of the same event on the latest version', async () => {

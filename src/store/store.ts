@@ -131,6 +131,13 @@ export interface StepResultRecord {
   continued?: boolean;
 }
 
+/** Counts of steps by status, every status present (a stats answer's `steps`). */
+export function stepCounts(rows: readonly { status: string; n: number | string }[]): Record<StepStatus, number> {
+  const counts: Record<StepStatus, number> = { succeeded: 0, failed: 0, skipped: 0 };
+  for (const row of rows) if (row.status in counts) counts[row.status as StepStatus] = Number(row.n);
+  return counts;
+}
+
 /** Whether a stored step is finished for good: a later attempt resumes after it instead of rerunning it. */
 export function isFinishedStep(step: StepResultRecord): boolean {
   return step.status !== 'failed' || step.continued === true;
@@ -358,6 +365,8 @@ export interface Store {
   getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
+  /** Step results by status over the runs created at or after `since` (the stats endpoint). */
+  countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>>;
 
   // --- access: API tokens and the audit log ---
   createApiToken(token: ApiTokenRecord): Promise<void>;

@@ -5,6 +5,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
   RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from '../store.js';
+import { stepCounts, type StepStatus } from '../store.js';
 import * as attempts from './attempt-writes.js';
 import { claimRuns } from './claim-runs.js';
 import { IngestBatcher } from './ingest-batch.js';
@@ -389,6 +390,10 @@ export class PostgresStore implements Store {
       from: 'SELECT * FROM audit_log', where: filter.workspaceId === undefined ? 'TRUE' : 'workspace_id = $1', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
       timeColumn: 'at', page, map: toAudit, position: (a) => ({ time: a.at, id: a.id }),
     });
+  }
+
+  async countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>> {
+    return stepCounts(await this.rows<{ status: string; n: string }>('read', 'SELECT s.status, COUNT(*) AS n FROM step_results s JOIN runs r ON r.id = s.run_id WHERE r.workspace_id = $1 AND r.workflow_id = $2 AND r.created_at >= $3 GROUP BY s.status', [workspaceId, workflowId, since]));
   }
 
   claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {

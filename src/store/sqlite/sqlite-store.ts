@@ -7,7 +7,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
   RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
-import { isFinishedStep } from '../store.js';
+import { isFinishedStep, stepCounts, type StepStatus } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
   serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
@@ -364,6 +364,10 @@ export class SqliteStore implements Store {
       from: 'SELECT * FROM audit_log', where: filter.workspaceId === undefined ? '1 = 1' : 'workspace_id = ?', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
       timeColumn: 'at', page, map: toAudit, position: (a) => ({ time: a.at, id: a.id }),
     });
+  }
+
+  countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>> {
+    return this.read(() => stepCounts(this.sql('SELECT s.status, COUNT(*) AS n FROM step_results s JOIN runs r ON r.id = s.run_id WHERE r.workspace_id = ? AND r.workflow_id = ? AND r.created_at >= ? GROUP BY s.status').all(workspaceId, workflowId, since) as { status: string; n: number }[]));
   }
 
   async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
