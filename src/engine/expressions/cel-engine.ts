@@ -77,6 +77,12 @@ interface Budget {
   remaining: number;
   readonly deadline: number;
   readonly limits: ExpressionLimits;
+  /**
+   * Set once the budget is spent, then thrown again at every further node: `all`/`exists` catch
+   * errors of single elements (CEL's error semantics) and move on to the next, so the loops still
+   * unwind element by element — rethrowing one error keeps that cheap (no new stack trace each).
+   */
+  exceeded?: HookflowError;
 }
 
 /** The library's evaluator: `run` is called for every node it evaluates (also each comprehension step). */
@@ -207,14 +213,20 @@ export class ExpressionCompiler {
 }
 
 function spend(budget: Budget, units: number, ast: unknown): void {
+  if (budget.exceeded !== undefined) throw budget.exceeded;
   const before = budget.remaining;
   budget.remaining -= units;
-  const position = (ast as { pos?: number }).pos ?? 0;
   if (budget.remaining < 0) {
-    throw expressionError(`Expression exceeded its cost limit of ${budget.limits.maxCost} (HOOKFLOW_EXPRESSION_MAX_COST)`, position);
+    budget.exceeded = expressionError(`Expression exceeded its cost limit of ${budget.limits.maxCost} (HOOKFLOW_EXPRESSION_MAX_COST)`, positionOf(ast));
+    throw budget.exceeded;
   }
   // Checking the clock at every node would cost more than the nodes; every 256 units is enough.
   if (before >> 8 !== budget.remaining >> 8 && performance.now() > budget.deadline) {
-    throw expressionError(`Expression exceeded its time limit of ${budget.limits.timeoutMs} ms (HOOKFLOW_EXPRESSION_TIMEOUT_MS)`, position);
+    budget.exceeded = expressionError(`Expression exceeded its time limit of ${budget.limits.timeoutMs} ms (HOOKFLOW_EXPRESSION_TIMEOUT_MS)`, positionOf(ast));
+    throw budget.exceeded;
   }
+}
+
+function positionOf(ast: unknown): number {
+  return (ast as { pos?: number }).pos ?? 0;
 }
