@@ -22,7 +22,7 @@ const isNode = (value: unknown): value is Node =>
   typeof value === 'object' && value !== null && 'op' in value && typeof (value as { op: unknown }).op === 'string' && 'args' in value;
 
 /** Macros whose first argument declares an iteration variable for the arguments after it. */
-const BINDING_MACROS = new Set(['map', 'filter', 'all', 'exists', 'exists_one', 'existsOne']);
+const BINDING_MACROS = new Set(['map', 'filter', 'all', 'exists', 'exists_one']);
 
 /**
  * `matches` runs a JavaScript regular expression in this library, which can backtrack for
