@@ -60,6 +60,16 @@ describe('only GitHub pushes', () => {
     expect(await filteredCount()).toBe(metricBefore + 1);
   });
 
+  it('a filtered call gets the filtered answer also where the trigger answers with a fixed response', async () => {
+    const { webhookUrl: url } = await createWorkflow(test, {
+      name: 'static answer',
+      trigger: { type: 'webhook', filter: 'headers["x-github-event"] == "push"', response: { mode: 'static', status: 202, body: { ok: true } } },
+      steps: [],
+    });
+    expect(await call(url, githubHeaders('pull_request', 'f-static-1'), pullRequestPayload)).toEqual({ status: 200, body: FILTERED });
+    expect(await call(url, githubHeaders('push', 'f-static-2'), pushPayload)).toEqual({ status: 202, body: { ok: true } });
+  });
+
   it('a filtered call leaves no idempotency key behind: the same delivery can be accepted after a fix', async () => {
     const first = await call(webhookUrl, githubHeaders('pull_request', 'f-pr-2'), pullRequestPayload);
     expect(first.body).toEqual(FILTERED);
