@@ -87,7 +87,7 @@ const BAD: { name: string; definition: Record<string, unknown>; detail: string }
   {
     name: 'matches() in a condition',
     definition: { name: 'regex', trigger: github, steps: [script('s', 'return 1;', { if: 'githubPayload.ref.matches("^refs/heads/(a+)+$")' })] },
-    detail: 'steps.0.if (step "s", position 0): "matches" is not available (its regular expressions are not linear-time); use contains, startsWith, endsWith or ==',
+    detail: 'steps.0.if (step "s", position 18): "matches" is not available (its regular expressions are not linear-time); use contains, startsWith, endsWith or ==',
   },
   {
     name: 'a secret read in a condition',

@@ -17,7 +17,9 @@ beforeAll(async () => {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ ok: response.statusCode === 200 }));
   });
-  test = await startTestApp({ env: { HOOKFLOW_WORKER_CONCURRENCY: '2', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8', HOOKFLOW_RETRY_BASE_MS: '20' } });
+  // The time backstop lifted: the crafted condition below must stop at the (deterministic) cost
+  // limit, not at a wall-clock limit a loaded machine might reach first.
+  test = await startTestApp({ env: { HOOKFLOW_WORKER_CONCURRENCY: '2', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8', HOOKFLOW_RETRY_BASE_MS: '20', HOOKFLOW_EXPRESSION_TIMEOUT_MS: '30000' } });
 });
 afterAll(async () => {
   await test.stop();

@@ -133,7 +133,7 @@ const envSchema = z.object({
   /** Most syntax-tree nodes in one CEL expression. */
   HOOKFLOW_EXPRESSION_MAX_NODES: intFrom(1, 1_000_000).default(1000),
   /** Work units one CEL evaluation may spend (nodes, list elements, 64-character string chunks). */
-  HOOKFLOW_EXPRESSION_MAX_COST: intFrom(1).default(1_000_000),
+  HOOKFLOW_EXPRESSION_MAX_COST: intFrom(1).default(200_000),
   /** Wall-clock backstop of one CEL evaluation, ms. */
   HOOKFLOW_EXPRESSION_TIMEOUT_MS: intFrom(1, 60_000).default(100),
   /** pino log level. */

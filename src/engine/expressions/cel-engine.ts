@@ -32,7 +32,7 @@ export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = Object.freeze({
   maxLength: 4096,
   maxDepth: 32,
   maxNodes: 1000,
-  maxCost: 1_000_000,
+  maxCost: 200_000,
   timeoutMs: 100,
 });
 
@@ -139,7 +139,7 @@ export class ExpressionCompiler {
       throw expressionError(reason.replace(/^Exceeded (\w+)/, (_all, key: string) => `Expression too complex: exceeded ${key}`), position, thrown);
     }
     const ast = parsed.ast as ASTNode;
-    const forbidden = forbiddenCall(ast);
+    const forbidden = forbiddenCall(ast, source);
     if (forbidden !== undefined) throw expressionError(forbidden.reason, forbidden.position);
     const checked = parsed.check();
     if (!checked.valid) {

@@ -32,15 +32,21 @@ const FORBIDDEN_FUNCTIONS: ReadonlyMap<string, string> = new Map([
   ['matches', '"matches" is not available (its regular expressions are not linear-time); use contains, startsWith, endsWith or =='],
 ]);
 
-/** The first call hookflow refuses, with why and where; undefined when there is none. */
-export function forbiddenCall(root: unknown): { reason: string; position: number } | undefined {
+/**
+ * The first call hookflow refuses, with why and where (the function's name in `source`, which a
+ * method call's node does not locate: it starts at the receiver); undefined when there is none.
+ */
+export function forbiddenCall(root: unknown, source: string): { reason: string; position: number } | undefined {
   let found: { reason: string; position: number } | undefined;
   walk(root, new Set(), (node) => {
     if (found !== undefined) return;
     if (node.op !== 'call' && node.op !== 'rcall') return;
     const name = (node.args as unknown[])[0];
     const reason = typeof name === 'string' ? FORBIDDEN_FUNCTIONS.get(name) : undefined;
-    if (reason !== undefined) found = { reason, position: node.pos };
+    if (reason !== undefined && typeof name === 'string') {
+      const at = source.indexOf(name, node.pos);
+      found = { reason, position: at === -1 ? node.pos : at };
+    }
   }, () => undefined);
   return found;
 }
