@@ -69,15 +69,24 @@ const signedLoad = () => ingestOn(
   { 'content-type': 'application/json', 'user-agent': 'bench/1.0', 'x-hub-signature-256': signature },
 );
 
+// The same trigger with a trigger.filter that matches every call: the whole filter cost (parse the
+// stored body, evaluate the compiled CEL) on top of the same accepted write.
+const filteredLoad = () => ingestOn(
+  { type: 'webhook', sharedKey: KEY, headerMemory: 'orderHeaders', bodyMemory: 'orderData', filter: 'body.event == "order_completed" && headers["content-type"] == "application/json"' },
+  `?key=${KEY}`,
+  { 'content-type': 'application/json', 'user-agent': 'bench/1.0' },
+);
+
 // Rounds alternate the servers, so a slow patch of this shared machine weighs on all of them
 // alike instead of on whichever happened to run then.
-const rounds = { base: [], naive: [], floor: [], ingest: [], signed: [] };
+const rounds = { base: [], naive: [], floor: [], ingest: [], signed: [], filter: [] };
 for (let round = 0; round < ROUNDS; round++) {
   rounds.base.push(await referenceLoad('baseline'));
   rounds.naive.push(await referenceLoad('naive'));
   rounds.floor.push(await referenceLoad('store-floor'));
   rounds.ingest.push(await sharedKeyLoad());
   rounds.signed.push(await signedLoad());
+  rounds.filter.push(await filteredLoad());
 }
 /** Mean throughput over the rounds; latencies from the round with the worst p99 (the honest one). */
 const combine = (results) => {
@@ -90,6 +99,7 @@ const naive = combine(rounds.naive);
 const floor = combine(rounds.floor);
 const ingest = combine(rounds.ingest);
 const signed = combine(rounds.signed);
+const filter = combine(rounds.filter);
 
 console.log(`\ningest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL, loopback`);
 const ratioIn = (round, name) => (rounds[name][round].reqPerSec / rounds.base[round].reqPerSec).toFixed(2);
@@ -97,7 +107,7 @@ for (let round = 0; round < ROUNDS; round++) {
   console.log(
     `  round ${round + 1}: baseline ${rounds.base[round].reqPerSec}, naive ${rounds.naive[round].reqPerSec} (${ratioIn(round, 'naive')}), ` +
       `store floor ${rounds.floor[round].reqPerSec} (${ratioIn(round, 'floor')}), shared key ${rounds.ingest[round].reqPerSec} (${ratioIn(round, 'ingest')}, p99 ${rounds.ingest[round].p99} ms), ` +
-      `github signature ${rounds.signed[round].reqPerSec} req/s`,
+      `github signature ${rounds.signed[round].reqPerSec} req/s, with a filter ${rounds.filter[round].reqPerSec} req/s`,
   );
 }
 const medianRatio = (name) => rounds[name].map((r, i) => r.reqPerSec / rounds.base[i].reqPerSec).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)].toFixed(2);
@@ -108,11 +118,16 @@ console.log(row('naive group commit, main thread', naive, base));
 console.log(row('store floor: Fastify + our store', floor, base));
 console.log(row('hookflow ingest (shared key)', ingest, base));
 console.log(row('hookflow ingest (github signature)', signed, base));
+console.log(row('ingest with a filter (shared key)', filter, base));
 // Per round, signed against shared-key mean latency (autocannon's p50 is in whole milliseconds),
 // then the median: one slow patch of the machine during one run must not decide the figure.
 const overheads = rounds.signed.map((r, i) => (r.mean - rounds.ingest[i].mean) / rounds.ingest[i].mean);
 const medianOverhead = [...overheads].sort((a, b) => a - b)[Math.floor(overheads.length / 2)];
 console.log(`signature overhead vs shared key, mean latency: ${overheads.map((o) => `${Math.round(o * 100)}%`).join(', ')} by round; median ${Math.round(medianOverhead * 100)}%`);
+// Same method for the filter: per round, throughput lost against the shared-key run of that round.
+const filterCosts = rounds.filter.map((r, i) => 1 - r.reqPerSec / rounds.ingest[i].reqPerSec);
+const medianFilterCost = [...filterCosts].sort((a, b) => a - b)[Math.floor(filterCosts.length / 2)];
+console.log(`filter cost vs shared key, throughput: ${filterCosts.map((c) => `${Math.round(c * 100)}%`).join(', ')} by round; median ${Math.round(medianFilterCost * 100)}%`);
 
 if (process.env.BENCH_SKIP_CLUSTER !== '1') {
   const { benchPostgres, benchSharedRateLimits, benchWaitingCallers } = await import('./cluster.mjs');

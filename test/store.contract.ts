@@ -288,6 +288,22 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.listRuns(ws, wf, {}, { limit: 10 })).items).toEqual([]);
       });
 
+      it('writes a filtered event without a run, and lists events by filtered', async () => {
+        const { ws, wf } = await workflow();
+        const passed = ingestRecord(ws, wf);
+        const filtered = ingestRecord(ws, wf, { receivedAt: T0 + 1 });
+        filtered.event.filtered = true;
+        filtered.run = null;
+        await store.ingest(passed, T0);
+        expect(await store.ingest(filtered, T0 + 1)).toEqual({ duplicate: false, eventId: filtered.event.id, runId: null });
+        expect(await store.getEvent(ws, filtered.event.id)).toMatchObject({ filtered: true, test: false });
+        expect(await store.getEvent(ws, passed.event.id)).not.toHaveProperty('filtered');
+        expect((await store.listEvents(ws, wf, { filtered: true }, { limit: 10 })).items.map((e) => e.id)).toEqual([filtered.event.id]);
+        expect((await store.listEvents(ws, wf, { filtered: false }, { limit: 10 })).items.map((e) => e.id)).toEqual([passed.event.id]);
+        expect((await store.listEvents(ws, wf, {}, { limit: 10 })).items).toHaveLength(2);
+        expect((await store.listRuns(ws, wf, {}, { limit: 10 })).items.map((r) => r.id)).toEqual([passed.run?.id]);
+      });
+
       it('answers a repeated idempotency key with the first delivery until the key expires', async () => {
         const { ws, wf } = await workflow();
         const first = ingestRecord(ws, wf, { key: 'delivery-1', receivedAt: T0, keyExpiresAt: T0 + 1000 });
@@ -587,6 +603,26 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const [retry] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 100 });
         // The failed step is not finished: the retry runs it again.
         expect(retry?.finishedSteps).toEqual([done]);
+      });
+
+      it('counts skipped steps and failures continued past as finished, keeping their condition', async () => {
+        const { base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
+        const ref = { runId: runIdOf(record), attempt: 1, workerId: 'w1' };
+        const skipped: StepResultRecord = {
+          ...stepResult(ref.runId, 'pr-only', 0, 1, 'succeeded', base + 1),
+          status: 'skipped', output: null, memoryWrites: {}, usage: null, condition: { expression: 'headers.event == "pr"', value: false },
+        };
+        const continued: StepResultRecord = { ...stepResult(ref.runId, 'notify', 1, 1, 'failed', base + 2), continued: true };
+        const failed = stepResult(ref.runId, 'post', 2, 1, 'failed', base + 3);
+        for (const step of [skipped, continued, failed]) await store.checkpointStep(ref, step);
+        await store.failRun(ref, 'HTTP 500', base + 100, base + 4);
+        const [retry] = await store.claimRuns({ workerId: 'w2', limit: 1, leaseMs: 1000, now: base + 100 });
+        expect(retry?.finishedSteps).toEqual([skipped, continued]);
+        expect(await store.listStepResults(ref.runId)).toEqual([skipped, continued, failed]);
+        expect(await store.countStepsSince(record.event.workspaceId, record.event.workflowId, base - 1)).toEqual({ succeeded: 0, failed: 2, skipped: 1 });
+        expect(await store.countStepsSince(record.event.workspaceId, record.event.workflowId, base + 1_000_000)).toEqual({ succeeded: 0, failed: 0, skipped: 0 });
       });
 
       it('replays a run as a new queued run of the same event on the latest version', async () => {

@@ -93,17 +93,22 @@ describe('the seed example', () => {
 });
 
 describe('failures', () => {
-  it('an unknown template variable fails the run at once, naming it', async () => {
+  it('a template variable missing at run time fails the run at once, naming it', async () => {
+    // A typo is refused at save time; a name only a script may save passes with a warning and
+    // can still be missing when the step runs.
     const { workspaceId, webhookUrl } = await createWorkflow(test, {
       name: 'typo', maxAttempts: 5,
       trigger: { type: 'webhook', bodyMemory: 'requestBody' },
-      steps: [{ id: 'send', type: 'http', method: 'POST', url: `${echo.url}/x`, body: '{{requestBodyy}}' }],
+      steps: [
+        { id: 'maybe', type: 'script', code: 'if (memory.load("requestBody").save) memory.save("extra", 1); return 1;' },
+        { id: 'send', type: 'http', method: 'POST', url: `${echo.url}/x`, body: '{{extra}}' },
+      ],
     });
     const run = await finishedRun(workspaceId, (await post(webhookUrl, { a: 1 })).run_id);
     expect(run.status).toBe('failed');
     expect(run.attempts).toBe(1);
-    expect(run.error).toContain('requestBodyy');
-    expect(run.steps[0]).toMatchObject({ id: 'send', status: 'failed' });
+    expect(run.error).toContain('extra');
+    expect(run.steps[1]).toMatchObject({ id: 'send', status: 'failed' });
   });
 
   it('retries transient failures: fails twice, then succeeds on attempt 3', async () => {

@@ -127,9 +127,11 @@ describe('save warnings', () => {
     expect(literal.body.warnings.join(' ')).toContain('{{secrets.NAME}}');
     expect(literal.body.warnings[0]).toContain('steps.ship.headers.Authorization');
 
+    // A reference must name an existing secret (save-time checks, docs/expressions.md).
+    expect([200, 201]).toContain((await api('PUT', '/api/workspaces/shop/secrets/SAVE_WARN_TOKEN', { value: 'w-1' })).status);
     const referenced = await api('POST', '/api/workspaces/shop/workflows', {
       id: 'referenced', name: 'referenced', trigger: { type: 'webhook' },
-      steps: [{ id: 'ship', type: 'http', method: 'POST', url: 'https://api.example.com/x', headers: { authorization: 'Bearer {{secrets.TOKEN}}' } }],
+      steps: [{ id: 'ship', type: 'http', method: 'POST', url: 'https://api.example.com/x', headers: { authorization: 'Bearer {{secrets.SAVE_WARN_TOKEN}}' } }],
     });
     expect(referenced.status).toBe(201);
     expect(referenced.body).not.toHaveProperty('warnings');
@@ -226,10 +228,14 @@ describe('{{secrets.NAME}} in an HTTP step', () => {
   });
 
   it('fails the step naming an unknown secret, sending nothing', async () => {
+    // An unknown secret is refused at save time; one deleted after the save is missing at run time.
+    expect((await api('PUT', '/api/workspaces/shop/secrets/MISSING', { value: 'gone-soon' })).status).toBe(201);
     const flow = await api('POST', '/api/workspaces/shop/workflows', {
       id: 'unknown', name: 'unknown', maxAttempts: 1, trigger: { type: 'webhook' },
       steps: [{ id: 'send', type: 'http', method: 'POST', url: `${elsewhere.url}/x`, headers: { authorization: '{{secrets.MISSING}}' } }],
     });
+    expect(flow.status).toBe(201);
+    expect((await api('DELETE', '/api/workspaces/shop/secrets/MISSING')).status).toBe(204);
     const run = await finishedRun('shop', await webhook(flow.body.webhookUrl, {}));
     expect(run.status).toBe('failed');
     expect(run.steps[0].error).toContain('secrets.MISSING');

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { OwnEndpoint } from '../engine/net/address-policy.js';
 import type { LoadShedder } from '../http/load-shedder.js';
 import { buildHttpServer } from '../http/server.js';
+import { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { IngressService } from '../ingress/ingress-service.js';
 import { RejectionLog } from '../ingress/rejection-log.js';
 import { RunWaiter } from '../ingress/run-waiter.js';
@@ -67,8 +68,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   metrics.watchPendingWrites(() => store.pendingWrites());
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const budget = createMemoryBudget(config, metrics);
-  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth });
+  // One compiler for the whole process: filters, conditions and save-time checks share its limits.
+  const expressions = new ExpressionCompiler(config.expressions);
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
+  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth, expressions, secretNames: (workspaceId) => workspaceSecrets.listSecretNames(workspaceId) });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
@@ -84,7 +87,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, maxJsonDepth: config.ingress.maxJsonDepth, logger, clock });
+    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, maxJsonDepth: config.ingress.maxJsonDepth, expressions, logger, clock });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -132,6 +135,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       rejections,
       metrics,
       clock,
+      expressions,
       defaults: {
         maxBodyBytes: config.ingress.maxBodyBytes,
         maxAttempts: config.workers.maxAttempts,

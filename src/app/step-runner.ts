@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createEgressPolicy, type OwnEndpoint } from '../engine/net/address-policy.js';
 import { createGuardedHttpClient } from '../engine/net/guarded-fetch.js';
+import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { createRunExecutor, type StepKinds } from '../engine/run-executor.js';
 import { createHttpStep } from '../engine/steps/http/http-step.js';
 import { createLlmStep } from '../engine/steps/llm/llm-step.js';
@@ -35,7 +36,9 @@ export function createStepRunner(options: {
   maxJsonDepth: number;
   logger: Logger;
   clock?: () => number;
-}): { runSteps: RunSteps; kinds: StepKinds; secrets: SecretAccess; close: () => Promise<void> } {
+  /** Compiles steps' `if` conditions. */
+  expressions: ExpressionCompiler;
+}): { runSteps: RunSteps; kinds: StepKinds; secrets: SecretAccess; expressions: ExpressionCompiler; close: () => Promise<void> } {
   const client = createGuardedHttpClient({
     policy: createEgressPolicy({ allowlist: [...options.egressAllowlist], ownEndpoints: options.ownEndpoints }),
     defaultTimeoutMs: 30_000,
@@ -59,11 +62,12 @@ export function createStepRunner(options: {
     }),
     respond: createRespondStep(),
   };
-  const execute = createRunExecutor({ clock: options.clock ?? Date.now, steps: kinds });
+  const execute = createRunExecutor({ clock: options.clock ?? Date.now, steps: kinds, expressions: options.expressions });
   return {
     runSteps: (claimed, context) => execute(claimed, context),
     kinds,
     secrets,
+    expressions: options.expressions,
     close: async () => {
       await pool.close();
       await client.close();

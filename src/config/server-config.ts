@@ -144,6 +144,16 @@ const envSchema = z.object({
   HOOKFLOW_OPS_PORT: intFrom(0, 65535).optional(),
   /** Connections the kernel may queue before they are accepted (capped by net.core.somaxconn). */
   HOOKFLOW_LISTEN_BACKLOG: intFrom(1, 65535).default(4096),
+  /** Longest CEL expression (step `if`, `trigger.filter`), characters. */
+  HOOKFLOW_EXPRESSION_MAX_LENGTH: intFrom(16, 1_000_000).default(4096),
+  /** Deepest nesting of a CEL expression. */
+  HOOKFLOW_EXPRESSION_MAX_DEPTH: intFrom(1, 1000).default(32),
+  /** Most syntax-tree nodes in one CEL expression. */
+  HOOKFLOW_EXPRESSION_MAX_NODES: intFrom(1, 1_000_000).default(1000),
+  /** Work units one CEL evaluation may spend (nodes, list elements, 64-character string chunks). */
+  HOOKFLOW_EXPRESSION_MAX_COST: intFrom(1).default(200_000),
+  /** Wall-clock backstop of one CEL evaluation, ms. */
+  HOOKFLOW_EXPRESSION_TIMEOUT_MS: intFrom(1, 60_000).default(100),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -204,6 +214,14 @@ export interface ServerConfig {
     readonly maxAllowedOrigins: number;
   };
   readonly readyTimeoutMs: number;
+  /** Limits of CEL expressions (engine/expressions/cel-engine.ts `ExpressionLimits`). */
+  readonly expressions: {
+    readonly maxLength: number;
+    readonly maxDepth: number;
+    readonly maxNodes: number;
+    readonly maxCost: number;
+    readonly timeoutMs: number;
+  };
   readonly logLevel: string;
   readonly pressure: {
     readonly memoryBudgetBytes: number;
@@ -284,6 +302,13 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
     readyTimeoutMs: e.HOOKFLOW_READY_TIMEOUT_MS,
+    expressions: {
+      maxLength: e.HOOKFLOW_EXPRESSION_MAX_LENGTH,
+      maxDepth: e.HOOKFLOW_EXPRESSION_MAX_DEPTH,
+      maxNodes: e.HOOKFLOW_EXPRESSION_MAX_NODES,
+      maxCost: e.HOOKFLOW_EXPRESSION_MAX_COST,
+      timeoutMs: e.HOOKFLOW_EXPRESSION_TIMEOUT_MS,
+    },
     logLevel: e.LOG_LEVEL,
     pressure: {
       memoryBudgetBytes: e.HOOKFLOW_MEMORY_BUDGET_BYTES,

@@ -121,6 +121,8 @@ const triggerSchema = z
       .optional(),
     /** Methods a delivery may use (default POST); a GET's query is its body. */
     methods: z.array(z.enum(WEBHOOK_METHODS)).min(1).max(WEBHOOK_METHODS.length).refine((methods) => new Set(methods).size === methods.length, 'must not repeat a method').optional(),
+    /** CEL over `headers`, `body` and `query`; a call it does not match starts no run (docs/conditions-and-filters.md). */
+    filter: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((trigger, ctx) => {
@@ -147,6 +149,10 @@ const baseStep = {
   /** Memory variable that receives the step's output. */
   output: memoryName.optional(),
   timeoutMs: z.number().int().min(1).max(15 * 60_000).optional(),
+  /** CEL condition; false records the step as `skipped` (docs/conditions-and-filters.md). */
+  if: z.string().min(1).optional(),
+  /** A failure of this step is recorded but does not fail the run. */
+  continueOnError: z.boolean().optional(),
 };
 
 const httpStepSchema = z

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isHookflowError } from '../errors/catalogue.js';
-import { isVariableName, renderTemplate, renderText, templateVariables } from './templates.js';
+import { isVariableName, renderTemplate, renderText, templateReferences, templateVariables } from './templates.js';
 
 const order = {
   id: 'ord_1',
@@ -179,5 +179,36 @@ describe('isVariableName', () => {
   it('matches the memory variable rule', () => {
     expect(['a', '_x', 'orderData', 'A1_b'].every(isVariableName)).toBe(true);
     expect(['', '1a', 'a-b', 'a.b', 'a b'].some(isVariableName)).toBe(false);
+  });
+});
+
+describe('defaults: {{path ?? literal}}', () => {
+  it('uses the default when the variable or a step of the path is missing', () => {
+    expect(renderTemplate('{{requestBody.customer.phone ?? "unknown"}}', memory)).toBe('unknown');
+    expect(renderTemplate('{{ notThere ?? 0 }}', memory)).toBe(0);
+    expect(renderTemplate('{{requestBody.items[5].sku ?? false}}', memory)).toBe(false);
+    expect(renderText('Call {{requestBody.customer.phone ?? "nobody"}} now', memory)).toBe('Call nobody now');
+  });
+
+  it('uses the default for null, and never for a value that is there', () => {
+    expect(renderTemplate('{{requestBody.coupon ?? "none"}}', memory)).toBe('none');
+    expect(renderTemplate('{{requestBody.customer.name ?? "x"}}', memory)).toBe('Ada');
+    expect(renderTemplate('{{requestBody.paid ?? false}}', memory)).toBe(true);
+    expect(renderTemplate('{{count ?? 0}}', memory)).toBe(3);
+  });
+
+  it('keeps path keys that contain ?? when quoted, and refuses a default that is not a JSON literal', () => {
+    expect(renderTemplate('{{orderHeaders["x-github-event"] ?? "none"}}', memory)).toBe('push');
+    expect(templateError(() => renderTemplate('{{a ?? unquoted}}', memory)).message).toContain('Invalid default');
+    expect(templateError(() => renderTemplate('{{a ?? {"x":1}}}', memory)).message).toMatch(/Invalid (default|template)/);
+  });
+
+  it('reports each reference with its position and whether it has a default', () => {
+    expect(templateReferences('Hi {{requestBody.customer.name}}, {{ secrets.TOKEN ?? "" }}')).toEqual([
+      { variable: 'requestBody', firstKey: 'customer', hasDefault: false, position: 3 },
+      { variable: 'secrets', firstKey: 'TOKEN', hasDefault: true, position: 34 },
+    ]);
+    const error = templateError(() => templateReferences('ok {{ bad expr }}'));
+    expect((error as unknown as { details: unknown }).details).toEqual({ position: 3 });
   });
 });

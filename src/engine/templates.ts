@@ -13,13 +13,16 @@ import { stringifyExactJson } from '../util/exact-json.js';
  *
  * A path step that is not found (missing key, index out of range, or stepping into a string,
  * number, boolean or null) is an error naming the whole path: a silently empty value would send
- * a wrong request instead of failing the step where the mistake is visible.
+ * a wrong request instead of failing the step where the mistake is visible — unless the
+ * expression names a default: `{{name.path ?? "fallback"}}`, where the default is a JSON literal
+ * (string in double quotes, number, true, false or null) used when the value is missing or null.
  */
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Lazy and dotAll so `{{a}} and {{b}}` are two expressions and an expression may span lines.
 const EXPRESSION = /\{\{([\s\S]*?)\}\}/g;
 const SEGMENT = /^(?:\.([A-Za-z0-9_$-]+)|\[(\d+)\]|\["([^"\\]*)"\]|\['([^'\\]*)'\])/;
+const DEFAULT = /^\s*\?\?\s*([\s\S]*?)\s*$/;
 
 interface ParsedExpression {
   /** The memory variable the expression starts from. */
@@ -28,6 +31,8 @@ interface ParsedExpression {
   readonly path: readonly string[];
   /** The expression as written between the braces, trimmed; used in error messages. */
   readonly source: string;
+  /** The value used when the path is missing or null (`?? <JSON literal>`); absent: none. */
+  readonly fallback?: { readonly value: unknown };
 }
 
 function invalidExpression(raw: string): HookflowError {
@@ -42,12 +47,28 @@ function parseExpression(raw: string): ParsedExpression {
   const path: string[] = [];
   let rest = source.slice(variable.length);
   while (rest.length > 0) {
+    const fallback = DEFAULT.exec(rest);
+    if (fallback !== null) return { variable, path, source, fallback: { value: parseDefault(fallback[1] ?? '', raw) } };
     const match = SEGMENT.exec(rest);
     if (match === null) throw invalidExpression(raw);
     path.push(match[1] ?? match[2] ?? match[3] ?? match[4] ?? '');
     rest = rest.slice(match[0].length);
   }
   return { variable, path, source };
+}
+
+/** A default is a JSON scalar literal: never an expression, so rendering still only looks values up. */
+function parseDefault(literal: string, raw: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(literal);
+  } catch {
+    throw new HookflowError('HOOKFLOW_ERR_TEMPLATE', `Invalid default in "{{${raw}}}": write a JSON literal such as "text", 0, true or null`);
+  }
+  if (typeof value === 'object' && value !== null) {
+    throw new HookflowError('HOOKFLOW_ERR_TEMPLATE', `Invalid default in "{{${raw}}}": write a JSON literal such as "text", 0, true or null`);
+  }
+  return value;
 }
 
 /** Own data properties only: inherited keys (`constructor`, `__proto__`, …) and getters are never read. */
@@ -61,19 +82,22 @@ function ownValue(container: unknown, key: string): { found: boolean; value?: un
 }
 
 function resolve(expression: ParsedExpression, memory: Readonly<Record<string, unknown>>): unknown {
+  const { fallback } = expression;
   const root = ownValue(memory, expression.variable);
   if (!root.found) {
+    if (fallback !== undefined) return fallback.value;
     throw new HookflowError('HOOKFLOW_ERR_TEMPLATE', `Unknown variable "${expression.variable}"`);
   }
   let current = root.value;
   for (const key of expression.path) {
     const next = ownValue(current, key);
     if (!next.found) {
+      if (fallback !== undefined) return fallback.value;
       throw new HookflowError('HOOKFLOW_ERR_TEMPLATE', `Path "${expression.source}" not found`);
     }
     current = next.value;
   }
-  return current;
+  return current === null && fallback !== undefined ? fallback.value : current;
 }
 
 function toText(value: unknown): string {
@@ -148,6 +172,37 @@ export function templateVariables(value: unknown): string[] {
   const names = new Set<string>();
   collectVariables(value, names);
   return [...names];
+}
+
+/** One `{{…}}` of a template string, for checks before any run. */
+export interface TemplateReference {
+  /** The memory variable it starts from. */
+  readonly variable: string;
+  /** The first key read from it (`secrets.TOKEN` → "TOKEN"), if any. */
+  readonly firstKey: string | undefined;
+  /** Whether it names a default (`?? …`), so a missing value is not an error. */
+  readonly hasDefault: boolean;
+  /** 0-based offset of its `{{` in the string. */
+  readonly position: number;
+}
+
+/**
+ * Every `{{…}}` of one template string, in order.
+ *
+ * @throws HookflowError HOOKFLOW_ERR_TEMPLATE for a malformed expression, with `details.position`.
+ */
+export function templateReferences(template: string): TemplateReference[] {
+  return [...template.matchAll(EXPRESSION)].map((match) => {
+    const position = match.index;
+    let parsed: ParsedExpression;
+    try {
+      parsed = parseExpression(match[1] ?? '');
+    } catch (thrown) {
+      const message = thrown instanceof Error ? thrown.message : String(thrown);
+      throw new HookflowError('HOOKFLOW_ERR_TEMPLATE', message, { details: { position }, cause: thrown });
+    }
+    return { variable: parsed.variable, firstKey: parsed.path[0], hasDefault: parsed.fallback !== undefined, position };
+  });
 }
 
 /** Whether `name` is a valid memory variable name (`^[A-Za-z_][A-Za-z0-9_]*$`). */

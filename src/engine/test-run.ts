@@ -3,6 +3,7 @@ import type { StepDefinition, WorkflowDefinition } from '../config/workflow-defi
 import { HookflowError, isHookflowError, toError } from '../errors/catalogue.js';
 import type { ClaimedRun, EventRecord, StepResultRecord } from '../store/store.js';
 import { initialMemory, memoryAfter } from './memory.js';
+import type { ExpressionCompiler } from './expressions/cel-engine.js';
 import { createRunExecutor, type StepKinds } from './run-executor.js';
 import { SecretScope, type SecretAccess } from './secret-scope.js';
 import type { StepKind } from './step.js';
@@ -32,6 +33,8 @@ export interface TestRunInput {
   baseline: ReadonlyMap<string, RecordedStep> | undefined;
   /** Outputs given for steps (mock mode), by step id; they win over the baseline's. */
   stubs: Readonly<Record<string, unknown>>;
+  /** Compiles steps' `if` conditions, as for production runs. */
+  expressions: ExpressionCompiler;
   clock: () => number;
   signal: AbortSignal;
 }
@@ -40,7 +43,7 @@ export interface TestRunInput {
 export interface TestRunStep {
   id: string;
   type: string;
-  /** `succeeded`, `failed`, or `not_run` (after an earlier step failed). */
+  /** `succeeded`, `failed`, `skipped` (its `if` was false), or `not_run` (after an earlier step failed). */
   status: string;
   /** An HTTP or LLM step's fields after templates, secrets shown as `[secret:NAME]`; null for other kinds or when rendering failed. */
   input: unknown;
@@ -66,7 +69,7 @@ export async function executeTestRun(input: TestRunInput): Promise<{ status: 'su
   const replay: StepKind = { type: 'http', run: async (step) => ({ output: recorded(step) }) };
   const kinds: StepKinds = input.mode === 'live' ? input.kinds : { ...input.kinds, http: replay as StepKinds['http'], llm: { ...replay, type: 'llm' } as StepKinds['llm'] };
   const records: StepResultRecord[] = [];
-  const execute = createRunExecutor({ steps: kinds, clock: input.clock });
+  const execute = createRunExecutor({ steps: kinds, clock: input.clock, expressions: input.expressions });
   const now = input.clock();
   const claimed: ClaimedRun = {
     run: {

@@ -26,6 +26,7 @@ export const ERRORS = {
   HOOKFLOW_ERR_FORBIDDEN_ROLE: { status: 403, publicMessage: 'Forbidden' },
   // Workflow runs (recorded on steps, never sent to webhook callers)
   HOOKFLOW_ERR_TEMPLATE: { status: 500, publicMessage: 'Template error' },
+  HOOKFLOW_ERR_EXPRESSION: { status: 500, publicMessage: 'Expression error' },
   HOOKFLOW_ERR_STEP_FAILED: { status: 500, publicMessage: 'Step failed' },
   HOOKFLOW_ERR_EGRESS_REFUSED: { status: 500, publicMessage: 'Outbound address refused' },
   HOOKFLOW_ERR_SECRET_DESTINATION: { status: 500, publicMessage: 'Secret refused for this destination' },

@@ -113,9 +113,10 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           const outcome = await ingress.accept(admitted, raw);
           if ('handshake' in outcome) return sendHandshake(reply, outcome.handshake);
-          // Response modes apply once the event (and its run) are committed; the test endpoint keeps its answer.
+          // Response modes apply once the event (and its run) are committed; the test endpoint, and a
+          // call the trigger's filter did not match (no run), keep their answers.
           const response = admitted.trigger.trigger.response;
-          if (response === undefined || test) return outcome;
+          if (response === undefined || test || 'filtered' in outcome) return outcome;
           const custom = response.mode === 'static'
             ? staticAnswer(response)
             : await resultAnswer({

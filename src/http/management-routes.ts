@@ -49,6 +49,7 @@ export const bulkBody = z
   .strict();
 export const eventsQuery = pageQuery.extend({
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  filtered: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 export const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
@@ -206,7 +207,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
         nextCursor: page.nextCursor,
       };
     }
-    const page = await store.listEvents(request.params.ws, request.params.wf, { test: query.test }, pageOf(query));
+    const page = await store.listEvents(request.params.ws, request.params.wf, { test: query.test, filtered: query.filtered }, pageOf(query));
     return { items: page.items.map(eventView), nextCursor: page.nextCursor };
   });
 
@@ -227,7 +228,9 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     }
     durations.sort((a, b) => a - b);
     const pct = (p: number): number | null => (durations.length === 0 ? null : (durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))] ?? null));
-    return { windowSeconds, runs: runs.length, truncated: runs.length === STATS_MAX_RUNS, counts, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null }, llm };
+    // Steps by status (skipped by their `if`, failed — continued past or not — and succeeded).
+    const steps = await store.countStepsSince(request.params.ws, request.params.wf, since);
+    return { windowSeconds, runs: runs.length, truncated: runs.length === STATS_MAX_RUNS, counts, steps, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null }, llm };
   });
 }
 

@@ -1,3 +1,4 @@
+import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { HookflowError, isHookflowError } from '../errors/catalogue.js';
 import { matchesAnyDigest } from '../secrets/constant-time.js';
 import { newId } from '../store/ids.js';
@@ -12,6 +13,7 @@ import { RateLimiter, type RateLimits } from './rate-limiter.js';
 import type { RejectionLog } from './rejection-log.js';
 import { findPresentedKey, firstHeaderValue, headersForStorage, type PresentedKey } from './request-key.js';
 import { getSignatureScheme } from './signatures/index.js';
+import { TriggerFilters } from './trigger-filter.js';
 import { validAt, type ResolvedTrigger, type TriggerRegistry } from './trigger-registry.js';
 
 /** What the HTTP layer knows about a webhook call before reading its body. */
@@ -43,7 +45,8 @@ export interface AdmittedWebhook {
 export type WebhookAnswer =
   | { status: 'accepted'; workflow_started: true; run_id: string }
   | { status: 'accepted'; workflow_started: false; duplicate: true; run_id: string | null }
-  | { status: 'accepted'; workflow_started: false; test: true };
+  | { status: 'accepted'; workflow_started: false; test: true }
+  | { status: 'accepted'; workflow_started: false; filtered: true };
 
 /** What `accept` answers: the accepted JSON, or a provider handshake's own answer. */
 export type AcceptOutcome = WebhookAnswer | { handshake: HandshakeAnswer };
@@ -57,6 +60,8 @@ export interface IngressServiceOptions {
   rejections: RejectionLog;
   metrics: Metrics;
   clock: () => number;
+  /** Compiles `trigger.filter` expressions. */
+  expressions: ExpressionCompiler;
   /** Called after a run was committed (wakes local workers). */
   onRunQueued?: () => void;
   /** Rate-limit buckets shared by every node (REDIS_URL); default: this process's own. */
@@ -82,11 +87,13 @@ export class IngressService {
   private readonly triggerLimits: RateLimits;
   private readonly ipLimits: RateLimits;
   private readonly allowlists = new WeakMap<ResolvedTrigger, (ip: string) => boolean>();
+  private readonly filters: TriggerFilters;
 
   constructor(private readonly options: IngressServiceOptions) {
     // Shared across nodes when given (Redis); else this process's own buckets.
     this.triggerLimits = options.rateLimits ?? new RateLimiter();
     this.ipLimits = options.rateLimits ?? new RateLimiter();
+    this.filters = new TriggerFilters(options.expressions);
   }
 
   async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger'): Promise<AdmittedWebhook> {
@@ -250,20 +257,32 @@ export class IngressService {
     if (handshake.kind === 'answer') return { handshake: await this.recordHandshake(admitted, handshake, body.json, now) };
     const eventId = newId('evt', now);
     const idempotencyKey = incoming.test ? null : idempotencyKeyOf(incoming.headers, trigger.trigger.idempotencyHeader);
+    // Test calls are only recorded (they start no run anyway); without a filter nothing is spent here.
+    const verdict = incoming.test || trigger.trigger.filter === undefined
+      ? undefined
+      : this.filters.judge(trigger, { headers: headersForStorage(incoming.headers, admitted.presentedKey), bodyJson: body.json, query: queryWithoutKey(incoming) });
+    const filtered = verdict !== undefined && !verdict.matched;
     const meta = {
       ...this.metaOf(admitted, eventId),
       bodyBytes: rawBody.length,
       ...(idempotencyKey === null ? {} : { idempotencyKey }),
       ...(incoming.test ? { test: true } : {}),
+      ...(filtered ? { filtered: true } : {}),
+      ...(verdict !== undefined && !verdict.matched && verdict.error !== undefined ? { filterError: verdict.error } : {}),
     };
     const result = await this.options.store.ingest(
       {
-        event: eventRecord(admitted, { id: eventId, bodyJson: body.json, meta, idempotencyKey }),
-        run: incoming.test ? null : { id: newId('run', now), maxAttempts: trigger.maxAttempts ?? this.options.defaults.maxAttempts },
-        idempotency: idempotencyKey === null ? null : { key: idempotencyKey, expiresAt: now + this.options.defaults.idempotencyTtlSeconds * 1000 },
+        event: { ...eventRecord(admitted, { id: eventId, bodyJson: body.json, meta, idempotencyKey }), ...(filtered ? { filtered: true } : {}) },
+        run: incoming.test || filtered ? null : { id: newId('run', now), maxAttempts: trigger.maxAttempts ?? this.options.defaults.maxAttempts },
+        // A filtered call started nothing a repeat could duplicate.
+        idempotency: idempotencyKey === null || filtered ? null : { key: idempotencyKey, expiresAt: now + this.options.defaults.idempotencyTtlSeconds * 1000 },
       },
       now,
     );
+    if (filtered) {
+      this.options.metrics.webhooks.inc({ outcome: 'filtered' });
+      return { status: 'accepted', workflow_started: false, filtered: true };
+    }
     return this.answer(incoming, result, now - admitted.receivedAt);
   }
 

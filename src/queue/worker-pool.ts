@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isHookflowError, toError } from '../errors/catalogue.js';
-import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
+import type { AttemptRef, ClaimedRun, StepResultRecord, StepStatus, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { RUN_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../util/memory-budget.js';
 import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
@@ -17,7 +17,7 @@ export type RunSteps = (
     ref: AttemptRef;
     signal: AbortSignal;
     checkpoint: (step: StepResultRecord) => Promise<boolean>;
-    onStep: (type: string, status: 'succeeded' | 'failed') => void;
+    onStep: (type: string, status: StepStatus) => void;
     /** The run's share of the memory budget, released when the attempt ends. */
     reservation?: Reservation;
   },

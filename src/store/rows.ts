@@ -1,6 +1,6 @@
 import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
-  ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepResultRecord,
+  ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepCondition, StepResultRecord,
   StepStatus, TokenRole, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from './store.js';
 
@@ -34,7 +34,7 @@ export interface WorkspaceSecretRow {
 /** An `events` row. */
 export interface EventRow {
   id: string; workspace_id: string; workflow_id: string; workflow_version: number; received_at: number;
-  test: BooleanColumn; headers: string; body: string; meta: string; idempotency_key: string | null;
+  test: BooleanColumn; filtered: BooleanColumn; headers: string; body: string; meta: string; idempotency_key: string | null;
 }
 /** A `runs` row. */
 export interface RunRow {
@@ -47,7 +47,7 @@ export interface RunRow {
 export interface StepRow {
   run_id: string; step_id: string; step_index: number; type: string; attempt: number; status: StepStatus;
   started_at: number; finished_at: number; output: string; memory_writes: string; error: string | null;
-  logs: string; usage: string | null; earlier_attempts?: string;
+  logs: string; usage: string | null; earlier_attempts?: string; condition: string | null; continued: BooleanColumn;
 }
 /** A `rejected_calls` row. */
 export interface RejectedRow {
@@ -105,6 +105,8 @@ export const toEvent = (row: EventRow): EventRecord => ({
   body: parseExactJson(row.body),
   meta: JSON.parse(row.meta) as Record<string, unknown>,
   idempotencyKey: row.idempotency_key,
+  // Only set when true, like the other optional marks below: most events and steps have none.
+  ...(truthy(row.filtered) ? { filtered: true } : {}),
 });
 
 /** Maps a runs row. */
@@ -143,6 +145,8 @@ export const toStepResult = (row: StepRow): StepResultRecord => ({
   logs: JSON.parse(row.logs) as string[],
   usage: row.usage === null ? null : (parseExactJson(row.usage) as Record<string, unknown>),
   earlierAttempts: row.earlier_attempts === undefined ? [] : (JSON.parse(row.earlier_attempts) as StepAttempt[]),
+  ...(row.condition === null ? {} : { condition: JSON.parse(row.condition) as StepCondition }),
+  ...(truthy(row.continued) ? { continued: true } : {}),
 });
 
 /** A `jobs` row. */

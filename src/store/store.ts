@@ -73,6 +73,8 @@ export interface EventRecord {
   workflowVersion: number;
   receivedAt: number;
   test: boolean;
+  /** Accepted, but the trigger's filter did not match: no run was started. Absent: false. */
+  filtered?: boolean;
   headers: Record<string, string>;
   body: unknown;
   /** The `webhook` memory variable: method, query (without key), sourceIp, contentType, … */
@@ -100,7 +102,13 @@ export interface RunRecord {
   replayOf: string | null;
 }
 
-export type StepStatus = 'succeeded' | 'failed';
+export type StepStatus = 'succeeded' | 'failed' | 'skipped';
+
+/** A step's `if` as evaluated: the expression and its value. */
+export interface StepCondition {
+  expression: string;
+  value: unknown;
+}
 
 /** A finished step of a run, checkpointed before the next step starts. */
 export interface StepResultRecord {
@@ -121,6 +129,22 @@ export interface StepResultRecord {
   usage: Record<string, unknown> | null;
   /** The step's earlier attempts in this run, oldest first (read only: the store keeps them on each new attempt). */
   earlierAttempts?: StepAttempt[];
+  /** The step's `if`, when it has one (a `skipped` step's value is false). */
+  condition?: StepCondition | null;
+  /** A failure that did not fail the run (`continueOnError`): finished, never retried. */
+  continued?: boolean;
+}
+
+/** Counts of steps by status, every status present (a stats answer's `steps`). */
+export function stepCounts(rows: readonly { status: string; n: number | string }[]): Record<StepStatus, number> {
+  const counts: Record<StepStatus, number> = { succeeded: 0, failed: 0, skipped: 0 };
+  for (const row of rows) if (row.status in counts) counts[row.status as StepStatus] = Number(row.n);
+  return counts;
+}
+
+/** Whether a stored step is finished for good: a later attempt resumes after it instead of rerunning it. */
+export function isFinishedStep(step: StepResultRecord): boolean {
+  return step.status !== 'failed' || step.continued === true;
 }
 
 /** One earlier attempt of a step: what a retry or a resume replaced. */
@@ -141,6 +165,8 @@ export interface IngestRecord {
     workflowVersion: number;
     receivedAt: number;
     test: boolean;
+    /** The trigger's filter did not match (no run; `run` is null). Default false. */
+    filtered?: boolean;
     headersJson: string;
     bodyJson: string;
     metaJson: string;
@@ -218,7 +244,7 @@ export interface ClaimedRun {
   run: RunRecord;
   event: EventRecord;
   workflow: WorkflowRecord;
-  /** Steps already finished by earlier attempts (resume after them). */
+  /** Steps already finished by earlier attempts (succeeded, skipped, or failed with `continued`): resume after them. */
   finishedSteps: StepResultRecord[];
 }
 
@@ -311,7 +337,7 @@ export interface Store {
   /** The hot path: group-committed; resolves only after the commit is durable. */
   ingest(record: IngestRecord, now: number): Promise<IngestResult>;
   getEvent(workspaceId: string, eventId: string): Promise<EventRecord | null>;
-  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>>;
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined; filtered?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>>;
 
   recordRejectedCall(record: RejectedCallRecord): Promise<void>;
   listRejectedCalls(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<RejectedCallRecord>>;
@@ -347,6 +373,8 @@ export interface Store {
   getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
   listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
+  /** Step results by status over the runs created at or after `since` (the stats endpoint). */
+  countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>>;
 
   // --- access: API tokens and the audit log ---
   createApiToken(token: ApiTokenRecord): Promise<void>;

@@ -27,6 +27,9 @@ export function runDetailView(run: RunRecord, memory: Record<string, unknown>, s
         finishedAt: iso(attempt.finishedAt),
         error: attempt.error,
       })),
+      // The `if` as evaluated (a skipped step's value is false); a failure the run continued past.
+      ...(step.condition == null ? {} : { condition: step.condition }),
+      ...(step.continued === true ? { continuedOnError: true } : {}),
     })),
   };
 }
@@ -59,6 +62,7 @@ export function eventView(event: EventRecord): Record<string, unknown> {
     workflowVersion: event.workflowVersion,
     receivedAt: iso(event.receivedAt),
     test: event.test,
+    filtered: event.filtered === true,
     headers: event.headers,
     body: event.body,
     webhook: event.meta,

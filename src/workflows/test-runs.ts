@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeIssues, workflowDefinitionSchema, type WorkflowDefinition } from '../config/workflow-definition.js';
 import type { StepKinds } from '../engine/run-executor.js';
 import type { SecretAccess } from '../engine/secret-scope.js';
+import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { executeTestRun, type RecordedStep, type TestRunStep } from '../engine/test-run.js';
 import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
@@ -30,7 +31,7 @@ export interface TestRunServiceOptions {
   store: Store;
   workflows: WorkflowService;
   /** The step kinds and secret access test runs use (built on first use when the process has no workers). */
-  engine: () => { kinds: StepKinds; secrets: SecretAccess };
+  engine: () => { kinds: StepKinds; secrets: SecretAccess; expressions: ExpressionCompiler };
   clock: () => number;
 }
 
@@ -102,7 +103,7 @@ export class TestRunService {
     const engine = this.options.engine();
     return executeTestRun({
       mode: options.mode, definition: options.definition, event: options.event, workspaceId: options.workspaceId, workflowId: options.workflowId,
-      runId: options.id, kinds: engine.kinds, secrets: engine.secrets, baseline: options.baseline, stubs: options.stubs, clock: this.options.clock, signal: options.signal,
+      runId: options.id, kinds: engine.kinds, secrets: engine.secrets, expressions: engine.expressions, baseline: options.baseline, stubs: options.stubs, clock: this.options.clock, signal: options.signal,
     });
   }
 

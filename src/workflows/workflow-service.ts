@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeIssues, RESOURCE_ID, workflowDefinitionSchema, type WorkflowDefinition } from '../config/workflow-definition.js';
+import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
+import { checkDefinition, formatFinding } from '../engine/expressions/definition-checks.js';
 import { HookflowError } from '../errors/catalogue.js';
 import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
@@ -21,6 +23,10 @@ export interface WorkflowServiceOptions {
   clock: () => number;
   /** Deepest JSON nesting accepted in a definition (HOOKFLOW_MAX_JSON_DEPTH); default 64. */
   maxJsonDepth?: number;
+  /** Compiles CEL for the save-time checks. */
+  expressions: ExpressionCompiler;
+  /** The names of a workspace's secrets, for `{{secrets.NAME}}` checks. Default: none exist. */
+  secretNames?: (workspaceId: string) => Promise<ReadonlySet<string>>;
 }
 
 /** Grace period of the old key after a rotation, seconds (API.md). */
@@ -58,6 +64,7 @@ export class WorkflowService {
   async createWorkflow(workspaceId: string, input: unknown): Promise<Record<string, unknown>> {
     await this.requireWorkspace(workspaceId);
     const definition = parseDefinition(input, this.options.maxJsonDepth);
+    const warnings = await this.checkDefinition(workspaceId, definition);
     if (definition.trigger.signature !== undefined && definition.trigger.signature.secret === undefined) {
       throw validation(['trigger.signature.secret: required']);
     }
@@ -74,7 +81,7 @@ export class WorkflowService {
     await this.options.store.createWorkflow(record, this.encryptAll(workspaceId, id, secrets, now, secretDestinations(definition)));
     this.options.registry.invalidate(workspaceId, id);
     const created = await this.requireWorkflowRecord(workspaceId, id);
-    return withWarnings(this.view(created, new Set(secrets.keys()), sharedKey), credentialWarnings(definition));
+    return withWarnings(this.view(created, new Set(secrets.keys()), sharedKey), [...warnings, ...credentialWarnings(definition)]);
   }
 
   async getWorkflow(workspaceId: string, workflowId: string): Promise<Record<string, unknown>> {
@@ -96,6 +103,7 @@ export class WorkflowService {
   async updateWorkflow(workspaceId: string, workflowId: string, input: unknown): Promise<Record<string, unknown>> {
     const current = await this.requireWorkflowRecord(workspaceId, workflowId);
     const definition = parseDefinition(withoutViewFields(withoutSecretPlaceholders(input)), this.options.maxJsonDepth);
+    const warnings = await this.checkDefinition(workspaceId, definition);
     const signature = definition.trigger.signature;
     if (signature !== undefined && signature.secret === undefined) {
       // Keeping the stored secret is only meaningful for the scheme it was given for.
@@ -126,7 +134,18 @@ export class WorkflowService {
     const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
     await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys()]);
     this.options.registry.invalidate(workspaceId, workflowId);
-    return withWarnings(await this.getWorkflow(workspaceId, workflowId), credentialWarnings(definition));
+    return withWarnings(await this.getWorkflow(workspaceId, workflowId), [...warnings, ...credentialWarnings(definition)]);
+  }
+
+  /**
+   * The save-time checks (docs/expressions.md): errors refuse the save with a 400 naming step,
+   * field and position; warnings are returned with the saved workflow.
+   */
+  private async checkDefinition(workspaceId: string, definition: WorkflowDefinition): Promise<string[]> {
+    const knownSecrets = this.options.secretNames === undefined ? new Set<string>() : await this.options.secretNames(workspaceId);
+    const { errors, warnings } = await checkDefinition(definition, { expressions: this.options.expressions, knownSecrets });
+    if (errors.length > 0) throw validation(errors.map(formatFinding));
+    return warnings.map(formatFinding);
   }
 
   /**

@@ -23,8 +23,8 @@ const HEARTBEAT_SQL = `UPDATE runs SET lease_expires_at = $4 WHERE ${FENCE}`;
  */
 const CHECKPOINT_SQL = `
   WITH owner AS (SELECT id FROM runs WHERE ${FENCE} FOR SHARE)
-  INSERT INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage)
-  SELECT owner.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM owner
+  INSERT INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage, condition, continued)
+  SELECT owner.id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 FROM owner
   ON CONFLICT (run_id, step_id) DO UPDATE SET
     earlier_attempts = CASE WHEN step_results.attempt <> EXCLUDED.attempt
       THEN (step_results.earlier_attempts::jsonb || jsonb_build_array(jsonb_build_object('attempt', step_results.attempt, 'status', step_results.status,
@@ -32,7 +32,8 @@ const CHECKPOINT_SQL = `
       ELSE step_results.earlier_attempts END,
     step_index = EXCLUDED.step_index, type = EXCLUDED.type, attempt = EXCLUDED.attempt, status = EXCLUDED.status,
     started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, output = EXCLUDED.output,
-    memory_writes = EXCLUDED.memory_writes, error = EXCLUDED.error, logs = EXCLUDED.logs, usage = EXCLUDED.usage
+    memory_writes = EXCLUDED.memory_writes, error = EXCLUDED.error, logs = EXCLUDED.logs, usage = EXCLUDED.usage,
+    condition = EXCLUDED.condition, continued = EXCLUDED.continued
   RETURNING run_id`;
 
 const COMPLETE_SQL = `
@@ -80,6 +81,7 @@ export async function checkpointStep(pool: Pool, ref: AttemptRef, step: StepResu
   const values = [
     ...fence(ref), s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt,
     s.output, s.memoryWrites, s.error === null ? null : storableText(s.error), s.logs, s.usage,
+    s.condition == null ? null : JSON.stringify(s.condition), s.continued === true,
   ];
   return (await run(pool, 'checkpoint', 'hookflow_checkpoint_step', CHECKPOINT_SQL, values)).rowCount > 0;
 }

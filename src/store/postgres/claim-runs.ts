@@ -86,7 +86,7 @@ async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<{ ready: Clai
          ON wanted.workspace_id = v.workspace_id AND wanted.workflow_id = v.workflow_id AND wanted.version = v.version`,
       [claimed.map((run) => run.workspace_id), claimed.map((run) => run.workflow_id), claimed.map((run) => run.workflow_version)],
     ),
-    pool.query<StepRow>("SELECT * FROM step_results WHERE run_id = ANY($1::text[]) AND status = 'succeeded' ORDER BY run_id, step_index", [runIds]),
+    pool.query<StepRow>("SELECT * FROM step_results WHERE run_id = ANY($1::text[]) AND (status IN ('succeeded', 'skipped') OR continued) ORDER BY run_id, step_index", [runIds]),
   ]);
   const eventById = new Map<string, EventRecord>(events.rows.map((row) => [row.id, toEvent(row)]));
   const workflowByVersion = new Map<string, WorkflowRecord>(workflows.rows.map((row) => [versionKey(row.workspace_id, row.workflow_id, row.version), toWorkflow(row)]));

@@ -15,15 +15,16 @@ import { notifyIfAny } from './run-notifier.js';
  * 2. Only calls without a key or whose key now points at their own event are `accepted`; their
  *    events and queued runs are inserted.
  * 3. One NOTIFY wakes workers on every node when any run was queued.
- * The batch's arrays are 16 parameters whatever its size, so it never nears the bind limit.
+ * The batch's arrays are 17 parameters whatever its size, so it never nears the bind limit.
  */
 const INGEST_SQL = `
   WITH input AS (
     SELECT * FROM unnest(
       $1::int[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::boolean[], $8::text[],
-      $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::bigint[], $16::bigint[]
+      $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::bigint[], $16::bigint[],
+      $17::boolean[]
     ) AS t(idx, event_id, workspace_id, workflow_id, workflow_version, received_at, test, headers,
-           body, meta, event_key, run_id, max_attempts, idem_key, idem_expires_at, now)
+           body, meta, event_key, run_id, max_attempts, idem_key, idem_expires_at, now, filtered)
   ),
   keys AS (
     INSERT INTO idempotency_keys AS k (workspace_id, workflow_id, key, event_id, run_id, expires_at)
@@ -44,8 +45,8 @@ const INGEST_SQL = `
     WHERE i.idem_key IS NULL OR EXISTS (SELECT 1 FROM keys WHERE keys.event_id = i.event_id)
   ),
   written_events AS (
-    INSERT INTO events (id, workspace_id, workflow_id, workflow_version, received_at, test, headers, body, meta, idempotency_key)
-    SELECT event_id, workspace_id, workflow_id, workflow_version, received_at, test, headers, body, meta, event_key FROM accepted
+    INSERT INTO events (id, workspace_id, workflow_id, workflow_version, received_at, test, filtered, headers, body, meta, idempotency_key)
+    SELECT event_id, workspace_id, workflow_id, workflow_version, received_at, test, filtered, headers, body, meta, event_key FROM accepted
   ),
   written_runs AS (
     INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at)
@@ -67,13 +68,13 @@ interface Call {
  * in one statement and returns each call's result, in order. Throws what `pg` threw.
  */
 async function writeBatch(pool: Pool, calls: readonly Call[], timeoutMs: number): Promise<IngestResult[]> {
-  const columns: unknown[][] = Array.from({ length: 16 }, () => []);
+  const columns: unknown[][] = Array.from({ length: 17 }, () => []);
   calls.forEach(({ record, now }, index) => {
     const { event, run, idempotency } = record;
     const row = [
       index, event.id, event.workspaceId, event.workflowId, event.workflowVersion, event.receivedAt, event.test, event.headersJson,
       event.bodyJson, event.metaJson, event.idempotencyKey, run?.id ?? null, run?.maxAttempts ?? null, idempotency?.key ?? null,
-      idempotency?.expiresAt ?? null, now,
+      idempotency?.expiresAt ?? null, now, event.filtered === true,
     ];
     row.forEach((value, column) => columns[column]?.push(value));
   });

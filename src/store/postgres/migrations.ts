@@ -148,6 +148,15 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     sql: 'ALTER TABLE secrets ADD COLUMN origin TEXT;',
   },
   {
+    version: 5,
+    name: 'filtered events, skipped and continued steps',
+    sql: `
+      ALTER TABLE events ADD COLUMN filtered BOOLEAN NOT NULL DEFAULT false;
+      ALTER TABLE step_results ADD COLUMN condition TEXT;
+      ALTER TABLE step_results ADD COLUMN continued BOOLEAN NOT NULL DEFAULT false;
+    `,
+  },
+  {
     version: 6,
     name: 'workspace secrets',
     sql: `

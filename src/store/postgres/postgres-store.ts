@@ -6,6 +6,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
   RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from '../store.js';
+import { stepCounts, type StepStatus } from '../store.js';
 import * as attempts from './attempt-writes.js';
 import { claimRuns } from './claim-runs.js';
 import { IngestBatcher } from './ingest-batch.js';
@@ -245,12 +246,16 @@ export class PostgresStore implements Store {
     return row === undefined ? null : toEvent(row);
   }
 
-  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined; filtered?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
     const params: unknown[] = [workspaceId, workflowId];
     let where = 'workspace_id = $1 AND workflow_id = $2';
     if (filter.test !== undefined) {
       params.push(filter.test);
       where += ` AND test = $${params.length}`;
+    }
+    if (filter.filtered !== undefined) {
+      params.push(filter.filtered);
+      where += ` AND filtered = $${params.length}`;
     }
     return this.page<EventRow, EventRecord>({
       from: 'SELECT * FROM events', where, params, timeColumn: 'received_at', page, map: toEvent, position: (e) => ({ time: e.receivedAt, id: e.id }),
@@ -395,6 +400,10 @@ export class PostgresStore implements Store {
       from: 'SELECT * FROM audit_log', where: filter.workspaceId === undefined ? 'TRUE' : 'workspace_id = $1', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],
       timeColumn: 'at', page, map: toAudit, position: (a) => ({ time: a.at, id: a.id }),
     });
+  }
+
+  async countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>> {
+    return stepCounts(await this.rows<{ status: string; n: string }>('read', 'SELECT s.status, COUNT(*) AS n FROM step_results s JOIN runs r ON r.id = s.run_id WHERE r.workspace_id = $1 AND r.workflow_id = $2 AND r.created_at >= $3 GROUP BY s.status', [workspaceId, workflowId, since]));
   }
 
   claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {

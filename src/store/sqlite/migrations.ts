@@ -141,6 +141,15 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     sql: 'ALTER TABLE secrets ADD COLUMN origin TEXT;',
   },
   {
+    version: 5,
+    name: 'filtered events, skipped and continued steps',
+    sql: `
+      ALTER TABLE events ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE step_results ADD COLUMN condition TEXT;
+      ALTER TABLE step_results ADD COLUMN continued INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     version: 6,
     name: 'workspace secrets',
     sql: `

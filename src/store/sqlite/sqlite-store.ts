@@ -7,6 +7,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
   RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
 } from '../store.js';
+import { isFinishedStep, stepCounts, type StepStatus } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
   serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
@@ -236,12 +237,16 @@ export class SqliteStore implements Store {
     });
   }
 
-  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
+  listEvents(workspaceId: string, workflowId: string, filter: { test?: boolean | undefined; filtered?: boolean | undefined }, page: PageRequest): Promise<Page<EventRecord>> {
     const params: unknown[] = [workspaceId, workflowId];
     let where = 'workspace_id = ? AND workflow_id = ?';
     if (filter.test !== undefined) {
       where += ' AND test = ?';
       params.push(filter.test ? 1 : 0);
+    }
+    if (filter.filtered !== undefined) {
+      where += ' AND filtered = ?';
+      params.push(filter.filtered ? 1 : 0);
     }
     return this.page<EventRow, EventRecord>({
       from: 'SELECT * FROM events', where, params, timeColumn: 'received_at', page, map: toEvent, position: (e) => ({ time: e.receivedAt, id: e.id }),
@@ -373,6 +378,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>> {
+    return this.read(() => stepCounts(this.sql('SELECT s.status, COUNT(*) AS n FROM step_results s JOIN runs r ON r.id = s.run_id WHERE r.workspace_id = ? AND r.workflow_id = ? AND r.created_at >= ? GROUP BY s.status').all(workspaceId, workflowId, since) as { status: string; n: number }[]));
+  }
+
   async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
     const runs = await this.writer.call('claimRuns', options);
     const claimed: ClaimedRun[] = [];
@@ -387,7 +396,7 @@ export class SqliteStore implements Store {
         await this.failRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }, 'Event or workflow version no longer exists', null, options.now);
         continue;
       }
-      claimed.push({ run, event, workflow, finishedSteps: steps.filter((step) => step.status === 'succeeded') });
+      claimed.push({ run, event, workflow, finishedSteps: steps.filter(isFinishedStep) });
     }
     return claimed;
   }

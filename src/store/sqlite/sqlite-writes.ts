@@ -12,8 +12,8 @@ import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from 
  * replaced, and its summary appended to `earlier_attempts`, so run detail shows every attempt.
  */
 const CHECKPOINT_SQL = `
-  INSERT INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  INSERT INTO step_results (run_id, step_id, step_index, type, attempt, status, started_at, finished_at, output, memory_writes, error, logs, usage, condition, continued)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (run_id, step_id) DO UPDATE SET
     earlier_attempts = CASE WHEN step_results.attempt <> excluded.attempt
       THEN json_insert(step_results.earlier_attempts, '$[#]', json_object('attempt', step_results.attempt, 'status', step_results.status,
@@ -21,7 +21,8 @@ const CHECKPOINT_SQL = `
       ELSE step_results.earlier_attempts END,
     step_index = excluded.step_index, type = excluded.type, attempt = excluded.attempt, status = excluded.status,
     started_at = excluded.started_at, finished_at = excluded.finished_at, output = excluded.output,
-    memory_writes = excluded.memory_writes, error = excluded.error, logs = excluded.logs, usage = excluded.usage`;
+    memory_writes = excluded.memory_writes, error = excluded.error, logs = excluded.logs, usage = excluded.usage,
+    condition = excluded.condition, continued = excluded.continued`;
 
 /**
  * Every write hookflow makes to SQLite. Runs only in the writer thread, which owns the one write
@@ -192,8 +193,8 @@ export class SqliteWrites {
         | undefined;
       if (seen !== undefined && seen.expires_at > args.now) return { duplicate: true, runId: seen.run_id, eventId: seen.event_id };
     }
-    this.sql('INSERT INTO events (id, workspace_id, workflow_id, workflow_version, received_at, test, headers, body, meta, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-      event.id, event.workspaceId, event.workflowId, event.workflowVersion, event.receivedAt, event.test ? 1 : 0,
+    this.sql('INSERT INTO events (id, workspace_id, workflow_id, workflow_version, received_at, test, filtered, headers, body, meta, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      event.id, event.workspaceId, event.workflowId, event.workflowVersion, event.receivedAt, event.test ? 1 : 0, event.filtered === true ? 1 : 0,
       event.headersJson, event.bodyJson, event.metaJson, event.idempotencyKey,
     );
     if (run !== null) {
@@ -296,6 +297,7 @@ export class SqliteWrites {
     const s = args.step;
     this.sql(CHECKPOINT_SQL).run(
       args.ref.runId, s.stepId, s.stepIndex, s.type, s.attempt, s.status, s.startedAt, s.finishedAt, s.output, s.memoryWrites, s.error, s.logs, s.usage,
+      s.condition == null ? null : JSON.stringify(s.condition), s.continued === true ? 1 : 0,
     );
     return true;
   }
