@@ -13,8 +13,8 @@ export interface ExecuteRunContext {
   signal: AbortSignal;
   /** Stores a finished step durably; resolves false when the attempt lost its lease. */
   checkpoint: (step: StepResultRecord) => Promise<boolean>;
-  /** Called after each step with its type and status, for metrics. */
-  onStep?: (type: string, status: 'succeeded' | 'failed') => void;
+  /** Called after each step with its type, status and reported usage (LLM tokens), for metrics. */
+  onStep?: (type: string, status: 'succeeded' | 'failed', usage?: Record<string, unknown> | null) => void;
   /** The run's share of the memory budget (see StepContext). */
   reservation?: Reservation;
 }
@@ -77,7 +77,7 @@ export function createRunExecutor(options: RunExecutorOptions): (claimed: Claime
       const memoryWrites: Record<string, unknown> = { ...(outcome.saved ?? {}) };
       if (step.output !== undefined) memoryWrites[step.output] = outcome.output ?? null;
       const finished = record('succeeded', outcome, null, memoryWrites);
-      context.onStep?.(step.type, 'succeeded');
+      context.onStep?.(step.type, 'succeeded', outcome.usage);
       if (index === lastIndex) return finished;
       const owned = await context.checkpoint(finished);
       if (!owned) throw new HookflowError('HOOKFLOW_ERR_LEASE_LOST', 'Another attempt owns this run now');

@@ -202,7 +202,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     if (query.rejected === true) {
       const page = await store.listRejectedCalls(request.params.ws, request.params.wf, pageOf(query));
       return {
-        items: page.items.map((r) => ({ id: r.id, receivedAt: new Date(r.receivedAt).toISOString(), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes })),
+        items: page.items.map((r) => ({ id: r.id, receivedAt: new Date(r.receivedAt).toISOString(), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes, userAgent: r.userAgent })),
         nextCursor: page.nextCursor,
       };
     }

@@ -5,6 +5,7 @@ import { isHookflowError, toError } from '../errors/catalogue.js';
 import type { AttemptRef, ClaimedRun, StepResultRecord, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { RUN_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../util/memory-budget.js';
+import type { WorkflowLabels } from '../telemetry/workflow-labels.js';
 import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
 
 /**
@@ -17,7 +18,7 @@ export type RunSteps = (
     ref: AttemptRef;
     signal: AbortSignal;
     checkpoint: (step: StepResultRecord) => Promise<boolean>;
-    onStep: (type: string, status: 'succeeded' | 'failed') => void;
+    onStep: (type: string, status: 'succeeded' | 'failed', usage?: Record<string, unknown> | null) => void;
     /** The run's share of the memory budget, released when the attempt ends. */
     reservation?: Reservation;
   },
@@ -27,6 +28,8 @@ export interface WorkerPoolOptions {
   store: Store;
   logger: Logger;
   metrics: Metrics;
+  /** Per-workflow metric series (capped label pairs). */
+  labels: WorkflowLabels;
   clock: () => number;
   /** Runs executed at once by this process. */
   concurrency: number;
@@ -168,6 +171,7 @@ export class WorkerPool {
     const { store, logger, metrics, clock, leaseMs } = this.options;
     const { run } = claimed;
     const ref: AttemptRef = { runId: run.id, attempt: run.attempts, workerId: this.workerId };
+    const series = this.options.labels.of(run.workspaceId, run.workflowId);
     const controller = new AbortController();
     // Taken already (the claim parsed the body), so reserved whether it fits or not: later claims wait for it.
     const reservation = this.options.budget?.reserve(bodyBytesOf(claimed) * RUN_BYTES_PER_BODY_BYTE);
@@ -189,11 +193,11 @@ export class WorkerPool {
           ref,
           signal: controller.signal,
           checkpoint: (step) => store.checkpointStep(ref, step),
-          onStep: (type, status) => metrics.steps.inc({ type, status }),
+          onStep: (type, status, usage) => series.countStep(type, status, usage),
           ...(reservation === undefined ? {} : { reservation }),
         });
         if (await store.completeRun(ref, clock(), finalStep)) {
-          metrics.runsFinished.inc({ status: 'succeeded' });
+          series.countRunFinished('succeeded');
           this.options.onRunFinished?.(ref.runId);
         }
       } catch (thrown) {
@@ -212,7 +216,7 @@ export class WorkerPool {
   }
 
   private async settleFailure(claimed: ClaimedRun, ref: AttemptRef, thrown: unknown, shuttingDown: boolean): Promise<void> {
-    const { store, logger, metrics, clock } = this.options;
+    const { store, logger, clock } = this.options;
     if (shuttingDown) {
       // Stopped mid-run by a graceful shutdown: give the attempt back unused.
       await store.releaseRun(ref);
@@ -226,7 +230,7 @@ export class WorkerPool {
     const retryAt = canRetry ? clock() + retryDelayAfterFailureMs(ref.attempt, retryAfterMs, this.options.backoff) : null;
     const recorded = await store.failRun(ref, message, retryAt, clock());
     if (recorded && retryAt === null) {
-      metrics.runsFinished.inc({ status: 'failed' });
+      this.options.labels.of(claimed.run.workspaceId, claimed.run.workflowId).countRunFinished('failed');
       this.options.onRunFinished?.(ref.runId);
     }
     logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
