@@ -22,7 +22,7 @@ describe('per-workflow metrics', () => {
   let ws: string;
 
   beforeAll(async () => {
-    app = await startTestApp({ clock: () => nowMs });
+    app = await startTestApp({ clock: () => nowMs, env: { HOOKFLOW_STATS_FLUSH_MS: '100' } });
     ws = (await createWorkflow(app, { id: 'alpha', name: 'alpha', trigger: { type: 'webhook', sharedKey: KEY_A, rateLimit: { perMinute: 4 }, maxBodyBytes: 256 }, steps: script })).workspaceId;
     expect((await app.api('POST', `/api/workspaces/${ws}/workflows`, { id: 'beta', name: 'beta', trigger: { type: 'webhook', sharedKey: KEY_B }, steps: script })).status).toBe(201);
     expect((await app.api('POST', `/api/workspaces/${ws}/workflows`, { id: 'off', name: 'off', enabled: false, trigger: { type: 'webhook' }, steps: script })).status).toBe(201);
@@ -74,6 +74,50 @@ describe('per-workflow metrics', () => {
     const after = await scrape(app.url);
     expect(after.get(seriesKey('hookflow_ingest_duration_seconds_count', { workspace: ws, workflow: 'alpha' }))).toBe(2);
     expect(after.get(seriesKey('hookflow_ingest_duration_seconds_count', { workspace: ws, workflow: 'beta' }))).toBe(1);
+
+    // The stats API, from stored rows (flushed every 100 ms here), moves by the same mix.
+    const statsOf = async (path: string, total: number) =>
+      eventually(async () => {
+        const answer = await app.api('GET', `/api/workspaces/${ws}${path}/stats?windowSeconds=3600`);
+        expect(answer.status).toBe(200);
+        return answer.body.webhooks.total === total ? answer.body : undefined;
+      });
+    const alphaStats = await statsOf('/workflows/alpha', 6);
+    expect(alphaStats.webhooks).toStrictEqual({
+      total: 6, errors: 3,
+      byOutcome: { accepted: 2, duplicate: 1, invalid_key: 1, body_too_large: 1, trigger_rate_limit: 1 },
+      byStatus: { 200: 3, 401: 1, 413: 1, 429: 1 },
+    });
+    expect(alphaStats.errorRate).toBe(0.5);
+    expect(alphaStats.p50Ms).toBeGreaterThan(0);
+    expect(alphaStats.p50Ms).toBeLessThanOrEqual(alphaStats.p95Ms);
+    expect(alphaStats.p95Ms).toBeLessThanOrEqual(alphaStats.p99Ms);
+    expect(alphaStats.runs).toMatchObject({ total: 2, byStatus: { queued: 2, running: 0, succeeded: 0, failed: 0 }, failureRate: null });
+    expect(alphaStats.series.bucketSeconds).toBe(60);
+    const busy = alphaStats.series.buckets.filter((bucket: { webhooks: number }) => bucket.webhooks > 0);
+    expect(busy).toStrictEqual([{ start: '2026-03-01T10:00:00.000Z', webhooks: 6, errors: 3, accepted: 2, runsSucceeded: 0, runsFailed: 0 }]);
+
+    const betaStats = await statsOf('/workflows/beta', 4);
+    expect(betaStats.webhooks.byOutcome).toStrictEqual({ accepted: 1, missing_key: 1, invalid_key: 2 });
+    expect(betaStats.errorRate).toBe(0.75);
+
+    const workspaceStats = await statsOf('', 13);
+    expect(workspaceStats.errorRate).toBe(Math.round((9 / 13) * 10_000) / 10_000);
+    expect(workspaceStats.webhooks.byOutcome.not_found).toBe(3);
+    expect(workspaceStats.workflows).toStrictEqual([
+      { workflowId: 'alpha', webhooks: 6, errors: 3, errorRate: 0.5 },
+      { workflowId: 'beta', webhooks: 4, errors: 3, errorRate: 0.75 },
+      { workflowId: null, webhooks: 2, errors: 2, errorRate: 1 },
+      { workflowId: 'off', webhooks: 1, errors: 1, errorRate: 1 },
+    ]);
+    expect(workspaceStats.runs.total).toBe(3);
+  });
+
+  it('stats answer 404 for an unknown workspace and 400 for a bad window', async () => {
+    expect((await app.api('GET', '/api/workspaces/no-such-ws/stats')).status).toBe(404);
+    const bad = await app.api('GET', `/api/workspaces/${ws}/stats?windowSeconds=5`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toStrictEqual(['windowSeconds: Too small: expected number to be >=60']);
   });
 
   it('shows the queue: runs waiting and how long the oldest due one has waited', async () => {
