@@ -1,0 +1,54 @@
+// npm run bench:observe — what per-workflow metrics, stored stats and the webhook log line cost
+// ingest: this checkout's hookflow against a build of an earlier commit (BENCH_BEFORE_ROOT, a
+// directory holding that commit's dist/ and node_modules/), alternated over BENCH_ROUNDS rounds
+// in the same run, same load (50 connections, ~1 KB JSON, shared key, SQLite FULL).
+// Prints each round's req/s and p50/p99, and the median after/before ratio. Numbers only.
+//
+//   git archive <commit> | tar -x -C /tmp/hookflow-before && ln -s "$PWD/node_modules" /tmp/hookflow-before/
+//   (cd /tmp/hookflow-before && npx tsc -p tsconfig.build.json)
+//   BENCH_BEFORE_ROOT=/tmp/hookflow-before npm run bench:observe
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { ADMIN, ORDER_BODY, ROOT, api, startProcess, stopProcess } from './harness.mjs';
+
+const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT;
+if (BEFORE_ROOT === undefined) throw new Error('set BENCH_BEFORE_ROOT to a build of the commit to compare with (see the comment at the top)');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const KEY = 'bench-shared-key-0123456789';
+
+async function ingest(root) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
+  const node = await startProcess(
+    [join(root, 'dist', 'cli', 'main.js'), 'serve'],
+    { PORT: '0', HOOKFLOW_DATA_DIR: dataDir, HOOKFLOW_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info', HOOKFLOW_WORKER_CONCURRENCY: '0' },
+    /"url":"(http:\/\/[^"]+)"[^\n]*hookflow listening/,
+  );
+  try {
+    await api(node.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
+    await api(node.url, 'POST', '/api/workspaces/bench/workflows', { id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: KEY } });
+    const options = { url: `${node.url}/api/webhook/bench/orders?key=${KEY}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: ORDER_BODY, connections: CONNECTIONS };
+    await autocannon({ ...options, duration: 2 });
+    const result = await autocannon({ ...options, duration: DURATION_S });
+    return { reqPerSec: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+  } finally {
+    await stopProcess(node.child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const ratios = [];
+for (let round = 0; round < ROUNDS; round++) {
+  // Alternate which goes first, so a slow patch of the shared machine weighs on both alike.
+  const [first, second] = round % 2 === 0 ? [BEFORE_ROOT, ROOT] : [ROOT, BEFORE_ROOT];
+  const results = new Map([[first, await ingest(first)], [second, await ingest(second)]]);
+  const before = results.get(BEFORE_ROOT);
+  const after = results.get(ROOT);
+  ratios.push(after.reqPerSec / before.reqPerSec);
+  console.log(`round ${round + 1}: before ${before.reqPerSec} req/s (p50 ${before.p50} ms, p99 ${before.p99} ms, non-2xx ${before.non2xx})   after ${after.reqPerSec} req/s (p50 ${after.p50} ms, p99 ${after.p99} ms, non-2xx ${after.non2xx})   ratio ${(after.reqPerSec / before.reqPerSec).toFixed(3)}`);
+}
+const sorted = [...ratios].sort((a, b) => a - b);
+console.log(`median after/before ratio over ${ROUNDS} rounds: ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} (min ${sorted[0].toFixed(3)}, max ${sorted.at(-1).toFixed(3)})`);
