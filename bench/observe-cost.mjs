@@ -2,7 +2,7 @@
 // ingest: this checkout's hookflow against a build of an earlier commit (BENCH_BEFORE_ROOT, a
 // directory holding that commit's dist/ and node_modules/), alternated over BENCH_ROUNDS rounds
 // in the same run, same load (50 connections, ~1 KB JSON, shared key, SQLite FULL).
-// Prints each round's req/s and p50/p99, and the median after/before ratio. Numbers only.
+// Prints each round's req/s, p50/p99 and server CPU per request, and the median after/before ratios. Numbers only.
 //
 //   git archive <commit> | tar -x -C /tmp/hookflow-before && ln -s "$PWD/node_modules" /tmp/hookflow-before/
 //   (cd /tmp/hookflow-before && npx tsc -p tsconfig.build.json)
@@ -20,6 +20,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const KEY = 'bench-shared-key-0123456789';
 
+async function processCpuSeconds(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^hookflow_process_cpu_seconds_total (\S+)$/m.exec(text)[1]);
+}
+
 async function ingest(root) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
   const node = await startProcess(
@@ -32,8 +37,12 @@ async function ingest(root) {
     await api(node.url, 'POST', '/api/workspaces/bench/workflows', { id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: KEY } });
     const options = { url: `${node.url}/api/webhook/bench/orders?key=${KEY}`, method: 'POST', headers: { 'content-type': 'application/json' }, body: ORDER_BODY, connections: CONNECTIONS };
     await autocannon({ ...options, duration: 2 });
+    const cpuBefore = await processCpuSeconds(node.url);
     const result = await autocannon({ ...options, duration: DURATION_S });
-    return { reqPerSec: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+    // CPU seconds the server process (all its threads) spent per request: steadier than req/s
+    // when other work shares the machine, since time spent waiting for a core does not count.
+    const cpuUsPerRequest = ((await processCpuSeconds(node.url)) - cpuBefore) * 1e6 / result.requests.total;
+    return { reqPerSec: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, cpuUs: cpuUsPerRequest };
   } finally {
     await stopProcess(node.child);
     rmSync(dataDir, { recursive: true, force: true });
@@ -41,6 +50,7 @@ async function ingest(root) {
 }
 
 const ratios = [];
+const cpuRatios = [];
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate which goes first, so a slow patch of the shared machine weighs on both alike.
   const [first, second] = round % 2 === 0 ? [BEFORE_ROOT, ROOT] : [ROOT, BEFORE_ROOT];
@@ -48,7 +58,13 @@ for (let round = 0; round < ROUNDS; round++) {
   const before = results.get(BEFORE_ROOT);
   const after = results.get(ROOT);
   ratios.push(after.reqPerSec / before.reqPerSec);
-  console.log(`round ${round + 1}: before ${before.reqPerSec} req/s (p50 ${before.p50} ms, p99 ${before.p99} ms, non-2xx ${before.non2xx})   after ${after.reqPerSec} req/s (p50 ${after.p50} ms, p99 ${after.p99} ms, non-2xx ${after.non2xx})   ratio ${(after.reqPerSec / before.reqPerSec).toFixed(3)}`);
+  cpuRatios.push(after.cpuUs / before.cpuUs);
+  const show = (r) => `${r.reqPerSec} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/req, non-2xx ${r.non2xx})`;
+  console.log(`round ${round + 1}: before ${show(before)}   after ${show(after)}   req/s ratio ${(after.reqPerSec / before.reqPerSec).toFixed(3)}   CPU/req ratio ${(after.cpuUs / before.cpuUs).toFixed(3)}`);
 }
-const sorted = [...ratios].sort((a, b) => a - b);
-console.log(`median after/before ratio over ${ROUNDS} rounds: ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} (min ${sorted[0].toFixed(3)}, max ${sorted.at(-1).toFixed(3)})`);
+const summary = (name, values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `median ${name} after/before over ${ROUNDS} rounds: ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} (min ${sorted[0].toFixed(3)}, max ${sorted.at(-1).toFixed(3)})`;
+};
+console.log(summary('req/s', ratios));
+console.log(summary('CPU per request', cpuRatios));

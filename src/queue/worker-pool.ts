@@ -233,7 +233,13 @@ export class WorkerPool {
       this.options.labels.of(claimed.run.workspaceId, claimed.run.workflowId).countRunFinished('failed');
       this.options.onRunFinished?.(ref.runId);
     }
-    logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, err: error }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
+    const summary = retryAt === null ? 'run failed' : 'run attempt failed; retrying';
+    const { run } = claimed;
+    const fields = { workspace: run.workspaceId, workflow: run.workflowId, runId: ref.runId, attempt: ref.attempt, transient, retryAt };
+    // A step failing (an API answering 500, a script throwing) is the workflow's business, not a
+    // bug here: a warning with its code and message, no stack. Anything else is ours: an error with the stack.
+    if (isHookflowError(error)) logger.warn({ ...fields, code: error.code, error: error.message }, summary);
+    else logger.error({ ...fields, err: error }, summary);
   }
 
   /**
