@@ -31,8 +31,11 @@ export interface StatsBucket {
   runsFailed: number;
 }
 
-/** A call counts as an error when it was answered 4xx or 5xx (refusals included). */
-const isError = (status: number): boolean => status >= 400;
+/** Outcomes of calls whose event was taken (or answered as a handshake): never errors, whatever status a response mode chose. */
+const TAKEN_OUTCOMES = new Set(['accepted', 'duplicate', 'test', 'handshake', 'filtered']);
+
+/** A call counts as an error when it was refused or failed: answered 4xx or 5xx without its event being taken. */
+const isError = (outcome: string, status: number): boolean => status >= 400 && !TAKEN_OUTCOMES.has(outcome);
 
 function ratio(part: number, whole: number): number | null {
   return whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000;
@@ -74,9 +77,9 @@ export function statsView(window: StatsWindow, rows: readonly WebhookStatRow[], 
     total += row.count;
     byOutcome[row.outcome] = (byOutcome[row.outcome] ?? 0) + row.count;
     byStatus[String(row.status)] = (byStatus[String(row.status)] ?? 0) + row.count;
-    const failed = isError(row.status);
+    const failed = isError(row.outcome, row.status);
     if (failed) errors += row.count;
-    // Response times of the calls a sender got a 2xx for: refusals answer before any real work.
+    // Response times of the calls that were taken: refusals answer before any real work.
     else answered.set(row.latencyBucket, (answered.get(row.latencyBucket) ?? 0) + row.count);
     const bucket = bucketAt(row.minute);
     if (bucket !== undefined) {
