@@ -49,7 +49,10 @@ describe('per-workflow metrics', () => {
       await post(`${app.url}/api/webhook/${ws}/typo-alpha`),
       await post(`${app.url}/api/webhook/${ws}/off`),
     ];
-    expect(statuses).toStrictEqual([200, 200, 200, 401, 413, 429, 200, 401, 401, 401, 404, 404, 404]);
+    const put = await fetch(beta, { method: 'PUT', headers: { 'x-webhook-key': KEY_B } });
+    await put.arrayBuffer();
+    statuses.push(put.status);
+    expect(statuses).toStrictEqual([200, 200, 200, 401, 413, 429, 200, 401, 401, 401, 404, 404, 404, 405]);
 
     const expected = new Map([
       [webhooks(ws, 'alpha', 'accepted'), 2],
@@ -60,6 +63,7 @@ describe('per-workflow metrics', () => {
       [webhooks(ws, 'beta', 'accepted'), 1],
       [webhooks(ws, 'beta', 'missing_key'), 1],
       [webhooks(ws, 'beta', 'invalid_key'), 2],
+      [webhooks(ws, 'beta', 'method_not_allowed'), 1],
       [webhooks(ws, '(unknown)', 'not_found'), 2],
       // A disabled workflow exists: its refusals count under its own id.
       [webhooks(ws, 'off', 'not_found'), 1],
@@ -97,16 +101,16 @@ describe('per-workflow metrics', () => {
     const busy = alphaStats.series.buckets.filter((bucket: { webhooks: number }) => bucket.webhooks > 0);
     expect(busy).toStrictEqual([{ start: '2026-03-01T10:00:00.000Z', webhooks: 6, errors: 3, accepted: 2, runsSucceeded: 0, runsFailed: 0 }]);
 
-    const betaStats = await statsOf('/workflows/beta', 4);
-    expect(betaStats.webhooks.byOutcome).toStrictEqual({ accepted: 1, missing_key: 1, invalid_key: 2 });
-    expect(betaStats.errorRate).toBe(0.75);
+    const betaStats = await statsOf('/workflows/beta', 5);
+    expect(betaStats.webhooks.byOutcome).toStrictEqual({ accepted: 1, missing_key: 1, invalid_key: 2, method_not_allowed: 1 });
+    expect(betaStats.errorRate).toBe(0.8);
 
-    const workspaceStats = await statsOf('', 13);
-    expect(workspaceStats.errorRate).toBe(Math.round((9 / 13) * 10_000) / 10_000);
+    const workspaceStats = await statsOf('', 14);
+    expect(workspaceStats.errorRate).toBe(Math.round((10 / 14) * 10_000) / 10_000);
     expect(workspaceStats.webhooks.byOutcome.not_found).toBe(3);
     expect(workspaceStats.workflows).toStrictEqual([
       { workflowId: 'alpha', webhooks: 6, errors: 3, errorRate: 0.5 },
-      { workflowId: 'beta', webhooks: 4, errors: 3, errorRate: 0.75 },
+      { workflowId: 'beta', webhooks: 5, errors: 4, errorRate: 0.8 },
       { workflowId: null, webhooks: 2, errors: 2, errorRate: 1 },
       { workflowId: 'off', webhooks: 1, errors: 1, errorRate: 1 },
     ]);

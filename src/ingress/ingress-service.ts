@@ -149,7 +149,10 @@ export class IngressService {
    */
   async classify(incoming: IncomingWebhook): Promise<{ kind: 'deliver' } | { kind: 'handshake'; provider: HandshakeProvider | undefined } | { kind: 'not-allowed'; allow: string }> {
     if (incoming.method === 'POST') return { kind: 'deliver' };
-    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, this.options.clock());
+    const now = this.options.clock();
+    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+    // A 405 decided here counts under its workflow too (admit binds it again, from the same cache).
+    await this.observe(incoming, trigger, now);
     const enabled = trigger?.enabled === true ? trigger : null;
     const provider = enabled?.trigger.handshake?.provider;
     if (incoming.method === 'GET' && handshakeUsesGet(provider) && isGetHandshake(provider, incoming.query)) return { kind: 'handshake', provider };
