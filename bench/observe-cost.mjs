@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ADMIN, ORDER_BODY, ROOT, api, startProcess, stopProcess } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { ADMIN, ORDER_BODY, ROOT, api, stopProcess } from './harness.mjs';
 
 const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT;
 if (BEFORE_ROOT === undefined) throw new Error('set BENCH_BEFORE_ROOT to a build of the commit to compare with (see the comment at the top)');
@@ -20,18 +22,41 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const KEY = 'bench-shared-key-0123456789';
 
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function processCpuSeconds(url) {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(/^hookflow_process_cpu_seconds_total (\S+)$/m.exec(text)[1]);
 }
 
-async function ingest(root) {
+/** Log level of each side (default info, as in production); e.g. BENCH_AFTER_LOG_LEVEL=warn isolates the log line's cost. */
+const LOG_LEVELS = { before: process.env.BENCH_BEFORE_LOG_LEVEL ?? 'info', after: process.env.BENCH_AFTER_LOG_LEVEL ?? 'info' };
+
+async function ingest(root, logLevel) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
-  const node = await startProcess(
-    [join(root, 'dist', 'cli', 'main.js'), 'serve'],
-    { PORT: '0', HOOKFLOW_DATA_DIR: dataDir, HOOKFLOW_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info', HOOKFLOW_WORKER_CONCURRENCY: '0' },
-    /"url":"(http:\/\/[^"]+)"[^\n]*hookflow listening/,
-  );
+  // A port chosen here and /healthz polled: at a level above info the "listening" line never shows.
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'serve'], {
+    env: { PATH: process.env.PATH, PORT: String(port), HOOKFLOW_DATA_DIR: dataDir, HOOKFLOW_ADMIN_TOKEN: ADMIN, LOG_LEVEL: logLevel, HOOKFLOW_WORKER_CONCURRENCY: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Read (and drop) what it logs, as a log collector would.
+  child.stdout.resume();
+  const node = { child, url: `http://127.0.0.1:${port}` };
+  for (let tries = 0; ; tries++) {
+    if (await fetch(`${node.url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (tries > 600) throw new Error('hookflow did not start within a minute');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   try {
     await api(node.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
     await api(node.url, 'POST', '/api/workspaces/bench/workflows', { id: 'orders', name: 'Orders', trigger: { type: 'webhook', sharedKey: KEY } });
@@ -53,10 +78,10 @@ const ratios = [];
 const cpuRatios = [];
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate which goes first, so a slow patch of the shared machine weighs on both alike.
-  const [first, second] = round % 2 === 0 ? [BEFORE_ROOT, ROOT] : [ROOT, BEFORE_ROOT];
-  const results = new Map([[first, await ingest(first)], [second, await ingest(second)]]);
-  const before = results.get(BEFORE_ROOT);
-  const after = results.get(ROOT);
+  const sides = round % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
+  const results = {};
+  for (const side of sides) results[side] = await ingest(side === 'before' ? BEFORE_ROOT : ROOT, LOG_LEVELS[side]);
+  const { before, after } = results;
   ratios.push(after.reqPerSec / before.reqPerSec);
   cpuRatios.push(after.cpuUs / before.cpuUs);
   const show = (r) => `${r.reqPerSec} req/s (p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs.toFixed(1)} µs CPU/req, non-2xx ${r.non2xx})`;

@@ -19,7 +19,7 @@ describe('logs', () => {
   let hook: string;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { LOG_LEVEL: 'info', HOOKFLOW_WORKER_CONCURRENCY: '1' } });
+    app = await startTestApp({ env: { LOG_LEVEL: 'info', HOOKFLOW_WORKER_CONCURRENCY: '1', HOOKFLOW_LOG_ACCEPTED_WEBHOOKS: 'true' } });
     const created = await createWorkflow(app, {
       id: 'orders', name: 'orders', maxAttempts: 1, trigger: { type: 'webhook', sharedKey: KEY },
       steps: [{ id: 'boom', type: 'script', code: 'throw new Error("order 7 has no customer");' }],
@@ -29,7 +29,7 @@ describe('logs', () => {
   });
   afterAll(async () => app.stop());
 
-  it('writes one line per webhook with workflow, outcome, status, duration and run id', async () => {
+  it('writes one line per webhook with workflow, outcome, status, duration and run id (HOOKFLOW_LOG_ACCEPTED_WEBHOOKS=true)', async () => {
     const accepted = await post(hook, { 'x-webhook-key': KEY });
     const refused = await post(hook, { 'x-webhook-key': 'wrong-key-0000000000' });
     const missing = await post(`${app.url}/api/webhook/${ws}/no-such-flow`);
@@ -66,5 +66,24 @@ describe('logs', () => {
     await eventually(async () => (lines(app).filter((line) => line.msg === 'webhook').length >= 3 + 2 * names.length ? true : undefined));
     const text = app.logs();
     expect(sent.filter(({ value }) => text.includes(value))).toStrictEqual([]);
+  });
+});
+
+describe('accepted calls by default', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LOG_LEVEL: 'debug' } });
+  });
+  afterAll(async () => app.stop());
+
+  it('are logged at debug, refused ones at info', async () => {
+    const { webhookUrl, workspaceId } = await createWorkflow(app, { id: 'quiet', name: 'quiet', trigger: { type: 'webhook', sharedKey: KEY } });
+    expect((await post(webhookUrl)).status).toBe(200);
+    expect((await post(`${app.url}/api/webhook/${workspaceId}/quiet`)).status).toBe(401);
+    const found = await eventually(async () => {
+      const webhookLines = lines(app).filter((line) => line.msg === 'webhook');
+      return webhookLines.length >= 2 ? webhookLines : undefined;
+    });
+    expect(found.map((line) => [line.level, line['outcome']])).toStrictEqual([[20, 'accepted'], [30, 'missing_key']]);
   });
 });

@@ -178,6 +178,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       metrics,
       adminTokenDigest: adminToken.digest,
       metricsTokenDigest: config.telemetry.metricsToken === undefined ? null : secretDigest(config.telemetry.metricsToken),
+      logAcceptedWebhooks: config.telemetry.logAcceptedWebhooks,
       clock,
       trustProxy: config.ingress.trustProxy,
       retryAfterSeconds: config.ingress.retryAfterSeconds,

@@ -144,6 +144,8 @@ const envSchema = z.object({
   HOOKFLOW_METRICS_MAX_WORKFLOWS: intFrom(1, 100_000).default(1000),
   /** How often each node adds its webhook counts and response times to the stored stats, ms. */
   HOOKFLOW_STATS_FLUSH_MS: intFrom(100, 600_000).default(10_000),
+  /** Log accepted webhook calls at info too (default: at debug; refused and failed calls always at info). */
+  HOOKFLOW_LOG_ACCEPTED_WEBHOOKS: z.enum(['true', 'false']).transform((value) => value === 'true').default(false),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -201,6 +203,7 @@ export interface ServerConfig {
     readonly metricsToken: string | undefined;
     readonly metricsMaxWorkflows: number;
     readonly statsFlushMs: number;
+    readonly logAcceptedWebhooks: boolean;
   };
   readonly retentionDays: number;
   /** Limits of workspace secrets (PUT /api/workspaces/:ws/secrets/:name). */
@@ -288,6 +291,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       metricsToken: e.HOOKFLOW_METRICS_TOKEN,
       metricsMaxWorkflows: e.HOOKFLOW_METRICS_MAX_WORKFLOWS,
       statsFlushMs: e.HOOKFLOW_STATS_FLUSH_MS,
+      logAcceptedWebhooks: e.HOOKFLOW_LOG_ACCEPTED_WEBHOOKS,
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,

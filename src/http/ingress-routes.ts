@@ -58,6 +58,8 @@ export interface IngressRoutesOptions {
   /** Counts every answered call under its workflow (metrics, stored stats). */
   observer: WebhookObserver;
   logger: Logger;
+  /** Log accepted calls at info (else at debug). */
+  logAccepted: boolean;
   clock: () => number;
 }
 
@@ -142,9 +144,10 @@ export async function ingressRoutes(app: FastifyInstance, options: IngressRoutes
           const call = request.webhookCall;
           if (call !== undefined) {
             const summary = observer.finished(call.observed, reply.statusCode, reply.elapsedTime, options.clock());
-            // Every call at info, accepted ones too: "did my webhook arrive, and what became of it" is
-            // the first question a user asks the log. No URL: its query may carry a credential.
-            if (logger.isLevelEnabled('info')) logger.info({ ...summary, ip: request.ip }, 'webhook');
+            // Refused and failed calls at info; taken ones at info only when asked for: a line per
+            // accepted call costs a large share of ingest throughput. No URL: its query may carry a credential.
+            const level = reply.statusCode < 400 && !options.logAccepted ? 'debug' : 'info';
+            if (logger.isLevelEnabled(level)) logger[level]({ ...summary, ip: request.ip }, 'webhook');
           }
           done();
         },

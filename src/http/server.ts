@@ -35,6 +35,8 @@ export interface HttpServerOptions {
   adminTokenDigest: Buffer;
   /** SHA-256 of the token `/metrics` requires; null = open. */
   metricsTokenDigest: Buffer | null;
+  /** Log accepted webhook calls at info (else at debug). */
+  logAcceptedWebhooks: boolean;
   clock: () => number;
   /** Proxies believed about the client's address (see TrustedProxies). */
   trustProxy: false | number | string[];
@@ -177,6 +179,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl },
     observer: options.observer,
     logger: options.logger,
+    logAccepted: options.logAcceptedWebhooks,
     clock: options.clock,
   });
   await app.register(managementRoutes, {
