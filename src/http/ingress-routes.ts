@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
 import { newObservation, type WebhookObserver } from '../ingress/webhook-observer.js';
+import { redactUrl } from '../telemetry/logger.js';
 import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
 import { growBody, releaseBody, reserveBody, shedIfSaturated, type WebhookAdmission } from './webhook-admission.js';
 
@@ -145,9 +146,10 @@ export async function ingressRoutes(app: FastifyInstance, options: IngressRoutes
           if (call !== undefined) {
             const summary = observer.finished(call.observed, reply.statusCode, reply.elapsedTime, options.clock());
             // Refused and failed calls at info; taken ones at info only when asked for: a line per
-            // accepted call costs a large share of ingest throughput. No URL: its query may carry a credential.
+            // accepted call costs a large share of ingest throughput. The URL as the access log shows
+            // it: query parameter names only, never values (one may be a credential).
             const level = reply.statusCode < 400 && !options.logAccepted ? 'debug' : 'info';
-            if (logger.isLevelEnabled(level)) logger[level]({ ...summary, ip: request.ip }, 'webhook');
+            if (logger.isLevelEnabled(level)) logger[level]({ ...summary, method: request.method, url: redactUrl(request.url), ip: request.ip }, 'webhook');
           }
           done();
         },
