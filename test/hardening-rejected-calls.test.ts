@@ -35,8 +35,11 @@ function plaintextFound(app: TestApp, secrets: readonly string[]): string[] {
   return secrets.filter((secret) => bytes.includes(secret) || app.logs().includes(secret));
 }
 
+/** The User-Agent every test call sends: rejected-call records keep it (who is knocking). */
+const SENDER_AGENT = 'acme-webhooks/2.1 (+https://acme.example/hooks)';
+
 async function post(url: string, headers: Record<string, string>, body = JSON.stringify({ marker: BODY_MARKER })) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': SENDER_AGENT, ...headers }, body });
   await response.arrayBuffer();
   return response.status;
 }
@@ -57,7 +60,7 @@ describe('one of each refusal', () => {
     rmSync(app.dataDir, { recursive: true, force: true });
   });
 
-  it('lists every 401/403/413/429 with status, reason, sourceIp, receivedAt, bodyBytes — and never a key or body', async () => {
+  it('lists every 401/403/413/429 with status, reason, sourceIp, receivedAt, bodyBytes, userAgent — and never a key or body', async () => {
     const before = await rejectedMetric(app);
     const big = JSON.stringify({ marker: BODY_MARKER, pad: 'x'.repeat(200) });
     const statuses = [
@@ -79,7 +82,8 @@ describe('one of each refusal', () => {
     }, 5000);
     expect(items).toHaveLength(7);
     for (const item of items) {
-      expect(Object.keys(item).sort()).toStrictEqual(['bodyBytes', 'id', 'reason', 'receivedAt', 'sourceIp', 'status']);
+      expect(Object.keys(item).sort()).toStrictEqual(['bodyBytes', 'id', 'reason', 'receivedAt', 'sourceIp', 'status', 'userAgent']);
+      expect(item.userAgent).toBe(SENDER_AGENT);
       expect(item.receivedAt).toBe(new Date(T0).toISOString());
     }
     const summary = items.map((i: Record<string, unknown>) => `${i['status']} ${i['reason']} ${i['sourceIp']} ${i['bodyBytes']}`).sort();

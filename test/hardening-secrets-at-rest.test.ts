@@ -145,7 +145,8 @@ describe('no secret in plaintext, anywhere', () => {
 
     await new Promise((resolve) => setTimeout(resolve, 200)); // let fire-and-forget rejection records land
     expect(plaintextFound(app.dataDir, app.logs(), secrets)).toStrictEqual([]);
-    expect(app.logs()).toContain('[redacted]'); // the access log did see keys, and scrubbed them
+    // The calls were logged (one line each, without their URL), so the scan above had them to read.
+    expect(app.logs().match(/"msg":"webhook"/g)?.length ?? 0).toBeGreaterThan(5);
   });
 
   it('control: the scan does see plaintext that was legitimately stored (a webhook body)', async () => {

@@ -99,7 +99,7 @@ describe('one GitHub workflow for push and pull_request events', () => {
   it('stats count the skipped steps of the three runs', async () => {
     const { body: workflows } = await test.api('GET', `/api/workspaces/${workspaceId}/workflows`);
     const stats = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${String(workflows.items[0].id)}/stats`);
-    expect(stats.body).toMatchObject({ runs: 3, counts: { succeeded: 3 }, steps: { succeeded: 6, skipped: 6, failed: 3 } });
+    expect(stats.body).toMatchObject({ runs: { total: 3, byStatus: { succeeded: 3 } }, steps: { succeeded: 6, skipped: 6, failed: 3 } });
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
-import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WorkflowRecord, WorkspaceSecretRecord } from '../src/store/store.js';
+import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WebhookStatRow, WorkflowRecord, WorkspaceSecretRecord } from '../src/store/store.js';
 import { describeAccessContract } from './store-access.contract.js';
 
 /*
@@ -405,12 +405,38 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const calls = [0, 1, 2].map((i) => ({
           id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: T0 + i, status: i === 2 ? 429 : 401,
           reason: i === 2 ? 'rate limited' : 'bad signature', sourceIp: '198.51.100.9', bodyBytes: i === 0 ? null : 120,
+          userAgent: i === 1 ? null : `curl/8.${i}`,
         }));
         for (const call of calls) await store.recordRejectedCall(call);
         const first = await store.listRejectedCalls(ws, wf, { limit: 2 });
         expect(first.items).toEqual([calls[2], calls[1]]);
         const second = await store.listRejectedCalls(ws, wf, { limit: 2, cursor: first.nextCursor ?? undefined });
         expect(second).toEqual({ items: [calls[0]], nextCursor: null });
+      });
+    });
+
+    describe('webhook stats', () => {
+      it('sums the counts every node adds, and reads them per workflow and per workspace since a minute', async () => {
+        const { ws, wf } = await workflow();
+        const row = (over: Partial<WebhookStatRow>): WebhookStatRow => ({
+          workspaceId: ws, workflowId: wf, minute: T0, outcome: 'accepted', status: 200, latencyBucket: 3, count: 1, ...over,
+        });
+        // Two nodes flush the same key; one adds a refusal; the workspace gets a call to an unknown id.
+        await store.addWebhookStats([row({ count: 5 }), row({ outcome: 'invalid_key', status: 401, latencyBucket: 0, count: 2 })]);
+        await store.addWebhookStats([row({ count: 3 }), row({ minute: T0 + 60_000, count: 1 })]);
+        await store.addWebhookStats([row({ workflowId: '', outcome: 'not_found', status: 404, count: 4 })]);
+        await store.addWebhookStats([]);
+        const sort = (rows: WebhookStatRow[]) => [...rows].sort((a, b) => `${a.workflowId}${a.minute}${a.outcome}`.localeCompare(`${b.workflowId}${b.minute}${b.outcome}`));
+        expect(sort(await store.listWebhookStats(ws, wf, T0))).toEqual([
+          row({ count: 8 }),
+          row({ outcome: 'invalid_key', status: 401, latencyBucket: 0, count: 2 }),
+          row({ minute: T0 + 60_000, count: 1 }),
+        ]);
+        expect(await store.listWebhookStats(ws, wf, T0 + 60_000)).toEqual([row({ minute: T0 + 60_000, count: 1 })]);
+        const all = await store.listWebhookStats(ws, null, T0);
+        expect(all.reduce((sum, r) => sum + r.count, 0)).toBe(15);
+        expect(all.filter((r) => r.workflowId === '')).toEqual([row({ workflowId: '', outcome: 'not_found', status: 404, count: 4 })]);
+        expect(await store.listWebhookStats(await workspace(), null, 0)).toEqual([]);
       });
     });
 
@@ -666,7 +692,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.ingest(testEvent, base);
         const recent = ingestRecord(ws, wf, { test: true, receivedAt: base + HOUR });
         await store.ingest(recent, base + HOUR);
-        await store.recordRejectedCall({ id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: base, status: 401, reason: 'bad key', sourceIp: '::1', bodyBytes: null });
+        await store.recordRejectedCall({ id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: base, status: 401, reason: 'bad key', sourceIp: '::1', bodyBytes: null, userAgent: null });
+        const stat = { workspaceId: ws, workflowId: wf, outcome: 'accepted', status: 200, latencyBucket: 1, count: 1 };
+        await store.addWebhookStats([{ ...stat, minute: base }, { ...stat, minute: base + HOUR }]);
 
         await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
         const ref = { runId: runIdOf(finished), attempt: 1, workerId: 'w1' };
@@ -682,6 +710,19 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.getEvent(ws, queued.event.id)).not.toBeNull();
         expect(await store.getEvent(ws, recent.event.id)).not.toBeNull();
         expect((await store.listRejectedCalls(ws, wf, { limit: 10 })).items).toEqual([]);
+        expect(await store.listWebhookStats(ws, wf, 0)).toEqual([{ ...stat, minute: base + HOUR }]);
+      });
+
+      it('shows the queue depth and the oldest due run', async () => {
+        const { base, enqueue } = await queueFixture();
+        const before = await store.queueSnapshot(base);
+        await enqueue(base);
+        await enqueue(base + 500);
+        const after = await store.queueSnapshot(base + 100);
+        expect(after.depth - before.depth).toBe(2);
+        // This window is earlier than every run other tests left queued: only its own are due.
+        expect(after.oldestDueAt).toBe(base);
+        expect((await store.queueSnapshot(base - 1)).oldestDueAt).toBeNull();
       });
 
       it('lists runs created since a time, newest first, and filters runs by status', async () => {
@@ -690,6 +731,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         const since = await store.listRunsSince(ws, wf, base + 10, 10);
         expect(since.map((r) => r.id)).toEqual([runIdOf(records[2] as IngestRecord), runIdOf(records[1] as IngestRecord)]);
         expect(await store.listRunsSince(ws, wf, base + 10, 1)).toHaveLength(1);
+        // The whole workspace: every workflow's runs.
+        const other = workflowRecord(ws, { createdAt: base, updatedAt: base });
+        await store.createWorkflow(other, []);
+        const otherRun = ingestRecord(ws, other.id, { receivedAt: base + 15 });
+        await store.ingest(otherRun, base + 15);
+        expect((await store.listRunsSince(ws, null, base + 10, 10)).map((r) => r.id)).toEqual([
+          runIdOf(records[2] as IngestRecord), runIdOf(otherRun), runIdOf(records[1] as IngestRecord),
+        ]);
+        expect(await store.listRunsSince(ws, wf, base + 10, 10)).toHaveLength(2);
 
         await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
         expect((await store.listRuns(ws, wf, { status: 'running' }, { limit: 10 })).items.map((r) => r.id)).toEqual([runIdOf(records[0] as IngestRecord)]);

@@ -18,6 +18,11 @@ import type { SecretCipher } from '../secrets/cipher.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
+import { WorkflowLabels } from '../telemetry/workflow-labels.js';
+import { WebhookObserver } from '../ingress/webhook-observer.js';
+import { WebhookStatsRecorder } from '../ingress/webhook-stats-recorder.js';
+import { WorkspaceDirectory } from '../ingress/workspace-directory.js';
+import { secretDigest } from '../secrets/constant-time.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
 import { findLooseModes, octal } from './data-dir-modes.js';
 import { resolveMasterKey } from './master-key.js';
@@ -66,6 +71,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
   const metrics = new Metrics();
   metrics.watchPendingWrites(() => store.pendingWrites());
+  metrics.watchQueue(async () => {
+    const now = clock();
+    const queue = await store.queueSnapshot(now);
+    return { depth: queue.depth, oldestAgeSeconds: queue.oldestDueAt === null ? 0 : Math.max(0, now - queue.oldestDueAt) / 1000 };
+  });
+  const labels = new WorkflowLabels(metrics, config.telemetry.metricsMaxWorkflows);
+  const stats = new WebhookStatsRecorder({
+    save: (rows) => store.addWebhookStats(rows),
+    flushMs: config.telemetry.statsFlushMs,
+    onSaveError: (error) => logger.warn({ err: error }, 'could not store webhook stats; they are kept for the next try'),
+  });
   const registry = new TriggerRegistry({ store, cipher, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 50_000 });
   const budget = createMemoryBudget(config, metrics);
   // One compiler for the whole process: filters, conditions and save-time checks share its limits.
@@ -97,6 +113,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       store,
       logger,
       metrics,
+      labels,
       clock,
       concurrency: config.workers.concurrency,
       leaseMs: config.workers.leaseMs,
@@ -129,11 +146,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     });
     // Shared rate limits (REDIS_URL): every node draws from the same buckets.
     rateLimits = config.redisUrl === undefined ? undefined : await SharedRateLimiter.connect({ redisUrl: config.redisUrl, logger });
+    const observer = new WebhookObserver({
+      labels,
+      stats,
+      workspaces: new WorkspaceDirectory({ store, ttlMs: config.ingress.triggerCacheTtlMs, maxEntries: 10_000 }),
+    });
     const ingress = new IngressService({
       store,
       registry,
       rejections,
-      metrics,
+      observer,
       clock,
       expressions,
       defaults: {
@@ -154,11 +176,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       logger,
       store,
       ingress,
+      observer,
       workflows,
       workspaceSecrets,
       testRuns: new TestRunService({ store, workflows, clock, engine: stepRunner }),
       metrics,
       adminTokenDigest: adminToken.digest,
+      metricsTokenDigest: config.telemetry.metricsToken === undefined ? null : secretDigest(config.telemetry.metricsToken),
+      logAcceptedWebhooks: config.telemetry.logAcceptedWebhooks,
       clock,
       trustProxy: config.ingress.trustProxy,
       retryAfterSeconds: config.ingress.retryAfterSeconds,
@@ -173,6 +198,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       bulkRatePerSecond: config.bulkRatePerSecond,
     });
     await server.listen({ port: config.port, host: config.host, backlog: config.pressure.listenBacklog });
+    stats.start();
     const address = server.server.address() as AddressInfo;
     ownEndpoints.push({ address: address.address, port: address.port });
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -206,6 +232,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         await rateLimits?.close();
         await ops?.server.close();
         shedder?.close();
+        // The last counts of calls answered before the close, while the store is still open.
+        await stats.stop();
         stopWakeUps?.();
         stopChangeNotices?.();
         await workers?.stop();

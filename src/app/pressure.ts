@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
 import { LoadShedder } from '../http/load-shedder.js';
 import { buildOpsServer } from '../http/ops-server.js';
+import { secretDigest } from '../secrets/constant-time.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { INGEST_BYTES_PER_BODY_BYTE, MemoryBudget } from '../util/memory-budget.js';
@@ -34,7 +35,10 @@ export function createLoadShedder(config: ServerConfig, store: Store, budget: Me
 export async function startOpsListener(options: { config: ServerConfig; logger: Logger; store: Store; metrics: Metrics }): Promise<{ server: FastifyInstance; url: string } | null> {
   const { config } = options;
   if (config.pressure.opsPort === undefined) return null;
-  const server = await buildOpsServer({ logger: options.logger, store: options.store, metrics: options.metrics, retryAfterSeconds: config.ingress.retryAfterSeconds, readyTimeoutMs: config.readyTimeoutMs });
+  const server = await buildOpsServer({ logger: options.logger, store: options.store, metrics: options.metrics, retryAfterSeconds: config.ingress.retryAfterSeconds, readyTimeoutMs: config.readyTimeoutMs,
+    // The ops port serves /metrics too: the same token guards it.
+    metricsTokenDigest: config.telemetry.metricsToken === undefined ? null : secretDigest(config.telemetry.metricsToken),
+  });
   await server.listen({ port: config.pressure.opsPort, host: config.host });
   const address = server.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -154,6 +154,14 @@ const envSchema = z.object({
   HOOKFLOW_EXPRESSION_MAX_COST: intFrom(1).default(200_000),
   /** Wall-clock backstop of one CEL evaluation, ms. */
   HOOKFLOW_EXPRESSION_TIMEOUT_MS: intFrom(1, 60_000).default(100),
+  /** Bearer token `/metrics` requires; unset = `/metrics` is open (bind it to a private address). */
+  HOOKFLOW_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Most (workspace, workflow) label pairs on per-workflow metrics; beyond it they count under `(other)`. */
+  HOOKFLOW_METRICS_MAX_WORKFLOWS: intFrom(1, 100_000).default(1000),
+  /** How often each node adds its webhook counts and response times to the stored stats, ms. */
+  HOOKFLOW_STATS_FLUSH_MS: intFrom(100, 600_000).default(10_000),
+  /** Log accepted webhook calls at info too (default: at debug; refused and failed calls always at info). */
+  HOOKFLOW_LOG_ACCEPTED_WEBHOOKS: z.enum(['true', 'false']).transform((value) => value === 'true').default(false),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -206,6 +214,12 @@ export interface ServerConfig {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
+  };
+  readonly telemetry: {
+    readonly metricsToken: string | undefined;
+    readonly metricsMaxWorkflows: number;
+    readonly statsFlushMs: number;
+    readonly logAcceptedWebhooks: boolean;
   };
   readonly retentionDays: number;
   /** Limits of workspace secrets (PUT /api/workspaces/:ws/secrets/:name). */
@@ -297,6 +311,12 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       maxAttempts: e.HOOKFLOW_MAX_ATTEMPTS,
       retryBaseMs: e.HOOKFLOW_RETRY_BASE_MS,
       retryMaxMs: e.HOOKFLOW_RETRY_MAX_MS,
+    },
+    telemetry: {
+      metricsToken: e.HOOKFLOW_METRICS_TOKEN,
+      metricsMaxWorkflows: e.HOOKFLOW_METRICS_MAX_WORKFLOWS,
+      statsFlushMs: e.HOOKFLOW_STATS_FLUSH_MS,
+      logAcceptedWebhooks: e.HOOKFLOW_LOG_ACCEPTED_WEBHOOKS,
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,

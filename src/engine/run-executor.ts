@@ -15,8 +15,8 @@ export interface ExecuteRunContext {
   signal: AbortSignal;
   /** Stores a finished step durably; resolves false when the attempt lost its lease. */
   checkpoint: (step: StepResultRecord) => Promise<boolean>;
-  /** Called after each step with its type and status, for metrics. */
-  onStep?: (type: string, status: StepStatus) => void;
+  /** Called after each step with its type, status and reported usage (LLM tokens), for metrics. */
+  onStep?: (type: string, status: StepStatus, usage?: Record<string, unknown> | null) => void;
   /** The run's share of the memory budget (see StepContext). */
   reservation?: Reservation;
 }
@@ -105,7 +105,7 @@ export function createRunExecutor(options: RunExecutorOptions): (claimed: Claime
         }
       }
       const finished = record(end);
-      context.onStep?.(step.type, end.status);
+      context.onStep?.(step.type, end.status, end.outcome.usage);
       if (index === lastIndex) return finished;
       const owned = await context.checkpoint(finished);
       if (!owned) throw new HookflowError('HOOKFLOW_ERR_LEASE_LOST', 'Another attempt owns this run now');

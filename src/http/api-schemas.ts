@@ -73,11 +73,21 @@ export const eventAnswer = z
   });
 
 export const rejectedCallAnswer = z
-  .object({ id: z.string(), receivedAt: isoTime, status: z.number().int(), reason: z.string(), sourceIp: z.string(), bodyBytes: z.number().int().nullable() });
+  .object({ id: z.string(), receivedAt: isoTime, status: z.number().int(), reason: z.string(), sourceIp: z.string(), bodyBytes: z.number().int().nullable(), userAgent: z.string().nullable() });
 
+/** The stats answers (docs/observability.md). */
 export const statsAnswer = z.object({
-  windowSeconds: z.number().int(), runs: z.number().int(), truncated: z.boolean(), counts: z.record(z.string(), z.number().int()),
-  runLatencyMs: z.object({ p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable(), max: z.number().nullable() }),
+  workspaceId: z.string(), workflowId: z.string().optional(), windowSeconds: z.number().int(), from: isoTime, to: isoTime,
+  webhooks: z.object({ total: z.number().int(), errors: z.number().int(), byOutcome: z.record(z.string(), z.number().int()), byStatus: z.record(z.string(), z.number().int()) }),
+  errorRate: z.number().nullable().describe('Calls refused or failed / all calls'),
+  p50Ms: z.number().nullable(), p95Ms: z.number().nullable(), p99Ms: z.number().nullable(),
+  runs: z.object({
+    total: z.number().int(), truncated: z.boolean(), byStatus: z.record(z.string(), z.number().int()), failureRate: z.number().nullable(),
+    durationMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable(), max: z.number().nullable() }),
+  }),
+  series: z.object({ bucketSeconds: z.number().int(), buckets: z.array(z.object({ start: isoTime, webhooks: z.number().int(), errors: z.number().int(), accepted: z.number().int(), runsSucceeded: z.number().int(), runsFailed: z.number().int() })) }),
+  workflows: z.array(z.object({ workflowId: z.string().nullable(), webhooks: z.number().int(), errors: z.number().int(), errorRate: z.number().nullable() })).optional(),
+  llm: z.object({ tokensToday: z.number(), tokensPerDay: z.number().nullable(), remainingToday: z.number().nullable() }).optional(),
 });
 
 export const tokenAnswer = z

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
 import { readBody } from '../ingress/body-reader.js';
 import type { HandshakeAnswer } from '../ingress/handshakes.js';
@@ -7,6 +8,8 @@ import type { RunWaiter } from '../ingress/run-waiter.js';
 import type { Store } from '../store/store.js';
 import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
+import { newObservation, type WebhookObserver } from '../ingress/webhook-observer.js';
+import { redactUrl } from '../telemetry/logger.js';
 import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
 import { growBody, releaseBody, reserveBody, shedIfSaturated, type WebhookAdmission } from './webhook-admission.js';
 
@@ -16,6 +19,8 @@ declare module 'fastify' {
     admittedWebhook?: AdmittedWebhook;
     /** Set when the admitted call is a provider's GET handshake. */
     isHandshake?: boolean;
+    /** Set for every call to the webhook routes: what its log line and metrics say. */
+    webhookCall?: IncomingWebhook;
   }
 }
 
@@ -47,8 +52,20 @@ export interface ResultAnswers {
   publicUrl: () => string;
 }
 
-export async function ingressRoutes(app: FastifyInstance, options: { ingress: IngressService; admission: WebhookAdmission; results: ResultAnswers }): Promise<void> {
-  const { ingress, admission, results } = options;
+export interface IngressRoutesOptions {
+  ingress: IngressService;
+  admission: WebhookAdmission;
+  results: ResultAnswers;
+  /** Counts every answered call under its workflow (metrics, stored stats). */
+  observer: WebhookObserver;
+  logger: Logger;
+  /** Log accepted calls at info (else at debug). */
+  logAccepted: boolean;
+  clock: () => number;
+}
+
+export async function ingressRoutes(app: FastifyInstance, options: IngressRoutesOptions): Promise<void> {
+  const { ingress, admission, results, observer, logger } = options;
   const statusUrl = (workspaceId: string, workflowId: string) => (runId: string) =>
     `${results.publicUrl()}/api/webhook-status/${encodeURIComponent(workspaceId)}/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}`;
   app.removeAllContentTypeParsers();
@@ -78,6 +95,7 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
         onRequest: async (request, reply) => {
           shedIfSaturated(admission);
           const incoming = incomingOf(request, test);
+          request.webhookCall = incoming;
           const route = await ingress.classify(incoming);
           if (route.kind === 'not-allowed') return methodNotAllowed(reply, route.allow);
           if (route.kind === 'handshake') {
@@ -96,10 +114,6 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
         },
         // The body's share of the budget is held until the answer went out (it is parsed and
         // handed to the writer until then), or until the client gave up.
-        onResponse: (request, _reply, done) => {
-          releaseBody(request);
-          done();
-        },
         onRequestAbort: (request, done) => {
           releaseBody(request);
           done();
@@ -124,6 +138,21 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
               statusUrl: statusUrl(admitted.trigger.workspaceId, admitted.trigger.workflowId), waiter: results.waiter, store: results.store,
             });
           return custom === null ? outcome : sendCustom(reply, custom);
+        },
+        // One line and one count per call, whatever answered it (the route, the error mapper).
+        // A callback hook: it runs for every webhook, and the rest of the work is synchronous.
+        onResponse: (request, reply, done) => {
+          releaseBody(request);
+          const call = request.webhookCall;
+          if (call !== undefined) {
+            const summary = observer.finished(call.observed, reply.statusCode, reply.elapsedTime, options.clock());
+            // Refused and failed calls at info; taken ones at info only when asked for: a line per
+            // accepted call costs a large share of ingest throughput. The URL as the access log shows
+            // it: query parameter names only, never values (one may be a credential).
+            const level = reply.statusCode < 400 && !options.logAccepted ? 'debug' : 'info';
+            if (logger.isLevelEnabled(level)) logger[level]({ ...summary, method: request.method, url: redactUrl(request.url), ip: request.ip }, 'webhook');
+          }
+          done();
         },
       });
     }
@@ -160,6 +189,7 @@ function incomingOf(request: FastifyRequest<{ Params: Omit<WebhookParams, 'runId
     headers: request.headers,
     query: request.query as Record<string, unknown>,
     sourceIp: request.ip,
+    observed: newObservation(),
     ...(suffix === undefined || suffix === '' ? {} : { path: `/${suffix}` }),
   };
 }

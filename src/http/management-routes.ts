@@ -5,7 +5,6 @@ import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
 import { RUN_STATUSES, type Store } from '../store/store.js';
 import { initialMemory, memoryAfter } from '../engine/memory.js';
-import { utcDay } from '../engine/steps/llm/llm-budget.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
 import { eventView, jobView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
@@ -17,6 +16,7 @@ import { installJsonBodyParsers } from './json-body.js';
 import { pageOf, pageQuery, parseQuery } from './list-query.js';
 import { secretRoutes } from './secret-routes.js';
 import { testRunRoutes } from './test-run-routes.js';
+import { statsRoutes } from './stats-routes.js';
 
 export interface ManagementRoutesOptions {
   store: Store;
@@ -52,11 +52,7 @@ export const eventsQuery = pageQuery.extend({
   filtered: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   rejected: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
-export const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(1).max(30 * 86_400).default(3600) });
 export const webhookUrlQuery = z.object({ reveal: z.enum(['true', 'false']).transform((v) => v === 'true').default(false) });
-
-/** Most runs the stats endpoint reads (the newest of its window). */
-const STATS_MAX_RUNS = 10_000;
 
 type WsParams = { ws: string };
 type WfParams = { ws: string; wf: string };
@@ -203,7 +199,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     if (query.rejected === true) {
       const page = await store.listRejectedCalls(request.params.ws, request.params.wf, pageOf(query));
       return {
-        items: page.items.map((r) => ({ id: r.id, receivedAt: new Date(r.receivedAt).toISOString(), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes })),
+        items: page.items.map((r) => ({ id: r.id, receivedAt: new Date(r.receivedAt).toISOString(), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes, userAgent: r.userAgent })),
         nextCursor: page.nextCursor,
       };
     }
@@ -211,27 +207,8 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     return { items: page.items.map(eventView), nextCursor: page.nextCursor };
   });
 
-  app.get<{ Params: WfParams }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
-    const { windowSeconds } = parseQuery(statsQuery, request.query);
-    const workflow = await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
-    const tokensToday = await store.getLlmUsage(request.params.ws, request.params.wf, utcDay(options.clock()));
-    const tokensPerDay = (workflow.definition as WorkflowDefinition).llmBudget?.tokensPerDay ?? null;
-    const llm = { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
-    const since = options.clock() - windowSeconds * 1000;
-    // Bounded: the newest 10,000 runs of the window are enough for counts and percentiles.
-    const runs = await store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS);
-    const counts: Record<string, number> = { queued: 0, running: 0, succeeded: 0, failed: 0 };
-    const durations: number[] = [];
-    for (const run of runs) {
-      counts[run.status] = (counts[run.status] ?? 0) + 1;
-      if (run.finishedAt !== null) durations.push(run.finishedAt - run.createdAt);
-    }
-    durations.sort((a, b) => a - b);
-    const pct = (p: number): number | null => (durations.length === 0 ? null : (durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))] ?? null));
-    // Steps by status (skipped by their `if`, failed — continued past or not — and succeeded).
-    const steps = await store.countStepsSince(request.params.ws, request.params.wf, since);
-    return { windowSeconds, runs: runs.length, truncated: runs.length === STATS_MAX_RUNS, counts, steps, runLatencyMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: durations.at(-1) ?? null }, llm };
-  });
+  // Stats have their own file; registered here so they sit under this scope's auth and id checks.
+  await app.register(statsRoutes, { store, workflows, clock: options.clock });
 }
 
 function serializeWorkspace(workspace: { id: string; name: string; createdAt: number }): Record<string, unknown> {

@@ -10,7 +10,7 @@ import { operationsRoutes } from './operations-routes.js';
  * webhook connections, and it has no webhook route to shed — so a load balancer's probe
  * answers fast while the webhook port is saturated (docs/operations.md has the measurements).
  */
-export async function buildOpsServer(options: { logger: Logger; store: Store; metrics: Metrics; retryAfterSeconds: number; readyTimeoutMs: number }): Promise<FastifyInstance> {
+export async function buildOpsServer(options: { logger: Logger; store: Store; metrics: Metrics; retryAfterSeconds: number; readyTimeoutMs: number; metricsTokenDigest: Buffer | null }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     // Probes come every few seconds from every load balancer: not worth an access-log line each.
@@ -18,6 +18,6 @@ export async function buildOpsServer(options: { logger: Logger; store: Store; me
     exposeHeadRoutes: false,
     forceCloseConnections: true,
   });
-  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds, readyTimeoutMs: options.readyTimeoutMs });
+  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds, readyTimeoutMs: options.readyTimeoutMs, metricsTokenDigest: options.metricsTokenDigest });
   return app;
 }

@@ -6,7 +6,8 @@ import {
   auditAnswer, createdTokenAnswer, jobAnswer, createWorkspaceBody, errorAnswer, eventAnswer, mergePatch, pageOf, rejectedCallAnswer, rotateKeysAnswer,
   rotateKeysBody, runDetail, runSummary, statsAnswer, tokenAnswer, webhookAccepted, webhookUrlsAnswer, workflowAnswer, workflowInput, workspaceAnswer,
 } from './api-schemas.js';
-import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, statsQuery, webhookUrlQuery } from './management-routes.js';
+import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, webhookUrlQuery } from './management-routes.js';
+import { statsQuery } from './stats-routes.js';
 import type { RouteDoc } from './openapi.js';
 import { testRunRequestSchema } from '../workflows/test-runs.js';
 
@@ -137,7 +138,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: 'runs', summary: 'Received requests (or, with rejected=true, refused calls)', query: eventsQuery,
     responses: { 200: json('A page of events, or of rejected calls', pageOf(z.union([eventAnswer, rejectedCallAnswer]))) },
   },
-  'GET /api/workspaces/:ws/workflows/:wf/stats': { tag: 'runs', summary: 'Run counts and latency over a window', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
+  'GET /api/workspaces/:ws/workflows/:wf/stats': { tag: 'runs', summary: 'Webhooks by outcome, errorRate, p50Ms/p95Ms/p99Ms, runs and a chart series over a window', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
+  'GET /api/workspaces/:ws/stats': { tag: 'runs', summary: 'The same for the whole workspace, with a per-workflow breakdown', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
 
   'POST /api/tokens': {
     tag: 'access', summary: 'Create an API token', body: { schema: createTokenSchema },

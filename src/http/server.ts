@@ -6,6 +6,7 @@ import { HookflowError } from '../errors/catalogue.js';
 import type { IngressService } from '../ingress/ingress-service.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
 import type { RunWaiter } from '../ingress/run-waiter.js';
+import type { WebhookObserver } from '../ingress/webhook-observer.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { redactUrl } from '../telemetry/logger.js';
@@ -26,11 +27,16 @@ export interface HttpServerOptions {
   logger: Logger;
   store: Store;
   ingress: IngressService;
+  observer: WebhookObserver;
   workflows: WorkflowService;
   workspaceSecrets: WorkspaceSecretService;
   testRuns: TestRunService;
   metrics: Metrics;
   adminTokenDigest: Buffer;
+  /** SHA-256 of the token `/metrics` requires; null = open. */
+  metricsTokenDigest: Buffer | null;
+  /** Log accepted webhook calls at info (else at debug). */
+  logAcceptedWebhooks: boolean;
   clock: () => number;
   /** Proxies believed about the client's address (see TrustedProxies). */
   trustProxy: false | number | string[];
@@ -155,8 +161,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
   // A callback hook, not an async one: it runs for every request, and most return at once.
   app.addHook('onResponse', (request, reply, done) => {
-    // Accepted webhooks log at debug (they are counted in metrics); everything else at info.
-    const level = reply.statusCode < 300 && request.url.startsWith('/api/webhook') ? 'debug' : 'info';
+    // Calls to the webhook routes get their own line (ingress-routes.ts), with workflow and outcome.
+    if (request.webhookCall !== undefined) return done();
+    const level = 'info';
     if (options.logger.isLevelEnabled(level)) {
       options.logger[level]({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip }, 'request');
     }
@@ -168,7 +175,15 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   installAccessControl(app, { adminTokenDigest: options.adminTokenDigest, access, logger: options.logger });
   installOpenApi(app, { version: API_VERSION });
 
-  await app.register(ingressRoutes, { ingress: options.ingress, admission: options.admission, results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl } });
+  await app.register(ingressRoutes, {
+    ingress: options.ingress,
+    admission: options.admission,
+    results: { store: options.store, waiter: options.runWaiter, publicUrl: options.publicUrl },
+    observer: options.observer,
+    logger: options.logger,
+    logAccepted: options.logAcceptedWebhooks,
+    clock: options.clock,
+  });
   await app.register(managementRoutes, {
     store: options.store,
     workflows: options.workflows,
@@ -180,6 +195,12 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     bulkRatePerSecond: options.bulkRatePerSecond,
   });
   await app.register(accessRoutes, { access });
-  await app.register(operationsRoutes, { store: options.store, metrics: options.metrics, retryAfterSeconds: options.retryAfterSeconds, readyTimeoutMs: options.readyTimeoutMs });
+  await app.register(operationsRoutes, {
+    store: options.store,
+    metrics: options.metrics,
+    retryAfterSeconds: options.retryAfterSeconds,
+    readyTimeoutMs: options.readyTimeoutMs,
+    metricsTokenDigest: options.metricsTokenDigest,
+  });
   return app;
 }

@@ -18,8 +18,8 @@ export interface WebhookAdmission {
   metrics: Metrics;
 }
 
+/** A shed call: counted here by reason; hookflow_webhooks_total counts its 503 with every other answer (webhook-observer.ts). */
 function overloaded(admission: WebhookAdmission, reason: string): HookflowError {
-  admission.metrics.webhooks.inc({ outcome: 'overloaded' });
   admission.metrics.shed.inc({ reason });
   return new HookflowError('HOOKFLOW_ERR_OVERLOADED', `Webhook shed: ${reason}`, { transient: true });
 }
@@ -48,7 +48,6 @@ export function growBody(admission: WebhookAdmission, request: FastifyRequest, d
   if (reservation === undefined) return true;
   if (reservation.growTo(decodedBytes * INGEST_BYTES_PER_BODY_BYTE)) return true;
   admission.metrics.shed.inc({ reason: 'memory_budget' });
-  admission.metrics.webhooks.inc({ outcome: 'overloaded' });
   return false;
 }
 

@@ -4,7 +4,7 @@ import { matchesAnyDigest } from '../secrets/constant-time.js';
 import { newId } from '../store/ids.js';
 import { isoTime } from '../util/iso-time.js';
 import type { IngestRecord, IngestResult, Store } from '../store/store.js';
-import type { Metrics } from '../telemetry/metrics.js';
+import type { WebhookObservation, WebhookObserver } from './webhook-observer.js';
 import { parseRequestBody, type ParsedBody } from './body-parser.js';
 import { getHandshake, handshakeUsesGet, isGetHandshake, postHandshake, type HandshakeAnswer, type HandshakeOutcome, type HandshakeProvider } from './handshakes.js';
 import { idempotencyKeyOf } from './idempotency.js';
@@ -29,6 +29,8 @@ export interface IncomingWebhook {
   sourceIp: string;
   /** What followed `/:ws/:wf` in the URL path (`/orders/42`), kept as `webhook.path`; absent when nothing did. */
   path?: string;
+  /** Filled in while the call is handled (workflow, outcome, run), counted when it is answered. */
+  observed: WebhookObservation;
 }
 
 /** A call that passed every check that needs no body. */
@@ -58,7 +60,7 @@ export interface IngressServiceOptions {
   store: Store;
   registry: TriggerRegistry;
   rejections: RejectionLog;
-  metrics: Metrics;
+  observer: WebhookObserver;
   clock: () => number;
   /** Compiles `trigger.filter` expressions. */
   expressions: ExpressionCompiler;
@@ -105,12 +107,15 @@ export class IngressService {
         // Recorded only under a workflow that exists (a cached lookup): the ids in the URL are
         // the caller's choice, and invented ones must not add rows to the rejected-call log.
         const known = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+        await this.observe(incoming, known, now);
         throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'source_ip_rate_limit', now, { retryAfterSeconds: wait, record: known !== null });
       }
     }
     const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+    await this.observe(incoming, trigger, now);
     if (trigger === null || !trigger.enabled) {
-      this.options.metrics.webhooks.inc({ outcome: 'not_found' });
+      // A disabled workflow's refusals count under its own labels; unknown ids per workspace.
+      incoming.observed.outcome = 'not_found';
       throw new HookflowError('HOOKFLOW_ERR_WEBHOOK_NOT_FOUND');
     }
     const { allowedIps, rateLimit, signature } = trigger.trigger;
@@ -151,7 +156,10 @@ export class IngressService {
    */
   async classify(incoming: IncomingWebhook): Promise<{ kind: 'deliver' } | { kind: 'handshake'; provider: HandshakeProvider | undefined } | { kind: 'not-allowed'; allow: string }> {
     if (incoming.method === 'POST') return { kind: 'deliver' };
-    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, this.options.clock());
+    const now = this.options.clock();
+    const trigger = await this.options.registry.find(incoming.workspaceId, incoming.workflowId, now);
+    // A 405 decided here counts under its workflow too (admit binds it again, from the same cache).
+    await this.observe(incoming, trigger, now);
     const enabled = trigger?.enabled === true ? trigger : null;
     const provider = enabled?.trigger.handshake?.provider;
     if (incoming.method === 'GET' && handshakeUsesGet(provider) && isGetHandshake(provider, incoming.query)) return { kind: 'handshake', provider };
@@ -246,7 +254,7 @@ export class IngressService {
     } catch (error) {
       // A multipart file over its limit is a 413 like any body over the limit; the rest are 400s.
       if (isHookflowError(error, 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE')) this.recordRefusal(incoming, error, rawBody.length);
-      else this.options.metrics.webhooks.inc({ outcome: 'bad_request' });
+      else incoming.observed.outcome = 'bad_request';
       throw error;
     }
     // Only now: the call is authenticated (key or signature), and its body is well-formed.
@@ -280,10 +288,10 @@ export class IngressService {
       now,
     );
     if (filtered) {
-      this.options.metrics.webhooks.inc({ outcome: 'filtered' });
+      incoming.observed.outcome = 'filtered';
       return { status: 'accepted', workflow_started: false, filtered: true };
     }
-    return this.answer(incoming, result, now - admitted.receivedAt);
+    return this.answer(incoming, result);
   }
 
   /**
@@ -297,7 +305,7 @@ export class IngressService {
     const { 'hub.verify_token': _verifyToken, ...query } = base.query;
     const meta = { ...base, query, handshake: outcome.answer.provider, ...(admitted.incoming.test ? { test: true } : {}) };
     await this.options.store.ingest({ event: eventRecord(admitted, { id: eventId, bodyJson, meta, idempotencyKey: null }), run: null, idempotency: null }, now);
-    this.options.metrics.webhooks.inc({ outcome: 'handshake' });
+    admitted.incoming.observed.outcome = 'handshake';
     return outcome.answer;
   }
 
@@ -320,19 +328,19 @@ export class IngressService {
     if (error.code === 'HOOKFLOW_ERR_PAYLOAD_TOO_LARGE') this.refuse(incoming, error.code, 'body_too_large', this.options.clock(), { bodyBytes });
   }
 
-  private answer(incoming: IncomingWebhook, result: IngestResult, elapsedMs: number): WebhookAnswer {
-    const { metrics } = this.options;
+  private answer(incoming: IncomingWebhook, result: IngestResult): WebhookAnswer {
+    const { observed } = incoming;
+    observed.runId = result.runId;
     if (incoming.test) {
-      metrics.webhooks.inc({ outcome: 'test' });
+      observed.outcome = 'test';
       return { status: 'accepted', workflow_started: false, test: true };
     }
     if (result.duplicate) {
-      metrics.webhooks.inc({ outcome: 'duplicate' });
+      observed.outcome = 'duplicate';
       return { status: 'accepted', workflow_started: false, duplicate: true, run_id: result.runId };
     }
-    metrics.webhooks.inc({ outcome: 'accepted' });
+    observed.outcome = 'accepted';
     this.options.onRunQueued?.();
-    metrics.ingestSeconds.observe(elapsedMs / 1000);
     return { status: 'accepted', workflow_started: true, run_id: result.runId ?? '' };
   }
 
@@ -344,14 +352,21 @@ export class IngressService {
     extra: { retryAfterSeconds?: number; bodyBytes?: number | null; record?: boolean } = {},
   ): HookflowError {
     const error = new HookflowError(code, `Webhook refused: ${reason}`, { retryAfterSeconds: extra.retryAfterSeconds });
-    this.options.metrics.webhooks.inc({ outcome: reason });
-    const call = { workspaceId: incoming.workspaceId, workflowId: incoming.workflowId, status: error.status, reason, sourceIp: incoming.sourceIp, bodyBytes: extra.bodyBytes ?? null };
+    incoming.observed.outcome = reason;
+    const userAgent = firstHeaderValue(incoming.headers['user-agent'])?.slice(0, MAX_USER_AGENT_CHARS) ?? null;
+    const call = { workspaceId: incoming.workspaceId, workflowId: incoming.workflowId, status: error.status, reason, sourceIp: incoming.sourceIp, bodyBytes: extra.bodyBytes ?? null, userAgent };
     if (extra.record === false) {
       this.options.rejections.count(call);
       return error;
     }
     this.options.rejections.record(call, now);
     return error;
+  }
+
+  /** Binds the call to its workflow's series (or its workspace's, for an unknown id). */
+  private async observe(incoming: IncomingWebhook, trigger: ResolvedTrigger | null, now: number): Promise<void> {
+    if (trigger !== null) this.options.observer.forTrigger(incoming.observed, trigger);
+    else await this.options.observer.forUnknown(incoming.observed, incoming.workspaceId, now);
   }
 
   private allowlistOf(trigger: ResolvedTrigger): (ip: string) => boolean {
@@ -391,6 +406,8 @@ function eventRecord(admitted: AdmittedWebhook, event: { id: string; bodyJson: s
     idempotencyKey: event.idempotencyKey,
   };
 }
+/** Longest User-Agent kept with a rejected-call record. */
+const MAX_USER_AGENT_CHARS = 256;
 
 function triggerKey(incoming: IncomingWebhook): string {
   return `${incoming.workspaceId}\u0000${incoming.workflowId}`;

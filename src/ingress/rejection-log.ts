@@ -23,6 +23,8 @@ export interface RejectedCall {
   reason: string;
   sourceIp: string;
   bodyBytes: number | null;
+  /** The caller's User-Agent (truncated), null when none was sent. */
+  userAgent: string | null;
 }
 
 /**

@@ -5,6 +5,7 @@ import { isHookflowError, toError } from '../errors/catalogue.js';
 import type { AttemptRef, ClaimedRun, StepResultRecord, StepStatus, Store } from '../store/store.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { RUN_BYTES_PER_BODY_BYTE, type MemoryBudget, type Reservation } from '../util/memory-budget.js';
+import type { WorkflowLabels } from '../telemetry/workflow-labels.js';
 import { retryDelayAfterFailureMs, type BackoffOptions } from './backoff.js';
 
 /**
@@ -17,7 +18,7 @@ export type RunSteps = (
     ref: AttemptRef;
     signal: AbortSignal;
     checkpoint: (step: StepResultRecord) => Promise<boolean>;
-    onStep: (type: string, status: StepStatus) => void;
+    onStep: (type: string, status: StepStatus, usage?: Record<string, unknown> | null) => void;
     /** The run's share of the memory budget, released when the attempt ends. */
     reservation?: Reservation;
   },
@@ -27,6 +28,8 @@ export interface WorkerPoolOptions {
   store: Store;
   logger: Logger;
   metrics: Metrics;
+  /** Per-workflow metric series (capped label pairs). */
+  labels: WorkflowLabels;
   clock: () => number;
   /** Runs executed at once by this process. */
   concurrency: number;
@@ -171,6 +174,7 @@ export class WorkerPool {
     const { store, logger, metrics, clock, leaseMs } = this.options;
     const { run } = claimed;
     const ref: AttemptRef = { runId: run.id, attempt: run.attempts, workerId: this.workerId };
+    const series = this.options.labels.of(run.workspaceId, run.workflowId);
     const controller = new AbortController();
     // Taken already (the claim parsed the body), so reserved whether it fits or not: later claims wait for it.
     const reservation = this.options.budget?.reserve(bodyBytesOf(claimed) * RUN_BYTES_PER_BODY_BYTE);
@@ -202,11 +206,11 @@ export class WorkerPool {
           ref,
           signal: controller.signal,
           checkpoint: (step) => record(() => store.checkpointStep(ref, step)),
-          onStep: (type, status) => metrics.steps.inc({ type, status }),
+          onStep: (type, status, usage) => series.countStep(type, status, usage),
           ...(reservation === undefined ? {} : { reservation }),
         });
         if (await record(() => store.completeRun(ref, clock(), finalStep))) {
-          metrics.runsFinished.inc({ status: 'succeeded' });
+          series.countRunFinished('succeeded');
           this.options.onRunFinished?.(ref.runId);
         }
       } catch (thrown) {
@@ -249,7 +253,7 @@ export class WorkerPool {
   }
 
   private async settleFailure(claimed: ClaimedRun, ref: AttemptRef, thrown: unknown, shuttingDown: boolean, record: <T>(write: () => Promise<T>) => Promise<T>): Promise<void> {
-    const { store, logger, metrics, clock } = this.options;
+    const { store, logger, clock } = this.options;
     if (shuttingDown) {
       // Stopped mid-run by a graceful shutdown: give the attempt back unused.
       await record(() => store.releaseRun(ref));
@@ -263,11 +267,16 @@ export class WorkerPool {
     const retryAt = canRetry ? clock() + retryDelayAfterFailureMs(ref.attempt, retryAfterMs, this.options.backoff) : null;
     const recorded = await record(() => store.failRun(ref, message, retryAt, clock()));
     if (recorded && retryAt === null) {
-      metrics.runsFinished.inc({ status: 'failed' });
+      this.options.labels.of(claimed.run.workspaceId, claimed.run.workflowId).countRunFinished('failed');
       this.options.onRunFinished?.(ref.runId);
     }
-    // An expected outcome (the API said no, the script threw): one line, no stack trace.
-    logger.info({ runId: ref.runId, attempt: ref.attempt, transient, retryAt, error: message }, retryAt === null ? 'run failed' : 'run attempt failed; retrying');
+    const outcome = retryAt === null ? 'run failed' : 'run attempt failed; retrying';
+    const { run } = claimed;
+    const fields = { workspace: run.workspaceId, workflow: run.workflowId, runId: ref.runId, attempt: ref.attempt, transient, retryAt };
+    // A step failing (an API answering 500, a script throwing) is the workflow's business, not a
+    // bug here: a warning with its code and message, no stack. Anything else is ours: an error with the stack.
+    if (isHookflowError(error)) logger.warn({ ...fields, code: error.code, error: error.message }, outcome);
+    else logger.error({ ...fields, err: error }, outcome);
   }
 
   /**

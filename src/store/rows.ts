@@ -1,7 +1,7 @@
 import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
   ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepCondition, StepResultRecord,
-  StepStatus, TokenRole, WorkflowRecord, Workspace, WorkspaceSecretRecord,
+  StepStatus, TokenRole, WebhookStatRow, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from './store.js';
 
 /*
@@ -52,8 +52,24 @@ export interface StepRow {
 /** A `rejected_calls` row. */
 export interface RejectedRow {
   id: string; workspace_id: string; workflow_id: string; received_at: number; status: number;
-  reason: string; source_ip: string; body_bytes: number | null;
+  reason: string; source_ip: string; body_bytes: number | null; user_agent: string | null;
 }
+
+/** A `webhook_stats` row (summed: `count` may come back as a string from PostgreSQL's SUM). */
+export interface WebhookStatDbRow {
+  workspace_id: string; workflow_id: string; minute: number; outcome: string; status: number; latency_bucket: number; count: number | string;
+}
+
+/** Maps a webhook_stats row. */
+export const toWebhookStat = (row: WebhookStatDbRow): WebhookStatRow => ({
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  minute: Number(row.minute),
+  outcome: row.outcome,
+  status: row.status,
+  latencyBucket: row.latency_bucket,
+  count: Number(row.count),
+});
 
 /** Maps a workspaces row. */
 export const toWorkspace = (row: WorkspaceRow): Workspace => ({ id: row.id, name: row.name, createdAt: row.created_at });
@@ -206,6 +222,7 @@ export const toRejectedCall = (row: RejectedRow): RejectedCallRecord => ({
   reason: row.reason,
   sourceIp: row.source_ip,
   bodyBytes: row.body_bytes,
+  userAgent: row.user_agent ?? null,
 });
 
 /** Workflow-version join used by every workflow read; callers add the version condition. */

@@ -192,6 +192,32 @@ export interface RejectedCallRecord {
   reason: string;
   sourceIp: string;
   bodyBytes: number | null;
+  /** The caller's `User-Agent` (truncated), null when it sent none. */
+  userAgent: string | null;
+}
+
+/**
+ * Webhook calls of one workflow in one minute with one outcome, answer status and response-time
+ * bucket (`telemetry/latency-buckets.ts`). Each node adds its counts; the store sums them.
+ * `workflowId` is '' for calls to ids that name no workflow of the (existing) workspace.
+ */
+export interface WebhookStatRow {
+  workspaceId: string;
+  workflowId: string;
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  outcome: string;
+  status: number;
+  latencyBucket: number;
+  count: number;
+}
+
+/** The queue as the metrics gauges show it. */
+export interface QueueSnapshot {
+  /** Runs with status `queued`. */
+  depth: number;
+  /** The earliest `availableAt` among queued runs already due at `now`; null when none is due. */
+  oldestDueAt: number | null;
 }
 
 /** Roles of API tokens, least privileged first (see http/access-control.ts). */
@@ -371,10 +397,17 @@ export interface Store {
   addLlmUsage(workspaceId: string, workflowId: string, day: string, tokens: number): Promise<void>;
   /** LLM tokens a workflow used on a UTC day. */
   getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
-  /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint). */
-  listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]>;
+  /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint); `workflowId` null: the whole workspace. */
+  listRunsSince(workspaceId: string, workflowId: string | null, since: number, limit: number): Promise<RunRecord[]>;
   /** Step results by status over the runs created at or after `since` (the stats endpoint). */
   countStepsSince(workspaceId: string, workflowId: string, since: number): Promise<Record<StepStatus, number>>;
+
+  /** Adds counts to the stored webhook stats (rows with the same key are summed). */
+  addWebhookStats(rows: WebhookStatRow[]): Promise<void>;
+  /** Stored webhook stats of minutes starting at or after `since`; `workflowId` null: the whole workspace. */
+  listWebhookStats(workspaceId: string, workflowId: string | null, since: number): Promise<WebhookStatRow[]>;
+  /** Queue depth and the oldest due run, cheaply (the metrics scrape). */
+  queueSnapshot(now: number): Promise<QueueSnapshot>;
 
   // --- access: API tokens and the audit log ---
   createApiToken(token: ApiTokenRecord): Promise<void>;

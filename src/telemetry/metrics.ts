@@ -1,21 +1,35 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the queue gauges show, read from the store on each scrape. */
+export interface QueueSnapshot {
+  /** Runs with status `queued`. */
+  depth: number;
+  /** Seconds the oldest due queued run has waited (0 when none). */
+  oldestAgeSeconds: number;
+}
+
 /** Every Prometheus metric hookflow exports, on a registry of its own (no global state). */
 export class Metrics {
   readonly registry = new Registry();
+  private readQueue: (() => Promise<QueueSnapshot>) | null = null;
+  private pendingQueueRead: Promise<QueueSnapshot> | null = null;
 
-  /** Webhook calls by answer: accepted, duplicate, test, or the rejection reason. */
+  /**
+   * Webhook calls by workflow and answer: accepted, duplicate, test, or the rejection reason.
+   * `workspace`/`workflow` are bounded by WorkflowLabels (see workflow-labels.ts).
+   */
   readonly webhooks = new Counter({
     name: 'hookflow_webhooks_total',
-    help: 'Webhook calls by outcome',
-    labelNames: ['outcome'] as const,
+    help: 'Webhook calls by workspace, workflow and outcome',
+    labelNames: ['workspace', 'workflow', 'outcome'] as const,
     registers: [this.registry],
   });
 
   /** Time from request start to answer for accepted webhooks, including the durable commit. */
   readonly ingestSeconds = new Histogram({
     name: 'hookflow_ingest_duration_seconds',
-    help: 'Webhook ingest latency (accepted calls), seconds',
+    help: 'Webhook ingest latency (accepted calls), by workspace and workflow, seconds',
+    labelNames: ['workspace', 'workflow'] as const,
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
@@ -28,20 +42,50 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Runs finished by final status. */
+  /** Runs finished by workflow and final status. */
   readonly runsFinished = new Counter({
     name: 'hookflow_runs_finished_total',
-    help: 'Runs finished, by status',
-    labelNames: ['status'] as const,
+    help: 'Runs finished, by workspace, workflow and status',
+    labelNames: ['workspace', 'workflow', 'status'] as const,
     registers: [this.registry],
   });
 
-  /** Step executions by type and status. */
+  /** Step executions by workflow, type and status. */
   readonly steps = new Counter({
     name: 'hookflow_steps_total',
-    help: 'Step executions by type and status',
-    labelNames: ['type', 'status'] as const,
+    help: 'Step executions by workspace, workflow, type and status',
+    labelNames: ['workspace', 'workflow', 'type', 'status'] as const,
     registers: [this.registry],
+  });
+
+  /** LLM tokens as the provider reported them, by workflow and kind (prompt, completion). */
+  readonly llmTokens = new Counter({
+    name: 'hookflow_llm_tokens_total',
+    help: 'LLM tokens used by LLM steps, by workspace, workflow and kind',
+    labelNames: ['workspace', 'workflow', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** Runs waiting in the queue (due or backing off), read from the store on scrape. */
+  readonly queueDepth = new Gauge({
+    name: 'hookflow_queue_depth',
+    help: 'Runs queued (waiting for a worker or for a retry), from the store',
+    registers: [this.registry],
+    collect: async () => {
+      const snapshot = await this.queueSnapshot();
+      if (snapshot !== null) this.queueDepth.set(snapshot.depth);
+    },
+  });
+
+  /** How long the oldest due run has waited for a worker, read from the store on scrape. */
+  readonly queueOldestAge = new Gauge({
+    name: 'hookflow_queue_oldest_age_seconds',
+    help: 'Age of the oldest queued run that is due (0 when none), seconds, from the store',
+    registers: [this.registry],
+    collect: async () => {
+      const snapshot = await this.queueSnapshot();
+      if (snapshot !== null) this.queueOldestAge.set(snapshot.oldestAgeSeconds);
+    },
   });
 
   /** Time from accepted to first started, seconds. */
@@ -107,5 +151,22 @@ export class Metrics {
   /** Makes `hookflow_pending_writes` report `read()` at each scrape (cheap: two counters). */
   watchPendingWrites(read: () => { queued: number; urgent: number }): void {
     this.readPending = read;
+  }
+
+  /**
+   * One store read per scrape for both queue gauges: the registry collects metrics concurrently,
+   * so both ask while the first read is under way and share it.
+   */
+  private queueSnapshot(): Promise<QueueSnapshot | null> {
+    if (this.readQueue === null) return Promise.resolve(null);
+    this.pendingQueueRead ??= this.readQueue().finally(() => {
+      this.pendingQueueRead = null;
+    });
+    return this.pendingQueueRead;
+  }
+
+  /** Where the queue gauges come from (the store); without it they stay 0. */
+  watchQueue(read: () => Promise<QueueSnapshot>): void {
+    this.readQueue = read;
   }
 }

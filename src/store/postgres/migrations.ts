@@ -203,6 +203,24 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   {
+    version: 8,
+    name: 'webhook stats, user agent of rejected calls',
+    sql: `
+      CREATE TABLE webhook_stats (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        minute BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        latency_bucket INTEGER NOT NULL,
+        count BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, minute, outcome, status, latency_bucket)
+      );
+      CREATE INDEX webhook_stats_by_minute ON webhook_stats (minute);
+      ALTER TABLE rejected_calls ADD COLUMN user_agent TEXT;
+    `,
+  },
+  {
     version: 9,
     name: 'settings: the master key id every node must use',
     sql: `

@@ -4,7 +4,7 @@ import { decodeCursor, pageOf } from '../cursor.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
-  RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord,
+  RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { stepCounts, type StepStatus } from '../store.js';
 import * as attempts from './attempt-writes.js';
@@ -18,7 +18,7 @@ import { replayRun, resumeRun } from './replay-run.js';
 import {
   type ApiTokenRow, type AuditRow, type EventRow, JOB_COLUMNS, type JobRow, jobValues, type RejectedRow, type RunRow, type SecretRow, type StepRow,
   toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
-  type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
+  type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow, toWebhookStat, type WebhookStatDbRow,
 } from '../rows.js';
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
 import * as workflows from './workflow-writes.js';
@@ -263,8 +263,8 @@ export class PostgresStore implements Store {
   }
 
   async recordRejectedCall(record: RejectedCallRecord): Promise<void> {
-    await this.rows('record rejected call', 'INSERT INTO rejected_calls (id, workspace_id, workflow_id, received_at, status, reason, source_ip, body_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-      record.id, record.workspaceId, record.workflowId, record.receivedAt, record.status, record.reason, record.sourceIp, record.bodyBytes,
+    await this.rows('record rejected call', 'INSERT INTO rejected_calls (id, workspace_id, workflow_id, received_at, status, reason, source_ip, body_bytes, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      record.id, record.workspaceId, record.workflowId, record.receivedAt, record.status, record.reason, record.sourceIp, record.bodyBytes, record.userAgent,
     ]);
   }
 
@@ -355,10 +355,42 @@ export class PostgresStore implements Store {
     return replayRun(this.pool, { workspaceId, runId, newRunId, now });
   }
 
-  async listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]> {
-    return (await this.rows<RunRow>('read', 'SELECT * FROM runs WHERE workspace_id = $1 AND workflow_id = $2 AND created_at >= $3 ORDER BY created_at DESC, id DESC LIMIT $4', [
-      workspaceId, workflowId, since, limit,
-    ])).map(toRun);
+  async listRunsSince(workspaceId: string, workflowId: string | null, since: number, limit: number): Promise<RunRecord[]> {
+    const rows = workflowId === null
+      ? await this.rows<RunRow>('read', 'SELECT * FROM runs WHERE workspace_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3', [workspaceId, since, limit])
+      : await this.rows<RunRow>('read', 'SELECT * FROM runs WHERE workspace_id = $1 AND workflow_id = $2 AND created_at >= $3 ORDER BY created_at DESC, id DESC LIMIT $4', [workspaceId, workflowId, since, limit]);
+    return rows.map(toRun);
+  }
+
+  async addWebhookStats(rows: WebhookStatRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    // One statement for the whole flush; rows of one key never repeat within a flush.
+    await this.rows(
+      'add webhook stats',
+      `INSERT INTO webhook_stats (workspace_id, workflow_id, minute, outcome, status, latency_bucket, count)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::bigint[])
+       ON CONFLICT (workspace_id, workflow_id, minute, outcome, status, latency_bucket) DO UPDATE SET count = webhook_stats.count + excluded.count`,
+      [
+        rows.map((r) => r.workspaceId), rows.map((r) => r.workflowId), rows.map((r) => r.minute), rows.map((r) => r.outcome),
+        rows.map((r) => r.status), rows.map((r) => r.latencyBucket), rows.map((r) => r.count),
+      ],
+    );
+  }
+
+  async listWebhookStats(workspaceId: string, workflowId: string | null, since: number): Promise<WebhookStatRow[]> {
+    const rows = workflowId === null
+      ? await this.rows<WebhookStatDbRow>('read', 'SELECT * FROM webhook_stats WHERE workspace_id = $1 AND minute >= $2', [workspaceId, since])
+      : await this.rows<WebhookStatDbRow>('read', 'SELECT * FROM webhook_stats WHERE workspace_id = $1 AND workflow_id = $2 AND minute >= $3', [workspaceId, workflowId, since]);
+    return rows.map(toWebhookStat);
+  }
+
+  async queueSnapshot(now: number): Promise<QueueSnapshot> {
+    const [row] = await this.rows<{ depth: number; due: number | null }>(
+      'read',
+      "SELECT COUNT(*)::int AS depth, MIN(available_at) FILTER (WHERE available_at <= $1) AS due FROM runs WHERE status = 'queued'",
+      [now],
+    );
+    return { depth: row?.depth ?? 0, oldestDueAt: row?.due ?? null };
   }
 
   async createApiToken(token: ApiTokenRecord): Promise<void> {

@@ -28,6 +28,9 @@ const PRUNE_SQL = `
   ),
   old_keys AS (
     DELETE FROM idempotency_keys WHERE expires_at < $2
+  ),
+  old_stats AS (
+    DELETE FROM webhook_stats WHERE minute < $1
   )
   SELECT (SELECT count(*) FROM old_runs)::int AS runs, (SELECT count(*) FROM old_events)::int AS events`;
 

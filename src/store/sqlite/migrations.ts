@@ -196,6 +196,24 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 8,
+    name: 'webhook stats, user agent of rejected calls',
+    sql: `
+      CREATE TABLE webhook_stats (
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        latency_bucket INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, workflow_id, minute, outcome, status, latency_bucket)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX webhook_stats_by_minute ON webhook_stats (minute);
+      ALTER TABLE rejected_calls ADD COLUMN user_agent TEXT;
+    `,
+  },
+  {
     version: 9,
     name: 'settings: the master key id every node must use',
     sql: `

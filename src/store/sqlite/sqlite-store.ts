@@ -5,13 +5,13 @@ import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
-  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord,
+  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { isFinishedStep, stepCounts, type StepStatus } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
   serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
-  type ApiTokenRow, type AuditRow, type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow,
+  type ApiTokenRow, type AuditRow, type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow, toWebhookStat, type WebhookStatDbRow,
 } from '../rows.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import { WriterClient } from './writer-client.js';
@@ -334,8 +334,33 @@ export class SqliteStore implements Store {
     return this.writer.call('replayRun', { workspaceId, runId, newRunId, now });
   }
 
-  listRunsSince(workspaceId: string, workflowId: string, since: number, limit: number): Promise<RunRecord[]> {
-    return this.read(() => (this.sql('SELECT * FROM runs WHERE workspace_id = ? AND workflow_id = ? AND created_at >= ? ORDER BY created_at DESC LIMIT ?').all(workspaceId, workflowId, since, limit) as RunRow[]).map(toRun));
+  listRunsSince(workspaceId: string, workflowId: string | null, since: number, limit: number): Promise<RunRecord[]> {
+    return this.read(() =>
+      (workflowId === null
+        ? (this.sql('SELECT * FROM runs WHERE workspace_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT ?').all(workspaceId, since, limit) as RunRow[])
+        : (this.sql('SELECT * FROM runs WHERE workspace_id = ? AND workflow_id = ? AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT ?').all(workspaceId, workflowId, since, limit) as RunRow[])
+      ).map(toRun),
+    );
+  }
+
+  addWebhookStats(rows: WebhookStatRow[]): Promise<void> {
+    return this.writer.call('addWebhookStats', rows);
+  }
+
+  listWebhookStats(workspaceId: string, workflowId: string | null, since: number): Promise<WebhookStatRow[]> {
+    return this.read(() =>
+      (workflowId === null
+        ? (this.sql('SELECT * FROM webhook_stats WHERE workspace_id = ? AND minute >= ?').all(workspaceId, since) as WebhookStatDbRow[])
+        : (this.sql('SELECT * FROM webhook_stats WHERE workspace_id = ? AND workflow_id = ? AND minute >= ?').all(workspaceId, workflowId, since) as WebhookStatDbRow[])
+      ).map(toWebhookStat),
+    );
+  }
+
+  queueSnapshot(now: number): Promise<QueueSnapshot> {
+    return this.read(() => {
+      const row = this.sql("SELECT COUNT(*) AS depth, MIN(CASE WHEN available_at <= ? THEN available_at END) AS due FROM runs WHERE status = 'queued'").get(now) as { depth: number; due: number | null };
+      return { depth: row.depth, oldestDueAt: row.due };
+    });
   }
 
   createApiToken(token: ApiTokenRecord): Promise<void> {

@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
-  WorkflowRecord, Workspace, WorkspaceSecretRecord,
+  WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
@@ -211,9 +211,17 @@ export class SqliteWrites {
   }
 
   recordRejectedCall(record: RejectedCallRecord): void {
-    this.sql('INSERT INTO rejected_calls (id, workspace_id, workflow_id, received_at, status, reason, source_ip, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-      record.id, record.workspaceId, record.workflowId, record.receivedAt, record.status, record.reason, record.sourceIp, record.bodyBytes,
+    this.sql('INSERT INTO rejected_calls (id, workspace_id, workflow_id, received_at, status, reason, source_ip, body_bytes, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      record.id, record.workspaceId, record.workflowId, record.receivedAt, record.status, record.reason, record.sourceIp, record.bodyBytes, record.userAgent,
     );
+  }
+
+  addWebhookStats(rows: WebhookStatRow[]): void {
+    const upsert = this.sql(
+      'INSERT INTO webhook_stats (workspace_id, workflow_id, minute, outcome, status, latency_bucket, count) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (workspace_id, workflow_id, minute, outcome, status, latency_bucket) DO UPDATE SET count = count + excluded.count',
+    );
+    for (const row of rows) upsert.run(row.workspaceId, row.workflowId, row.minute, row.outcome, row.status, row.latencyBucket, row.count);
   }
 
   replayRun(args: { workspaceId: string; runId: string; newRunId: string; now: number }): RunRecord | null {
@@ -327,6 +335,7 @@ export class SqliteWrites {
     const runs = this.sql("DELETE FROM runs WHERE status IN ('succeeded','failed') AND created_at < ?").run(before).changes;
     const events = this.sql('DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = events.id)').run(before).changes;
     this.sql('DELETE FROM rejected_calls WHERE received_at < ?').run(before);
+    this.sql('DELETE FROM webhook_stats WHERE minute < ?').run(before);
     this.sql('DELETE FROM idempotency_keys WHERE expires_at < ?').run(args.now);
     return { runs, events };
   }

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { WorkflowDefinition } from '../config/workflow-definition.js';
+import { utcDay } from '../engine/steps/llm/llm-budget.js';
+import { HookflowError } from '../errors/catalogue.js';
+import type { Store } from '../store/store.js';
+import { STATS_MAX_RUNS, statsSince, statsView } from '../workflows/stats-view.js';
+import type { WorkflowService } from '../workflows/workflow-service.js';
+
+export interface StatsRoutesOptions {
+  store: Store;
+  workflows: WorkflowService;
+  clock: () => number;
+}
+
+/** The stats routes' query (also in the OpenAPI document). */
+export const statsQuery = z.object({ windowSeconds: z.coerce.number().int().min(60).max(30 * 86_400).default(3600) });
+
+function parseWindow(query: unknown): number {
+  const parsed = statsQuery.safeParse(query);
+  if (!parsed.success) {
+    throw new HookflowError('HOOKFLOW_ERR_VALIDATION', 'Invalid query', { details: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
+  }
+  return parsed.data.windowSeconds;
+}
+
+/**
+ * `GET /api/workspaces/:ws/stats` and `…/workflows/:wf/stats`: webhooks by outcome, error rate,
+ * response-time percentiles, runs by status and a chart series, from stored data only (any node
+ * answers the same). Registered inside the management API's scope, under its auth.
+ */
+export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOptions): Promise<void> {
+  const { store, workflows } = options;
+
+  app.get<{ Params: { ws: string } }>('/api/workspaces/:ws/stats', async (request) => {
+    const windowSeconds = parseWindow(request.query);
+    await workflows.requireWorkspace(request.params.ws);
+    const window = { windowSeconds, now: options.clock() };
+    const [rows, runs] = await Promise.all([
+      store.listWebhookStats(request.params.ws, null, statsSince(window)),
+      store.listRunsSince(request.params.ws, null, window.now - windowSeconds * 1000, STATS_MAX_RUNS),
+    ]);
+    return { workspaceId: request.params.ws, ...statsView(window, rows, runs, { byWorkflow: true }) };
+  });
+
+  app.get<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
+    const windowSeconds = parseWindow(request.query);
+    const workflow = await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
+    const window = { windowSeconds, now: options.clock() };
+    const since = window.now - windowSeconds * 1000;
+    const [rows, runs, tokensToday, steps] = await Promise.all([
+      store.listWebhookStats(request.params.ws, request.params.wf, statsSince(window)),
+      store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS),
+      store.getLlmUsage(request.params.ws, request.params.wf, utcDay(window.now)),
+      // Steps by status: skipped by their `if`, failed (continued past or not), succeeded.
+      store.countStepsSince(request.params.ws, request.params.wf, since),
+    ]);
+    // The workflow's LLM budget for today (llmBudget.tokensPerDay), next to its traffic.
+    const tokensPerDay = (workflow.definition as WorkflowDefinition).llmBudget?.tokensPerDay ?? null;
+    const llm = { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
+    return { workspaceId: request.params.ws, workflowId: request.params.wf, ...statsView(window, rows, runs, { byWorkflow: false }), steps, llm };
+  });
+}
