@@ -140,6 +140,13 @@ describe('bodies carrying files or JSON inside another format', () => {
     expect(events.body.items).toHaveLength(0);
   });
 
+  it('a multipart body whose file part is cut off is a 400, and the server keeps answering', async () => {
+    await create('cut-uploads');
+    const cut = await post('cut-uploads', '--xyz\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello', { 'content-type': 'multipart/form-data; boundary=xyz' });
+    expect([cut.status, cut.body]).toStrictEqual([400, { error: 'Invalid request format' }]);
+    expect((await post('cut-uploads', '{"ok":true}', { 'content-type': 'application/json' })).status).toBe(200);
+  });
+
   it('parse.formJsonField: a form field holding JSON (GitHub form deliveries, Slack interactivity) is parsed in place', async () => {
     await create('slack-actions', { parse: { formJsonField: 'payload' } });
     const payload = { type: 'block_actions', actions: [{ action_id: 'approve', value: '42' }] };
