@@ -60,6 +60,13 @@ describe('trigger.methods', () => {
     expect((await call('POST', `/api/webhook/${ws}/no-such-workflow?key=${KEY}`, '{}')).status).toBe(404);
   });
 
+  it('a method no webhook route takes (OPTIONS) is a 405 naming the methods this trigger takes', async () => {
+    const options = await call('OPTIONS', `/api/webhook/${ws}/get-and-post?key=${KEY}`);
+    expect([options.status, options.allow, options.body]).toStrictEqual([405, 'GET, POST', { error: 'Method not allowed' }]);
+    expect((await call('OPTIONS', `/api/webhook/${ws}/delete-too/some/path`)).allow).toBe('POST, DELETE');
+    expect((await call('OPTIONS', `/api/webhook/${ws}/no-such-workflow`)).allow).toBe('POST');
+  });
+
   it('a DELETE with a JSON body is parsed like a POST', async () => {
     const answer = await call('DELETE', `/api/webhook/${ws}/delete-too?key=${KEY}`, '{"id":"contact-9"}');
     expect(answer.status).toBe(200);
