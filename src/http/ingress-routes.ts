@@ -87,9 +87,15 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
           }
           // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
           if (request.headers['content-type'] === '') delete request.headers['content-type'];
-          request.admittedWebhook = await ingress.admit(incoming);
+          // The body's share of the budget is reserved inside admit, after the key and before the
+          // trigger's quota is taken: a 503 for want of memory uses up none of the sender's quota.
+          // A declared size over the limit reserves nothing: admit answers it 413.
           const encoding = firstHeaderValue(request.headers['content-encoding']);
-          reserveBody(admission, request, { contentLength: firstHeaderValue(request.headers['content-length']), encoded: encoding !== undefined && encoding !== 'identity' });
+          const contentLength = firstHeaderValue(request.headers['content-length']);
+          request.admittedWebhook = await ingress.admit(incoming, 'trigger', (bodyLimit) => {
+            const declared = Number(contentLength);
+            reserveBody(admission, request, { contentLength: Number.isFinite(declared) && declared > bodyLimit ? undefined : contentLength, encoded: encoding !== undefined && encoding !== 'identity' });
+          });
           // Admitted: only now may a caller that asked for it send its body (see server.ts).
           if (/^100-continue$/i.test(firstHeaderValue(request.headers.expect) ?? '')) reply.raw.writeContinue();
           return undefined;

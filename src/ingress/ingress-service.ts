@@ -89,7 +89,12 @@ export class IngressService {
     this.ipLimits = options.rateLimits ?? new RateLimiter();
   }
 
-  async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger'): Promise<AdmittedWebhook> {
+  /**
+   * `reserveBody` (the HTTP layer's memory budget) is called once the caller is authenticated
+   * (or the trigger takes no key here) and before the trigger's quota is taken, with the body
+   * limit: a call refused 503 for want of memory must not use up the sender's rate quota.
+   */
+  async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger', reserveBody?: (bodyLimit: number) => void): Promise<AdmittedWebhook> {
     const now = this.options.clock();
     const { defaults } = this.options;
     if (defaults.perIpPerMinute > 0) {
@@ -117,6 +122,8 @@ export class IngressService {
     if (keyRequired && (presented.key === undefined || !matchesAnyDigest(presented.key, validAt(trigger.keyDigests, now)))) {
       throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', presented.key === undefined ? 'missing_key' : 'invalid_key', now);
     }
+    const bodyLimit = Math.min(trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes, defaults.bodyBytesCeiling ?? Number.POSITIVE_INFINITY);
+    reserveBody?.(bodyLimit);
     if (rateLimit !== undefined) {
       // The trigger's quota is spent only by authenticated calls. With a key, the call is
       // authenticated here; with a signature only, not before its body was read and checked
@@ -127,7 +134,6 @@ export class IngressService {
         : await this.triggerLimits.wait(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
-    const bodyLimit = Math.min(trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes, defaults.bodyBytesCeiling ?? Number.POSITIVE_INFINITY);
     const declared = Number(incoming.headers['content-length']);
     const encoded = incoming.headers['content-encoding'] !== undefined && incoming.headers['content-encoding'] !== 'identity';
     if (!encoded && Number.isFinite(declared) && declared > bodyLimit) {
