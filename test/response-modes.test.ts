@@ -75,6 +75,16 @@ describe('result mode', () => {
     expect(answer.json()).toStrictEqual({ order: 'A-17', priority: 'high' });
   });
 
+  it('a respond header that renders to a value HTTP cannot carry (a newline from the body) is left out instead of turning the stored event into a 500', async () => {
+    await create('result-bad-header', {
+      trigger: { response: { mode: 'result', timeoutMs: 20_000 } },
+      steps: [{ id: 'answer', type: 'respond', status: 201, headers: { 'X-Order': '{{order.id}}' }, body: { ok: true } }],
+    });
+    const answer = await post('result-bad-header', { id: 'A-17\r\nSet-Cookie: x=1' });
+    // The run succeeded and the event is stored: its answer, without the header it cannot carry.
+    expect([answer.status, answer.json(), answer.headers.get('x-order'), answer.headers.get('set-cookie')]).toStrictEqual([201, { ok: true }, null, null]);
+  });
+
   it("without a respond step, answers 200 with the last step's output as JSON", async () => {
     await create('result-last', {
       trigger: { response: { mode: 'result', timeoutMs: 20_000 } },
