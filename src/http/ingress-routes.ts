@@ -5,7 +5,7 @@ import type { HandshakeAnswer } from '../ingress/handshakes.js';
 import { preferredWaitMs, resultAnswer, staticAnswer, workflowResult, type CustomAnswer } from '../ingress/response-modes.js';
 import type { RunWaiter } from '../ingress/run-waiter.js';
 import type { Store } from '../store/store.js';
-import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
+import { allowedMethods, type AdmittedWebhook, type IncomingWebhook, type IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
 import { WEBHOOK_METHODS } from '../config/workflow-definition.js';
 import { growBody, releaseBody, reserveBody, shedIfSaturated, type WebhookAdmission } from './webhook-admission.js';
@@ -114,7 +114,7 @@ export async function ingressRoutes(app: FastifyInstance, options: { ingress: In
           const admitted = request.admittedWebhook as AdmittedWebhook;
           if (request.isHandshake === true) {
             const answer = await ingress.answerGet(admitted);
-            return answer === null ? methodNotAllowed(reply, 'GET, POST') : sendHandshake(reply, answer);
+            return answer === null ? methodNotAllowed(reply, allowedMethods(admitted.trigger)) : sendHandshake(reply, answer);
           }
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           const outcome = await ingress.accept(admitted, raw);

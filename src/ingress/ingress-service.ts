@@ -156,8 +156,7 @@ export class IngressService {
     if (incoming.method === 'GET' && handshakeUsesGet(provider) && isGetHandshake(provider, incoming.query)) return { kind: 'handshake', provider };
     const methods: readonly string[] = enabled?.trigger.methods ?? ['POST'];
     if (methods.includes(incoming.method)) return { kind: 'deliver' };
-    const allow = handshakeUsesGet(provider) && !methods.includes('GET') ? ['GET', ...methods] : methods;
-    return { kind: 'not-allowed', allow: allow.join(', ') };
+    return { kind: 'not-allowed', allow: allowedMethods(enabled) };
   }
 
   /**
@@ -349,6 +348,13 @@ export class IngressService {
     }
     return allows;
   }
+}
+
+/** The `Allow` of a 405: the trigger's methods, with GET first when its provider handshakes with GET; POST for unknown ones. */
+export function allowedMethods(trigger: ResolvedTrigger | null): string {
+  const methods: readonly string[] = trigger?.trigger.methods ?? ['POST'];
+  const allow = handshakeUsesGet(trigger?.trigger.handshake?.provider) && !methods.includes('GET') ? ['GET', ...methods] : methods;
+  return allow.join(', ');
 }
 
 /** Files a multipart body may carry unless the trigger says otherwise (`parse.maxFiles`). */
