@@ -51,6 +51,11 @@ describe('static mode', () => {
     expect(events.body.items).toHaveLength(1);
   });
 
+  it('refuses at save time a static header value HTTP cannot carry (every accepted call would be a 500)', async () => {
+    const created = await test.api('POST', `/api/workspaces/${ws}/workflows`, { id: 'static-bad-header', name: 'static-bad-header', trigger: { type: 'webhook', sharedKey: KEY, response: { mode: 'static', headers: { 'X-Ack': 'yes\r\nSet-Cookie: x=1' } } } });
+    expect(created.status).toBe(400);
+  });
+
   it('sends an object body as JSON; refusals keep the contract answers', async () => {
     await create('static-json', { trigger: { response: { mode: 'static', body: { ok: true } } } });
     const answer = await post('static-json', {});
