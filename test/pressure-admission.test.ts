@@ -82,6 +82,20 @@ describe('memory budget on the webhook route', () => {
     expect(run.body.memory.body.tag).toBe('second');
   });
 
+  it('a call refused 503 because the budget is full uses up none of its trigger\'s rate quota', async () => {
+    const test = await start({ HOOKFLOW_MEMORY_BUDGET_BYTES: String(16 * MiB), HOOKFLOW_MAX_BODY_BYTES: String(4 * MiB) });
+    const filler = await createWorkflow(test, { name: 'filler', trigger: { type: 'webhook' } });
+    const limited = await createWorkflow(test, { name: 'limited', trigger: { type: 'webhook', rateLimit: { perMinute: 1 } } });
+    const slow = startSlowUpload(filler.webhookUrl, jsonBody(3 * MiB, 'slow'));
+    await eventually(async () => ((await metric(test, 'hookflow_memory_budget_used_bytes')) >= 12 * MiB ? true : undefined));
+    const body = jsonBody(2 * MiB, 'limited');
+    expect((await fetch(limited.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(503);
+    expect((await slow.finish()).status).toBe(200);
+    await eventually(async () => ((await metric(test, 'hookflow_memory_budget_used_bytes')) === 0 ? true : undefined));
+    // The one call a minute this trigger takes is still there for the sender's retry.
+    expect((await fetch(limited.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status).toBe(200);
+  });
+
   it('gives back the share of a body whose sender went away', async () => {
     const test = await start({ HOOKFLOW_MEMORY_BUDGET_BYTES: String(16 * MiB), HOOKFLOW_MAX_BODY_BYTES: String(4 * MiB) });
     const { webhookUrl } = await createWorkflow(test, { name: 'abandoned', trigger: { type: 'webhook' } });

@@ -113,6 +113,13 @@ describe('Meta (WhatsApp, Instagram, Messenger) GET verification', () => {
     expect(plain.headers.get('allow')).toBe('GET, POST');
   });
 
+  it('a hub GET that is no verification (no hub.challenge) is a 405 whose Allow names every method the trigger takes', async () => {
+    await createWorkflow('whatsapp-put', { methods: ['POST', 'PUT'], handshake: { provider: 'meta', verifyToken: VERIFY_TOKEN } });
+    const answer = await call('GET', `/api/webhook/${ws}/whatsapp-put?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}`);
+    expect([answer.status, answer.headers.get('allow')]).toStrictEqual([405, 'GET, POST, PUT']);
+    expect((await call('GET', `/api/webhook/${ws}/whatsapp-put`)).headers.get('allow')).toBe('GET, POST, PUT');
+  });
+
   it('shows the verify token as {"set":true}, keeps it through a PUT of the GET answer, and never returns it', async () => {
     const fetched = await test.api('GET', `/api/workspaces/${ws}/workflows/whatsapp`);
     expect(fetched.body.trigger.handshake).toStrictEqual({ provider: 'meta', verifyToken: { set: true } });

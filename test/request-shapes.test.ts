@@ -60,6 +60,13 @@ describe('trigger.methods', () => {
     expect((await call('POST', `/api/webhook/${ws}/no-such-workflow?key=${KEY}`, '{}')).status).toBe(404);
   });
 
+  it('a method no webhook route takes (OPTIONS) is a 405 naming the methods this trigger takes', async () => {
+    const options = await call('OPTIONS', `/api/webhook/${ws}/get-and-post?key=${KEY}`);
+    expect([options.status, options.allow, options.body]).toStrictEqual([405, 'GET, POST', { error: 'Method not allowed' }]);
+    expect((await call('OPTIONS', `/api/webhook/${ws}/delete-too/some/path`)).allow).toBe('POST, DELETE');
+    expect((await call('OPTIONS', `/api/webhook/${ws}/no-such-workflow`)).allow).toBe('POST');
+  });
+
   it('a DELETE with a JSON body is parsed like a POST', async () => {
     const answer = await call('DELETE', `/api/webhook/${ws}/delete-too?key=${KEY}`, '{"id":"contact-9"}');
     expect(answer.status).toBe(200);
@@ -138,6 +145,13 @@ describe('bodies carrying files or JSON inside another format', () => {
     expect(noBoundary.status).toBe(400);
     const events = await test.api('GET', `/api/workspaces/${ws}/workflows/small-uploads/events`);
     expect(events.body.items).toHaveLength(0);
+  });
+
+  it('a multipart body whose file part is cut off is a 400, and the server keeps answering', async () => {
+    await create('cut-uploads');
+    const cut = await post('cut-uploads', '--xyz\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello', { 'content-type': 'multipart/form-data; boundary=xyz' });
+    expect([cut.status, cut.body]).toStrictEqual([400, { error: 'Invalid request format' }]);
+    expect((await post('cut-uploads', '{"ok":true}', { 'content-type': 'application/json' })).status).toBe(200);
   });
 
   it('parse.formJsonField: a form field holding JSON (GitHub form deliveries, Slack interactivity) is parsed in place', async () => {

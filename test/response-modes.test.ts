@@ -51,6 +51,11 @@ describe('static mode', () => {
     expect(events.body.items).toHaveLength(1);
   });
 
+  it('refuses at save time a static header value HTTP cannot carry (every accepted call would be a 500)', async () => {
+    const created = await test.api('POST', `/api/workspaces/${ws}/workflows`, { id: 'static-bad-header', name: 'static-bad-header', trigger: { type: 'webhook', sharedKey: KEY, response: { mode: 'static', headers: { 'X-Ack': 'yes\r\nSet-Cookie: x=1' } } } });
+    expect(created.status).toBe(400);
+  });
+
   it('sends an object body as JSON; refusals keep the contract answers', async () => {
     await create('static-json', { trigger: { response: { mode: 'static', body: { ok: true } } } });
     const answer = await post('static-json', {});
@@ -73,6 +78,16 @@ describe('result mode', () => {
     expect(answer.status).toBe(201);
     expect(answer.headers.get('x-order')).toBe('A-17');
     expect(answer.json()).toStrictEqual({ order: 'A-17', priority: 'high' });
+  });
+
+  it('a respond header that renders to a value HTTP cannot carry (a newline from the body) is left out instead of turning the stored event into a 500', async () => {
+    await create('result-bad-header', {
+      trigger: { response: { mode: 'result', timeoutMs: 20_000 } },
+      steps: [{ id: 'answer', type: 'respond', status: 201, headers: { 'X-Order': '{{order.id}}' }, body: { ok: true } }],
+    });
+    const answer = await post('result-bad-header', { id: 'A-17\r\nSet-Cookie: x=1' });
+    // The run succeeded and the event is stored: its answer, without the header it cannot carry.
+    expect([answer.status, answer.json(), answer.headers.get('x-order'), answer.headers.get('set-cookie')]).toStrictEqual([201, { ok: true }, null, null]);
   });
 
   it("without a respond step, answers 200 with the last step's output as JSON", async () => {

@@ -56,7 +56,11 @@ const handshakeSchema = z.discriminatedUnion('provider', [
 /** Longest a caller may be kept waiting for a run's result, ms. */
 export const MAX_RESULT_WAIT_MS = 60_000;
 
-const responseHeadersSchema = z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'), z.string().max(4096));
+const responseHeadersSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'invalid header name'),
+  // What Node can send (no CR, LF or other control characters): anything else made every answer a 500.
+  z.string().max(4096).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'invalid header value (control characters)'),
+);
 
 /**
  * What a webhook call is answered with (src/ingress/response-modes.ts). Default: the accepted

@@ -6,7 +6,7 @@ import type { HandshakeAnswer } from '../ingress/handshakes.js';
 import { preferredWaitMs, resultAnswer, staticAnswer, workflowResult, type CustomAnswer } from '../ingress/response-modes.js';
 import type { RunWaiter } from '../ingress/run-waiter.js';
 import type { Store } from '../store/store.js';
-import type { AdmittedWebhook, IncomingWebhook, IngressService } from '../ingress/ingress-service.js';
+import { allowedMethods, type AdmittedWebhook, type IncomingWebhook, type IngressService } from '../ingress/ingress-service.js';
 import { firstHeaderValue } from '../ingress/request-key.js';
 import { newObservation, type WebhookObserver } from '../ingress/webhook-observer.js';
 import { redactUrl } from '../telemetry/logger.js';
@@ -105,9 +105,15 @@ export async function ingressRoutes(app: FastifyInstance, options: IngressRoutes
           }
           // An empty Content-Type means none: treat it like a missing one (JSON if it parses, else text).
           if (request.headers['content-type'] === '') delete request.headers['content-type'];
-          request.admittedWebhook = await ingress.admit(incoming);
+          // The body's share of the budget is reserved inside admit, after the key and before the
+          // trigger's quota is taken: a 503 for want of memory uses up none of the sender's quota.
+          // A declared size over the limit reserves nothing: admit answers it 413.
           const encoding = firstHeaderValue(request.headers['content-encoding']);
-          reserveBody(admission, request, { contentLength: firstHeaderValue(request.headers['content-length']), encoded: encoding !== undefined && encoding !== 'identity' });
+          const contentLength = firstHeaderValue(request.headers['content-length']);
+          request.admittedWebhook = await ingress.admit(incoming, 'trigger', (bodyLimit) => {
+            const declared = Number(contentLength);
+            reserveBody(admission, request, { contentLength: Number.isFinite(declared) && declared > bodyLimit ? undefined : contentLength, encoded: encoding !== undefined && encoding !== 'identity' });
+          });
           // Admitted: only now may a caller that asked for it send its body (see server.ts).
           if (/^100-continue$/i.test(firstHeaderValue(request.headers.expect) ?? '')) reply.raw.writeContinue();
           return undefined;
@@ -122,7 +128,7 @@ export async function ingressRoutes(app: FastifyInstance, options: IngressRoutes
           const admitted = request.admittedWebhook as AdmittedWebhook;
           if (request.isHandshake === true) {
             const answer = await ingress.answerGet(admitted);
-            return answer === null ? methodNotAllowed(reply, 'GET, POST') : sendHandshake(reply, answer);
+            return answer === null ? methodNotAllowed(reply, allowedMethods(admitted.trigger)) : sendHandshake(reply, answer);
           }
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           const outcome = await ingress.accept(admitted, raw);

@@ -83,6 +83,17 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy();
 }
 
+/** The workspace and workflow ids of a webhook URL (see isWebhookUrl), or null when they do not decode. */
+function webhookIdsOf(url: string): { workspaceId: string; workflowId: string } | null {
+  const match = /^\/api\/webhook(?:-test)?\/([^/?#]+)\/([^/?#]+)/.exec(url);
+  if (match === null) return null;
+  try {
+    return { workspaceId: decodeURIComponent(match[1] as string), workflowId: decodeURIComponent(match[2] as string) };
+  } catch {
+    return null;
+  }
+}
+
 /** The version the OpenAPI document states: the package's. */
 const API_VERSION = '0.1.0';
 
@@ -153,10 +164,14 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     if (!request.raw.url?.includes('#')) return done();
     done(new HookflowError('HOOKFLOW_ERR_BAD_REQUEST_FORMAT', 'request target contains "#" (a fragment)'));
   });
-  app.setNotFoundHandler((request, reply) => {
-    // Only POST is routed on a webhook URL; every other method, including ones Fastify has no
-    // routes for (PROPFIND, PURGE…), is a 405 that names the one allowed.
-    if (request.method !== 'POST' && isWebhookUrl(request.url)) return methodNotAllowed(reply, 'POST');
+  app.setNotFoundHandler(async (request, reply) => {
+    // A method no webhook route takes (OPTIONS, HEAD, PROPFIND…) is a 405 whose `Allow` names the
+    // methods this trigger takes (its `methods`, GET for a GET handshake; POST for unknown ones).
+    if (request.method !== 'POST' && isWebhookUrl(request.url)) {
+      const ids = webhookIdsOf(request.url);
+      const route = ids === null ? null : await options.ingress.classify({ ...ids, test: false, method: request.method, headers: {}, query: {}, sourceIp: request.ip });
+      return methodNotAllowed(reply, route?.kind === 'not-allowed' ? route.allow : 'POST');
+    }
     return reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' });
   });
   // A callback hook, not an async one: it runs for every request, and most return at once.

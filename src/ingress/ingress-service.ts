@@ -98,7 +98,12 @@ export class IngressService {
     this.filters = new TriggerFilters(options.expressions);
   }
 
-  async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger'): Promise<AdmittedWebhook> {
+  /**
+   * `reserveBody` (the HTTP layer's memory budget) is called once the caller is authenticated
+   * (or the trigger takes no key here) and before the trigger's quota is taken, with the body
+   * limit: a call refused 503 for want of memory must not use up the sender's rate quota.
+   */
+  async admit(incoming: IncomingWebhook, authentication: Authentication = 'trigger', reserveBody?: (bodyLimit: number) => void): Promise<AdmittedWebhook> {
     const now = this.options.clock();
     const { defaults } = this.options;
     if (defaults.perIpPerMinute > 0) {
@@ -129,6 +134,8 @@ export class IngressService {
     if (keyRequired && (presented.key === undefined || !matchesAnyDigest(presented.key, validAt(trigger.keyDigests, now)))) {
       throw this.refuse(incoming, 'HOOKFLOW_ERR_INVALID_KEY', presented.key === undefined ? 'missing_key' : 'invalid_key', now);
     }
+    const bodyLimit = Math.min(trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes, defaults.bodyBytesCeiling ?? Number.POSITIVE_INFINITY);
+    reserveBody?.(bodyLimit);
     if (rateLimit !== undefined) {
       // The trigger's quota is spent only by authenticated calls. With a key, the call is
       // authenticated here; with a signature only, not before its body was read and checked
@@ -139,7 +146,6 @@ export class IngressService {
         : await this.triggerLimits.wait(triggerKey(incoming), rateLimit.perMinute, now);
       if (wait > 0) throw this.refuse(incoming, 'HOOKFLOW_ERR_RATE_LIMITED', 'trigger_rate_limit', now, { retryAfterSeconds: wait });
     }
-    const bodyLimit = Math.min(trigger.trigger.maxBodyBytes ?? defaults.maxBodyBytes, defaults.bodyBytesCeiling ?? Number.POSITIVE_INFINITY);
     const declared = Number(incoming.headers['content-length']);
     const encoded = incoming.headers['content-encoding'] !== undefined && incoming.headers['content-encoding'] !== 'identity';
     if (!encoded && Number.isFinite(declared) && declared > bodyLimit) {
@@ -165,8 +171,7 @@ export class IngressService {
     if (incoming.method === 'GET' && handshakeUsesGet(provider) && isGetHandshake(provider, incoming.query)) return { kind: 'handshake', provider };
     const methods: readonly string[] = enabled?.trigger.methods ?? ['POST'];
     if (methods.includes(incoming.method)) return { kind: 'deliver' };
-    const allow = handshakeUsesGet(provider) && !methods.includes('GET') ? ['GET', ...methods] : methods;
-    return { kind: 'not-allowed', allow: allow.join(', ') };
+    return { kind: 'not-allowed', allow: allowedMethods(enabled) };
   }
 
   /**
@@ -377,6 +382,13 @@ export class IngressService {
     }
     return allows;
   }
+}
+
+/** The `Allow` of a 405: the trigger's methods, with GET first when its provider handshakes with GET; POST for unknown ones. */
+export function allowedMethods(trigger: ResolvedTrigger | null): string {
+  const methods: readonly string[] = trigger?.trigger.methods ?? ['POST'];
+  const allow = handshakeUsesGet(trigger?.trigger.handshake?.provider) && !methods.includes('GET') ? ['GET', ...methods] : methods;
+  return allow.join(', ');
 }
 
 /** Files a multipart body may carry unless the trigger says otherwise (`parse.maxFiles`). */

@@ -68,6 +68,12 @@ export function parseMultipart(raw: Buffer, contentType: string, limits: Multipa
       stream.on('limit', () => fail(new HookflowError('HOOKFLOW_ERR_PAYLOAD_TOO_LARGE', `File "${filename ?? field}" is larger than ${limits.maxFileBytes} bytes`)));
       pending.push(
         new Promise((done) => {
+          // A part cut off by the end of the body errors its file stream: without this listener
+          // that error was uncaught (it ended the process); it is a malformed body, a 400.
+          stream.on('error', (cause: unknown) => {
+            fail(new HookflowError('HOOKFLOW_ERR_BAD_REQUEST_FORMAT', 'Malformed multipart body', { cause }));
+            done();
+          });
           stream.on('end', () => {
             const data = Buffer.concat(chunks);
             files.push({ field, filename: filename === undefined || filename === '' ? null : filename, contentType: mimeType, size: data.length, encoding: 'base64', data: data.toString('base64') });

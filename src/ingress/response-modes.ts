@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import type { ResponseDefinition } from '../config/workflow-definition.js';
 import type { RunRecord, Store } from '../store/store.js';
 import { stringifyExactJson } from '../util/exact-json.js';
@@ -74,8 +75,26 @@ export async function workflowResult(store: Store, run: RunRecord): Promise<{ st
   if (respond !== undefined) {
     const output = respond.output as { status?: unknown; headers?: unknown; body?: unknown } | null;
     const status = typeof output?.status === 'number' ? output.status : 200;
-    const headers = typeof output?.headers === 'object' && output.headers !== null ? (output.headers as Record<string, string>) : {};
+    // Rendered from the sender's data: a value HTTP cannot carry (a newline, say) would make the
+    // answer itself fail (a 500 for an event that is stored); such a header is left out.
+    const headers = typeof output?.headers === 'object' && output.headers !== null ? sendableHeaders(output.headers as Record<string, unknown>) : {};
     return { status, headers, body: output?.body ?? null, asJson: false };
   }
   return { status: 200, headers: {}, body: steps.at(-1)?.output ?? null, asJson: true };
+}
+
+/** The headers Node can send as they are (valid names, string values without control characters). */
+function sendableHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const sendable: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') continue;
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch {
+      continue;
+    }
+    sendable[name] = value;
+  }
+  return sendable;
 }
