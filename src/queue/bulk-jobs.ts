@@ -99,7 +99,10 @@ export class BulkJobs {
           return;
         }
         try {
-          const queued = request.kind === 'replay'
+          // A resume on the original version does not need the workflow; a job started before
+          // its workflow was deleted must still not bring the workflow's runs back to life.
+          const gone = request.kind === 'resume' && (await store.getWorkflow(job.workspaceId, job.workflowId)) === null;
+          const queued = gone ? null : request.kind === 'replay'
             ? await store.replayRun(job.workspaceId, runId, newId('run', clock()), clock())
             : await store.resumeRun(job.workspaceId, runId, { latestVersion: request.version === 'latest', now: clock() });
           if (queued === null) {
