@@ -92,7 +92,8 @@ export class BulkJobs {
       for (const runId of job.runIds) {
         // Paced from the job's start: run i goes at start + i / rate, never faster.
         const due = started + (progress.done * 1000) / request.ratePerSecond;
-        if (due > clock()) await sleep(due - clock());
+        // A stop that came while the last run was being queued found no pause to cut short.
+        if (due > clock() && !stopped) await sleep(due - clock());
         if (stopped) {
           const why = `stopped with its node after ${progress.done} of ${job.runIds.length} runs; start a new job for the rest`;
           await store.updateJobProgress(job.id, { ...progress, lastError: why, status: 'cancelled', now: clock() });
