@@ -651,6 +651,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.countStepsSince(record.event.workspaceId, record.event.workflowId, base + 1_000_000)).toEqual({ succeeded: 0, failed: 0, skipped: 0 });
       });
 
+      it('resuming on the latest version of a deleted workflow finds nothing (null), whatever the run\'s status', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture();
+        const record = await enqueue();
+        expect(await store.deleteWorkflow(ws, wf, base + 1)).toBe(true);
+        // Queued, not failed: with the workflow gone there is no latest version to resume on.
+        await expect(store.resumeRun(ws, runIdOf(record), { latestVersion: true, now: base + 2 })).resolves.toBeNull();
+        await expect(store.resumeRun(ws, runIdOf(record), { latestVersion: false, now: base + 2 })).rejects.toMatchObject({ code: 'HOOKFLOW_ERR_CONFLICT' });
+      });
+
       it('replays a run as a new queued run of the same event on the latest version', async () => {
         const { ws, wf, base, enqueue } = await queueFixture();
         const record = await enqueue();

@@ -92,14 +92,18 @@ export class BulkJobs {
       for (const runId of job.runIds) {
         // Paced from the job's start: run i goes at start + i / rate, never faster.
         const due = started + (progress.done * 1000) / request.ratePerSecond;
-        if (due > clock()) await sleep(due - clock());
+        // A stop that came while the last run was being queued found no pause to cut short.
+        if (due > clock() && !stopped) await sleep(due - clock());
         if (stopped) {
           const why = `stopped with its node after ${progress.done} of ${job.runIds.length} runs; start a new job for the rest`;
           await store.updateJobProgress(job.id, { ...progress, lastError: why, status: 'cancelled', now: clock() });
           return;
         }
         try {
-          const queued = request.kind === 'replay'
+          // A resume on the original version does not need the workflow; a job started before
+          // its workflow was deleted must still not bring the workflow's runs back to life.
+          const gone = request.kind === 'resume' && (await store.getWorkflow(job.workspaceId, job.workflowId)) === null;
+          const queued = gone ? null : request.kind === 'replay'
             ? await store.replayRun(job.workspaceId, runId, newId('run', clock()), clock())
             : await store.resumeRun(job.workspaceId, runId, { latestVersion: request.version === 'latest', now: clock() });
           if (queued === null) {

@@ -258,13 +258,14 @@ export class SqliteWrites {
   resumeRun(args: { workspaceId: string; runId: string; latestVersion: boolean; now: number }): RunRecord | null {
     const run = this.sql('SELECT * FROM runs WHERE workspace_id = ? AND id = ?').get(args.workspaceId, args.runId) as RunRow | undefined;
     if (run === undefined) return null;
-    if (run.status !== 'failed') throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Run "${args.runId}" is ${run.status}: only a failed run can be resumed`);
+    // As on PostgreSQL: no latest version to resume on (workflow deleted) is "not found", before the status is looked at.
     let version = run.workflow_version;
     if (args.latestVersion) {
       const latest = this.sql('SELECT latest_version FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(run.workspace_id, run.workflow_id) as { latest_version: number } | undefined;
       if (latest === undefined) return null;
       version = latest.latest_version;
     }
+    if (run.status !== 'failed') throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Run "${args.runId}" is ${run.status}: only a failed run can be resumed`);
     this.sql("UPDATE runs SET status = 'queued', available_at = ?, finished_at = NULL, max_attempts = attempts + max_attempts, workflow_version = ? WHERE id = ? AND status = 'failed'").run(args.now, version, run.id);
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(run.id) as RunRow);
   }
