@@ -81,6 +81,15 @@ describe('hookflow client commands against a real server', () => {
     expect((await hookflow(test, ['url', 'signed/keyed'], { HOOKFLOW_URL: 'ftp://x' })).code).toBe(2);
   });
 
+  it('bad arguments (missing argument or option, unknown option or command) exit 2; --help exits 0', async () => {
+    expect((await hookflow(test, ['url'])).code).toBe(2);
+    expect((await hookflow(test, ['url', 'signed/keyed', '--bogus'])).code).toBe(2);
+    expect((await hookflow(test, ['send', 'signed/keyed'])).code).toBe(2);
+    expect((await hookflow(test, ['no-such-command'])).code).toBe(2);
+    expect((await hookflow(test, ['tokens', 'create', '--name', 'x'])).code).toBe(2);
+    expect((await hookflow(test, ['url', '--help'])).code).toBe(0);
+  });
+
   it('url, workflows list/get/disable/enable/delete, with --json', async () => {
     const url = await hookflow(test, ['url', 'signed/keyed', '--reveal', '--json']);
     expect(JSON.parse(url.stdout)).toEqual({ webhookUrl: `${test.url}/api/webhook/signed/keyed?key=keyed-shared-key-1`, testWebhookUrl: `${test.url}/api/webhook-test/signed/keyed?key=keyed-shared-key-1` });

@@ -84,6 +84,15 @@ describe('workspace secrets API', () => {
     expect((await api('GET', '/api/workspaces/shop/secrets')).body.items.some((s: { name: string }) => s.name === 'API_KEY')).toBe(false);
   });
 
+  it('takes every name docs/secrets.md allows, one starting with _ included, and documents that rule', async () => {
+    expect((await api('PUT', '/api/workspaces/shop/secrets/_PRIVATE_KEY', { value: OTHER })).status).toBe(201);
+    expect((await api('GET', '/api/workspaces/shop/secrets')).body.items.some((s: { name: string }) => s.name === '_PRIVATE_KEY')).toBe(true);
+    expect((await api('DELETE', '/api/workspaces/shop/secrets/_PRIVATE_KEY')).status).toBe(204);
+    const document = await api('GET', '/api/openapi.json');
+    const parameters = document.body.paths['/api/workspaces/{ws}/secrets/{name}'].put.parameters as { name: string; schema: { pattern: string } }[];
+    expect(parameters.find((p) => p.name === 'name')?.schema.pattern).toBe('^[A-Za-z_][A-Za-z0-9_]{0,63}$');
+  });
+
   it('pages the list like the other lists', async () => {
     await api('POST', '/api/workspaces', { id: 'paged', name: 'Paged' });
     for (const name of ['A', 'B', 'C']) expect((await api('PUT', `/api/workspaces/paged/secrets/${name}`, { value: 'v' })).status).toBe(201);

@@ -11,7 +11,10 @@ import { registerClientCommands } from './client-commands.js';
 const program = new Command()
   .name('hookflow')
   .description('Durable, observable workflow runs from incoming webhooks')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Bad arguments are a usage error, exit 2 (docs/cli.md), not commander's default 1; help asked
+  // for exits 0. Set before the commands are added, so every subcommand inherits it.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 program
   .command('serve')

@@ -65,9 +65,12 @@ export async function managementRoutes(app: FastifyInstance, options: Management
   // Event bodies, memory and outputs may hold numbers beyond 2^53: answer with their exact digits.
   app.setReplySerializer((payload) => stringifyExactJson(payload));
   // Every id in a path (workspace, workflow, run) has the RESOURCE_ID form; anything else names
-  // nothing, and never reaches the database (PostgreSQL refuses a NUL with an error).
+  // nothing, and never reaches the database (PostgreSQL refuses a NUL with an error). A secret's
+  // `:name` follows its own rule (SECRET_NAME, which allows a leading `_`), checked by its routes
+  // before the store is reached.
   app.addHook('preValidation', async (request) => {
-    for (const id of Object.values(request.params as Record<string, string>)) {
+    for (const [param, id] of Object.entries(request.params as Record<string, string>)) {
+      if (param === 'name') continue;
       if (!RESOURCE_ID.test(id)) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', 'No such id');
     }
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import { RESOURCE_ID } from '../config/workflow-definition.js';
+import { SECRET_NAME } from '../workflows/workspace-secrets.js';
 import { accessOf, type RouteAccess } from './access-control.js';
 import { errorAnswer } from './api-schemas.js';
 import { ROUTE_DOCS } from './route-docs.js';
@@ -56,7 +57,7 @@ function operation(route: SeenRoute, doc: RouteDoc): Record<string, unknown> {
   const pathParams = [...openApiPath(route.url).matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1] as string);
   const parameters: Record<string, unknown>[] = pathParams.map((name) => ({
     name, in: 'path', required: true,
-    schema: name === 'path' ? { type: 'string', description: 'Any suffix, kept as webhook.path' } : { type: 'string', pattern: RESOURCE_ID.source },
+    schema: name === 'path' ? { type: 'string', description: 'Any suffix, kept as webhook.path' } : { type: 'string', pattern: name === 'name' ? SECRET_NAME.source : RESOURCE_ID.source },
   }));
   if (doc.query !== undefined) {
     for (const [name, field] of Object.entries(doc.query.shape as Record<string, z.ZodType>)) {

@@ -6,11 +6,12 @@ import type { TestRunService } from '../workflows/test-runs.js';
  * managementRoutes), so they sit behind the same authentication and id checks.
  */
 export function testRunRoutes(app: FastifyInstance, testRuns: TestRunService): void {
-  app.post<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/test-runs', async (request) => {
-    // A caller that hangs up stops the steps still running (live mode).
+  app.post<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/test-runs', async (request, reply) => {
+    // A caller that hangs up stops the steps still running (live mode). Watched on the response:
+    // the request stream has already closed once its body was read, before this handler runs.
     const stop = new AbortController();
-    request.raw.once('close', () => {
-      if (!request.raw.complete || request.raw.destroyed) stop.abort();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) stop.abort();
     });
     return testRuns.run(request.params.ws, request.params.wf, request.body, stop.signal);
   });
