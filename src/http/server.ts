@@ -18,6 +18,7 @@ import { installAccessControl } from './access-control.js';
 import { accessRoutes } from './access-routes.js';
 import { sendError } from './error-handler.js';
 import type { WebhookAdmission } from './webhook-admission.js';
+import { newObservation } from '../ingress/webhook-observer.js';
 import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.js';
 import { managementRoutes } from './management-routes.js';
 import { installOpenApi } from './openapi.js';
@@ -169,7 +170,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // methods this trigger takes (its `methods`, GET for a GET handshake; POST for unknown ones).
     if (request.method !== 'POST' && isWebhookUrl(request.url)) {
       const ids = webhookIdsOf(request.url);
-      const route = ids === null ? null : await options.ingress.classify({ ...ids, test: false, method: request.method, headers: {}, query: {}, sourceIp: request.ip });
+      const route = ids === null ? null : await options.ingress.classify({ ...ids, test: false, method: request.method, headers: {}, query: {}, sourceIp: request.ip, observed: newObservation() });
       return methodNotAllowed(reply, route?.kind === 'not-allowed' ? route.allow : 'POST');
     }
     return reply.code(404).send({ error: request.url.startsWith('/api/webhook') ? 'Webhook not found' : 'Not found' });
