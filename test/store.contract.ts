@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
 import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WebhookStatRow, WorkflowRecord, WorkspaceSecretRecord } from '../src/store/store.js';
 import { describeAccessContract } from './store-access.contract.js';
+import { describeTestRunContract } from './store-test-runs.contract.js';
 
 /*
  * The one contract every Store adapter passes (DESIGN.md, Layers). Tests assert what a user of
@@ -108,6 +109,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
     }
 
     describeAccessContract(() => store);
+    describeTestRunContract(() => store);
 
     describe('workspaces', () => {
       // First test of the suite: listWorkspaces spans the whole (still empty) store.
@@ -704,6 +706,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.recordRejectedCall({ id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: base, status: 401, reason: 'bad key', sourceIp: '::1', bodyBytes: null, userAgent: null });
         const stat = { workspaceId: ws, workflowId: wf, outcome: 'accepted', status: 200, latencyBucket: 1, count: 1 };
         await store.addWebhookStats([{ ...stat, minute: base }, { ...stat, minute: base + HOUR }]);
+        const testRun = (createdAt: number) => ({ id: newId('test'), workspaceId: ws, workflowId: wf, kind: 'single' as const, mode: 'mock' as const, status: 'succeeded' as const, eventId: null, baselineRunId: null, createdAt, result: {} });
+        const [oldTestRun, newTestRun] = [testRun(base), testRun(base + HOUR)];
+        for (const record of [oldTestRun, newTestRun]) await store.saveTestRun(record, 10);
 
         await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 1000, now: base });
         const ref = { runId: runIdOf(finished), attempt: 1, workerId: 'w1' };
@@ -720,6 +725,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.getEvent(ws, recent.event.id)).not.toBeNull();
         expect((await store.listRejectedCalls(ws, wf, { limit: 10 })).items).toEqual([]);
         expect(await store.listWebhookStats(ws, wf, 0)).toEqual([{ ...stat, minute: base + HOUR }]);
+        expect(await store.getTestRun(ws, oldTestRun.id)).toBeNull();
+        expect(await store.getTestRun(ws, newTestRun.id)).not.toBeNull();
       });
 
       it('shows the queue depth and the oldest due run', async () => {

@@ -1,7 +1,7 @@
 import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
   ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepCondition, StepResultRecord,
-  StepStatus, TokenRole, WebhookStatRow, WorkflowRecord, Workspace, WorkspaceSecretRecord,
+  StepStatus, TestRunRecord, TokenRole, WebhookStatRow, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from './store.js';
 
 /*
@@ -193,6 +193,35 @@ export const JOB_COLUMNS = 'id, workspace_id, workflow_id, kind, status, options
 export const jobValues = (job: JobRecord): unknown[] => [
   job.id, job.workspaceId, job.workflowId, job.kind, job.status, JSON.stringify(job.options), JSON.stringify(job.runIds),
   job.done, job.failed, job.lastError, job.createdAt, job.updatedAt, job.finishedAt,
+];
+
+/** A `test_runs` row; `result` is absent from list queries (see TEST_RUN_LIST_COLUMNS). */
+export interface TestRunRow {
+  id: string; workspace_id: string; workflow_id: string; kind: string; mode: string; status: string;
+  event_id: string | null; baseline_run_id: string | null; created_at: number; result?: string;
+}
+
+/** The columns a test-run list reads: everything but the (possibly large) result. */
+export const TEST_RUN_LIST_COLUMNS = 'id, workspace_id, workflow_id, kind, mode, status, event_id, baseline_run_id, created_at';
+
+/** Maps a test_runs row; the result is parsed with its numbers exact (null when not read). */
+export const toTestRun = (row: TestRunRow): TestRunRecord => ({
+  id: row.id,
+  workspaceId: row.workspace_id,
+  workflowId: row.workflow_id,
+  kind: row.kind as TestRunRecord['kind'],
+  mode: row.mode as TestRunRecord['mode'],
+  status: row.status as TestRunRecord['status'],
+  eventId: row.event_id,
+  baselineRunId: row.baseline_run_id,
+  createdAt: row.created_at,
+  result: row.result === undefined ? null : parseExactJson(row.result),
+});
+
+/** A test run as written: the columns of a test_runs row in TEST_RUN_LIST_COLUMNS order, then the result (serialised, numbers exact). */
+export const testRunValues = (record: TestRunRecord): unknown[] => [
+  record.id, record.workspaceId, record.workflowId, record.kind, record.mode, record.status, record.eventId, record.baselineRunId, record.createdAt,
+  stringifyExactJson(record.result ?? null),
 ];
 
 /** A step result with its JSON columns serialised: what crosses to the SQLite writer thread (a structured clone would lose exact numbers). */

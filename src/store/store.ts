@@ -220,6 +220,27 @@ export interface QueueSnapshot {
   oldestDueAt: number | null;
 }
 
+/**
+ * A test run as stored (docs/test-runs.md): kept apart from runs, so it never shows among them
+ * or counts in stats, metrics or alerts. `result` is the answer the API gave, steps and diffs
+ * included, secrets already redacted.
+ */
+export interface TestRunRecord {
+  id: string;
+  workspaceId: string;
+  workflowId: string;
+  /** `single`: one event; `batch`: a draft replayed over the last stored events. */
+  kind: 'single' | 'batch';
+  mode: 'mock' | 'live';
+  /** `failed` when a step failed (batch: when any event's replay failed). */
+  status: 'succeeded' | 'failed';
+  /** The event replayed (single); an inline event's made-up id is kept too, its event is not. Null for a batch. */
+  eventId: string | null;
+  baselineRunId: string | null;
+  createdAt: number;
+  result: unknown;
+}
+
 /** Roles of API tokens, least privileged first (see http/access-control.ts). */
 export type TokenRole = 'viewer' | 'editor' | 'admin';
 export const TOKEN_ROLES: readonly TokenRole[] = ['viewer', 'editor', 'admin'];
@@ -409,6 +430,13 @@ export interface Store {
   /** Queue depth and the oldest due run, cheaply (the metrics scrape). */
   queueSnapshot(now: number): Promise<QueueSnapshot>;
 
+  // --- test runs: apart from runs (never in stats) ---
+  /** Stores a test run, then deletes the workflow's oldest beyond the newest `keep`, in one transaction. */
+  saveTestRun(record: TestRunRecord, keep: number): Promise<void>;
+  getTestRun(workspaceId: string, id: string): Promise<TestRunRecord | null>;
+  /** A workflow's test runs, newest first; `result` is null in the list (read one for it). */
+  listTestRuns(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<TestRunRecord>>;
+
   // --- access: API tokens and the audit log ---
   createApiToken(token: ApiTokenRecord): Promise<void>;
   getApiToken(id: string): Promise<ApiTokenRecord | null>;
@@ -438,7 +466,7 @@ export interface Store {
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean>;
   /** Gives the run back without using up the attempt (graceful shutdown). */
   releaseRun(ref: AttemptRef): Promise<boolean>;
-  /** Deletes finished runs, their events and steps, and old rejected calls, older than `before`. */
+  /** Deletes finished runs, their events and steps, test runs, and old rejected calls, older than `before`. */
   prune(before: number, now: number): Promise<{ runs: number; events: number }>;
   /** The earliest time a queued run becomes due, for the worker's sleep; null if none. */
   nextDueAt(): Promise<number | null>;

@@ -272,6 +272,26 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       );
     `,
   },
+  {
+    version: 15,
+    name: 'test runs, stored apart from runs',
+    sql: `
+      CREATE TABLE test_runs (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        workflow_id TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        event_id TEXT COLLATE "C",
+        baseline_run_id TEXT COLLATE "C",
+        created_at BIGINT NOT NULL,
+        result TEXT NOT NULL
+      );
+      CREATE INDEX test_runs_by_workflow ON test_runs (workspace_id, workflow_id, created_at DESC, id DESC);
+      CREATE INDEX test_runs_by_created ON test_runs (created_at);
+    `,
+  },
 ];
 
 /**

@@ -4,7 +4,7 @@ import { decodeCursor, pageOf } from '../cursor.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
-  RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, WorkflowRecord, Workspace, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
+  RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, TestRunRecord, WorkflowRecord, Workspace, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { stepCounts, type StepStatus } from '../store.js';
 import * as attempts from './attempt-writes.js';
@@ -14,10 +14,12 @@ import { migrate } from './migrations.js';
 import { isUniqueViolation, storageError } from './pg-errors.js';
 import { createPool } from './pg-pool.js';
 import { prune } from './prune.js';
+import { saveTestRun } from './test-run-writes.js';
 import { replayRun, resumeRun } from './replay-run.js';
 import {
   type ApiTokenRow, type AuditRow, type EventRow, JOB_COLUMNS, type JobRow, jobValues, type RejectedRow, type RunRow, type SecretRow, type StepRow,
-  toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toTestRun, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  TEST_RUN_LIST_COLUMNS, type TestRunRow,
   type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow, toWebhookStat, type WebhookStatDbRow,
 } from '../rows.js';
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
@@ -339,6 +341,22 @@ export class PostgresStore implements Store {
   listJobs(workspaceId: string, page: PageRequest): Promise<Page<JobRecord>> {
     return this.page<JobRow, JobRecord>({
       from: 'SELECT * FROM jobs', where: 'workspace_id = $1', params: [workspaceId], timeColumn: 'created_at', page, map: toJob, position: (j) => ({ time: j.createdAt, id: j.id }),
+    });
+  }
+
+  saveTestRun(record: TestRunRecord, keep: number): Promise<void> {
+    return saveTestRun(this.pool, record, keep);
+  }
+
+  async getTestRun(workspaceId: string, id: string): Promise<TestRunRecord | null> {
+    const [row] = await this.rows<TestRunRow>('read', 'SELECT * FROM test_runs WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    return row === undefined ? null : toTestRun(row);
+  }
+
+  listTestRuns(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<TestRunRecord>> {
+    return this.page<TestRunRow, TestRunRecord>({
+      from: `SELECT ${TEST_RUN_LIST_COLUMNS} FROM test_runs`, where: 'workspace_id = $1 AND workflow_id = $2', params: [workspaceId, workflowId], timeColumn: 'created_at', page,
+      map: toTestRun, position: (t) => ({ time: t.createdAt, id: t.id }),
     });
   }
 

@@ -5,7 +5,7 @@ import { longQuery, withTransaction } from './pg-pool.js';
  * Retention in one statement (one transaction): finished runs created before $1 with their
  * steps, then events received before $1 that no remaining run points at (test events, and the
  * events of the runs just deleted: the CTEs share one snapshot, so `old_runs` is subtracted by
- * hand), rejected calls before $1, and idempotency keys already expired at $2. Queued and
+ * hand), rejected calls and test runs before $1, and idempotency keys already expired at $2. Queued and
  * running runs, and their events, are never touched.
  */
 const PRUNE_SQL = `
@@ -31,6 +31,9 @@ const PRUNE_SQL = `
   ),
   old_stats AS (
     DELETE FROM webhook_stats WHERE minute < $1
+  ),
+  old_test_runs AS (
+    DELETE FROM test_runs WHERE created_at < $1
   )
   SELECT (SELECT count(*) FROM old_runs)::int AS runs, (SELECT count(*) FROM old_events)::int AS events`;
 

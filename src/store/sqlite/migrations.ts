@@ -265,4 +265,24 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       ) STRICT;
     `,
   },
+  {
+    version: 15,
+    name: 'test runs, stored apart from runs',
+    sql: `
+      CREATE TABLE test_runs (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        event_id TEXT,
+        baseline_run_id TEXT,
+        created_at INTEGER NOT NULL,
+        result TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX test_runs_by_workflow ON test_runs (workspace_id, workflow_id, created_at DESC, id DESC);
+      CREATE INDEX test_runs_by_created ON test_runs (created_at);
+    `,
+  },
 ];

@@ -5,12 +5,13 @@ import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
-  RunStatus, SecretRecord, StepResultRecord, Store, Workspace, WorkflowRecord, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
+  RunStatus, SecretRecord, StepResultRecord, Store, TestRunRecord, Workspace, WorkflowRecord, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { isFinishedStep, stepCounts, type StepStatus } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
-  serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toTestRun, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  TEST_RUN_LIST_COLUMNS, testRunValues, type TestRunRow,
   type ApiTokenRow, type AuditRow, type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow, toWebhookStat, type WebhookStatDbRow,
 } from '../rows.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
@@ -323,6 +324,24 @@ export class SqliteStore implements Store {
   listJobs(workspaceId: string, page: PageRequest): Promise<Page<JobRecord>> {
     return this.page<JobRow, JobRecord>({
       from: 'SELECT * FROM jobs', where: 'workspace_id = ?', params: [workspaceId], timeColumn: 'created_at', page, map: toJob, position: (j) => ({ time: j.createdAt, id: j.id }),
+    });
+  }
+
+  saveTestRun(record: TestRunRecord, keep: number): Promise<void> {
+    return this.writer.call('saveTestRun', { values: testRunValues(record), workspaceId: record.workspaceId, workflowId: record.workflowId, keep });
+  }
+
+  getTestRun(workspaceId: string, id: string): Promise<TestRunRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM test_runs WHERE workspace_id = ? AND id = ?').get(workspaceId, id) as TestRunRow | undefined;
+      return row === undefined ? null : toTestRun(row);
+    });
+  }
+
+  listTestRuns(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<TestRunRecord>> {
+    return this.page<TestRunRow, TestRunRecord>({
+      from: `SELECT ${TEST_RUN_LIST_COLUMNS} FROM test_runs`, where: 'workspace_id = ? AND workflow_id = ?', params: [workspaceId, workflowId], timeColumn: 'created_at', page,
+      map: toTestRun, position: (t) => ({ time: t.createdAt, id: t.id }),
     });
   }
 

@@ -5,7 +5,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
-import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
+import { JOB_COLUMNS, jobValues, TEST_RUN_LIST_COLUMNS, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -255,6 +255,14 @@ export class SqliteWrites {
     return this.sql("UPDATE jobs SET status = 'cancelled', updated_at = ?, finished_at = ? WHERE workspace_id = ? AND id = ? AND status = 'running'").run(args.now, args.now, args.workspaceId, args.id).changes > 0;
   }
 
+  /** See `Store.saveTestRun`. `values` are `testRunValues(record)`: serialised here would be too late (a structured clone loses exact numbers). */
+  saveTestRun(args: { values: unknown[]; workspaceId: string; workflowId: string; keep: number }): void {
+    this.sql(`INSERT INTO test_runs (${TEST_RUN_LIST_COLUMNS}, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...args.values);
+    this.sql('DELETE FROM test_runs WHERE id IN (SELECT id FROM test_runs WHERE workspace_id = ? AND workflow_id = ? ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?)').run(
+      args.workspaceId, args.workflowId, args.keep,
+    );
+  }
+
   resumeRun(args: { workspaceId: string; runId: string; latestVersion: boolean; now: number }): RunRecord | null {
     const run = this.sql('SELECT * FROM runs WHERE workspace_id = ? AND id = ?').get(args.workspaceId, args.runId) as RunRow | undefined;
     if (run === undefined) return null;
@@ -337,6 +345,7 @@ export class SqliteWrites {
     const events = this.sql('DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = events.id)').run(before).changes;
     this.sql('DELETE FROM rejected_calls WHERE received_at < ?').run(before);
     this.sql('DELETE FROM webhook_stats WHERE minute < ?').run(before);
+    this.sql('DELETE FROM test_runs WHERE created_at < ?').run(before);
     this.sql('DELETE FROM idempotency_keys WHERE expires_at < ?').run(args.now);
     return { runs, events };
   }
