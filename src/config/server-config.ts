@@ -108,6 +108,8 @@ const envSchema = z.object({
   HOOKFLOW_BULK_RATE_PER_SECOND: intFrom(1, 1000).default(10),
   /** Runs and events older than this are pruned, days; 0 keeps everything. */
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
+  /** Test runs kept per workflow (newest first); older ones are deleted as new ones are stored, and all are pruned with runs. */
+  HOOKFLOW_TEST_RUNS_KEPT: intFrom(1, 10_000).default(100),
   /**
    * Deepest JSON nesting accepted in a webhook body (deeper is a 400), a definition (400), an
    * HTTP/LLM answer or a script result (the step fails). At most 1,000: Node's thread hand-over
@@ -222,6 +224,8 @@ export interface ServerConfig {
     readonly logAcceptedWebhooks: boolean;
   };
   readonly retentionDays: number;
+  /** Test runs kept per workflow (docs/test-runs.md). */
+  readonly testRunsKept: number;
   /** Limits of workspace secrets (PUT /api/workspaces/:ws/secrets/:name). */
   readonly workspaceSecrets: {
     readonly maxValueBytes: number;
@@ -319,6 +323,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       logAcceptedWebhooks: e.HOOKFLOW_LOG_ACCEPTED_WEBHOOKS,
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
+    testRunsKept: e.HOOKFLOW_TEST_RUNS_KEPT,
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
     readyTimeoutMs: e.HOOKFLOW_READY_TIMEOUT_MS,

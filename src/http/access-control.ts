@@ -61,6 +61,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/workspaces/:ws/jobs/:jobId': { role: 'viewer' },
   'POST /api/workspaces/:ws/jobs/:jobId/cancel': { role: 'editor', audit: 'job.cancel' },
   'GET /api/workspaces/:ws/workflows/:wf/events': { role: 'viewer' },
+  'GET /api/workspaces/:ws/workflows/:wf/test-runs': { role: 'viewer' },
+  'GET /api/workspaces/:ws/test-runs/:testRunId': { role: 'viewer' },
   'GET /api/workspaces/:ws/workflows/:wf/stats': { role: 'viewer' },
   'GET /api/workspaces/:ws/stats': { role: 'viewer' },
   'POST /api/tokens': { role: 'admin', audit: 'token.create' },

@@ -11,6 +11,12 @@ import { statsQuery } from './stats-routes.js';
 import type { RouteDoc } from './openapi.js';
 import { testRunRequestSchema } from '../workflows/test-runs.js';
 
+/** A stored test run in a list (docs/test-runs.md). */
+const testRunSummary = z.object({
+  id: z.string(), kind: z.enum(['single', 'batch']), mode: z.enum(['mock', 'live']), workflowId: z.string(), status: z.enum(['succeeded', 'failed']),
+  eventId: z.string().nullable(), baselineRunId: z.string().nullable(), createdAt: z.string(),
+});
+
 /** A workspace secret as the API shows it: never its value. */
 const secretAnswer = z.object({ name: z.string(), allowedOrigins: z.array(z.string()), createdAt: z.string(), updatedAt: z.string() });
 
@@ -126,8 +132,16 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'POST /api/workspaces/:ws/workflows/:wf/test-runs': {
     tag: 'workflows', summary: 'Run the saved or a draft definition against an event, mock or live, with per-step diffs',
     body: { schema: testRunRequestSchema },
-    description: 'Mock mode makes no outbound call (docs/test-runs.md); test runs are not stored and never count in stats.',
+    description: 'Mock mode makes no outbound call (docs/test-runs.md); test runs are stored apart from runs and never count in stats.',
     responses: { 200: json('The test run, step by step', z.record(z.string(), z.unknown())) },
+  },
+  'GET /api/workspaces/:ws/workflows/:wf/test-runs': {
+    tag: 'workflows', summary: 'Stored test runs of a workflow, newest first (HOOKFLOW_TEST_RUNS_KEPT per workflow)', query: pageQuery,
+    responses: { 200: json('A page', pageOf(testRunSummary)) },
+  },
+  'GET /api/workspaces/:ws/test-runs/:testRunId': {
+    tag: 'workflows', summary: 'A stored test run, as it was answered: steps, inputs, outputs, diffs',
+    responses: { 200: json('The test run', z.record(z.string(), z.unknown())), 404: json('Unknown test run (or pruned)', errorAnswer) },
   },
   'GET /api/workspaces/:ws/jobs': { tag: 'runs', summary: 'Bulk jobs of a workspace', query: pageQuery, responses: { 200: json('A page', pageOf(jobAnswer)) } },
   'GET /api/workspaces/:ws/jobs/:jobId': { tag: 'runs', summary: 'A bulk job and its progress', responses: { 200: json('The job', jobAnswer) } },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TestRunService } from '../workflows/test-runs.js';
+import { pageOf, pageQuery, parseQuery } from './list-query.js';
 
 /**
  * Test runs (docs/test-runs.md). Added to the management API's own scope (see
@@ -15,4 +16,12 @@ export function testRunRoutes(app: FastifyInstance, testRuns: TestRunService): v
     });
     return testRuns.run(request.params.ws, request.params.wf, request.body, stop.signal);
   });
+
+  app.get<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/test-runs', async (request) =>
+    testRuns.list(request.params.ws, request.params.wf, pageOf(parseQuery(pageQuery, request.query))),
+  );
+
+  app.get<{ Params: { ws: string; testRunId: string } }>('/api/workspaces/:ws/test-runs/:testRunId', async (request) =>
+    testRuns.get(request.params.ws, request.params.testRunId),
+  );
 }

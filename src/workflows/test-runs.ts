@@ -6,7 +6,7 @@ import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { executeTestRun, type RecordedStep, type TestRunStep } from '../engine/test-run.js';
 import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
-import type { EventRecord, Store } from '../store/store.js';
+import type { EventRecord, Page, PageRequest, Store, TestRunRecord } from '../store/store.js';
 import type { WorkflowService } from './workflow-service.js';
 
 /** Most events one batch test run replays. */
@@ -33,12 +33,27 @@ export interface TestRunServiceOptions {
   /** The step kinds and secret access test runs use (built on first use when the process has no workers). */
   engine: () => { kinds: StepKinds; secrets: SecretAccess; expressions: ExpressionCompiler };
   clock: () => number;
+  /** Test runs kept per workflow, newest first (HOOKFLOW_TEST_RUNS_KEPT); older ones are deleted as new ones are stored. */
+  keep: number;
+}
+
+/** A test run as the list shows it (GET …/workflows/:wf/test-runs): the stored answer is read one by one. */
+export interface TestRunSummary {
+  id: string;
+  kind: TestRunRecord['kind'];
+  mode: TestRunRecord['mode'];
+  workflowId: string;
+  status: TestRunRecord['status'];
+  eventId: string | null;
+  baselineRunId: string | null;
+  createdAt: string;
 }
 
 /**
  * Test runs (docs/test-runs.md): a saved or draft definition run once against a stored or given
- * event, answered at once and never stored, so they never appear among runs or in stats. In mock
- * mode HTTP and LLM steps return recorded outputs (a baseline run's, or stubs) and send nothing.
+ * event. Each answer is stored as a test run, apart from runs, so it never appears among them or
+ * in stats, and can be read back. In mock mode HTTP and LLM steps return recorded outputs (a
+ * baseline run's, or stubs) and send nothing.
  */
 export class TestRunService {
   constructor(private readonly options: TestRunServiceOptions) {}
@@ -57,9 +72,39 @@ export class TestRunService {
     }
     const event = await this.event(workspaceId, workflowId, request.event ?? { headers: {}, body: null });
     const baseline = request.baselineRunId === undefined ? undefined : await this.baseline(workspaceId, request.baselineRunId);
-    const id = newId('test', this.options.clock());
+    const createdAt = this.options.clock();
+    const id = newId('test', createdAt);
     const result = await this.execute({ workspaceId, workflowId, definition, event, baseline, stubs: request.stubs, mode: request.mode, id, signal });
-    return { id, mode: request.mode, workflowId, eventId: event.id, baselineRunId: request.baselineRunId ?? null, ...result };
+    const answer = {
+      id, kind: 'single' as const, mode: request.mode, workflowId, eventId: event.id, baselineRunId: request.baselineRunId ?? null, createdAt: new Date(createdAt).toISOString(), ...result,
+    };
+    await this.save(workspaceId, createdAt, answer, answer);
+    return answer;
+  }
+
+  /** A stored test run, as it was answered; 404 when unknown (or pruned). */
+  async get(workspaceId: string, id: string): Promise<unknown> {
+    const record = await this.options.store.getTestRun(workspaceId, id);
+    if (record === null) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Test run "${id}" not found`);
+    return record.result;
+  }
+
+  /** A workflow's stored test runs, newest first; 404 for an unknown workflow. */
+  async list(workspaceId: string, workflowId: string, page: PageRequest): Promise<Page<TestRunSummary>> {
+    await this.options.workflows.requireWorkflowRecord(workspaceId, workflowId);
+    const stored = await this.options.store.listTestRuns(workspaceId, workflowId, page);
+    return {
+      items: stored.items.map((r) => ({
+        id: r.id, kind: r.kind, mode: r.mode, workflowId: r.workflowId, status: r.status, eventId: r.eventId, baselineRunId: r.baselineRunId, createdAt: new Date(r.createdAt).toISOString(),
+      })),
+      nextCursor: stored.nextCursor,
+    };
+  }
+
+  /** Stores an answer as a test run (what GET …/test-runs/:id gives back). */
+  private save(workspaceId: string, createdAt: number, facts: Pick<TestRunRecord, 'id' | 'kind' | 'mode' | 'workflowId' | 'status' | 'eventId' | 'baselineRunId'>, answer: unknown): Promise<void> {
+    const { id, kind, mode, workflowId, status, eventId, baselineRunId } = facts;
+    return this.options.store.saveTestRun({ id, workspaceId, workflowId, kind, mode, status, eventId, baselineRunId, createdAt, result: answer }, this.options.keep);
   }
 
   /** Mock runs of `definition` over the newest events that have a run, each against that run. */
@@ -74,7 +119,7 @@ export class TestRunService {
       if (runs.nextCursor === null) break;
       cursor = runs.nextCursor;
     }
-    const items: Record<string, unknown>[] = [];
+    const items: { eventId: string; baselineRunId: string; status: 'succeeded' | 'failed'; outputChanged: string[]; startedFailing: string[]; notRun: string[] }[] = [];
     const changedSteps = new Map<string, { outputChanged: number; startedFailing: number; notRun: number }>();
     for (const [eventId, runId] of latestRun) {
       const event = await store.getEvent(workspaceId, eventId);
@@ -93,7 +138,13 @@ export class TestRunService {
       }
       items.push({ eventId, baselineRunId: runId, status: result.status, outputChanged, startedFailing, notRun });
     }
-    return { mode: 'mock', workflowId, events: items.length, steps: Object.fromEntries(changedSteps), items };
+    const createdAt = this.options.clock();
+    const answer = {
+      id: newId('test', createdAt), kind: 'batch' as const, mode: 'mock' as const, workflowId, status: items.some((item) => item.status === 'failed') ? 'failed' as const : 'succeeded' as const,
+      createdAt: new Date(createdAt).toISOString(), events: items.length, steps: Object.fromEntries(changedSteps), items,
+    };
+    await this.save(workspaceId, createdAt, { ...answer, eventId: null, baselineRunId: null }, answer);
+    return answer;
   }
 
   private execute(options: {
