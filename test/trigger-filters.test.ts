@@ -61,6 +61,27 @@ describe('only GitHub pushes', () => {
     expect(await filteredCount()).toBe(metricBefore + 1);
   });
 
+  it('the test endpoint applies the filter as the live one: the filtered answer and a test event marked filtered', async () => {
+    const { workspaceId: ws, workflowId: wf, webhookUrl: url } = await createWorkflow(test, {
+      name: 'pushes only, tried first',
+      trigger: { type: 'webhook', filter: 'headers["x-github-event"] == "push"' },
+      steps: [{ id: 'count', type: 'script', code: 'return 1;' }],
+    });
+    const testWebhookUrl = url.replace('/api/webhook/', '/api/webhook-test/');
+    const metricBefore = await filteredCount();
+    expect(await call(testWebhookUrl, githubHeaders('pull_request', 't-pr-1'), pullRequestPayload)).toEqual({ status: 200, body: FILTERED });
+    expect(await call(testWebhookUrl, githubHeaders('push', 't-push-1'), pushPayload)).toEqual({ status: 200, body: { status: 'accepted', workflow_started: false, test: true } });
+
+    const filtered = await test.api('GET', `/api/workspaces/${ws}/workflows/${wf}/events?filtered=true`);
+    expect(filtered.body.items).toHaveLength(1);
+    expect(filtered.body.items[0]).toMatchObject({ test: true, filtered: true, headers: { 'x-github-event': 'pull_request' }, webhook: { test: true, filtered: true } });
+    const passed = await test.api('GET', `/api/workspaces/${ws}/workflows/${wf}/events?filtered=false`);
+    expect(passed.body.items.map((event: { test: boolean; headers: Record<string, string> }) => [event.test, event.headers['x-github-event']])).toEqual([[true, 'push']]);
+    expect((await test.api('GET', `/api/workspaces/${ws}/workflows/${wf}/runs`)).body.items).toEqual([]);
+    // Test calls stay out of the production count of filtered calls.
+    expect(await filteredCount()).toBe(metricBefore);
+  });
+
   it('a filtered call gets the filtered answer also where the trigger answers with a fixed response', async () => {
     const { webhookUrl: url } = await createWorkflow(test, {
       name: 'static answer',

@@ -270,8 +270,8 @@ export class IngressService {
     if (handshake.kind === 'answer') return { handshake: await this.recordHandshake(admitted, handshake, body.json, now) };
     const eventId = newId('evt', now);
     const idempotencyKey = incoming.test ? null : idempotencyKeyOf(incoming.headers, trigger.trigger.idempotencyHeader);
-    // Test calls are only recorded (they start no run anyway); without a filter nothing is spent here.
-    const verdict = incoming.test || trigger.trigger.filter === undefined
+    // Test calls are judged as live ones are (same answer, same marking); without a filter nothing is spent here.
+    const verdict = trigger.trigger.filter === undefined
       ? undefined
       : this.filters.judge(trigger, { headers: headersForStorage(incoming.headers, admitted.presentedKey), bodyJson: body.json, query: queryWithoutKey(incoming) });
     const filtered = verdict !== undefined && !verdict.matched;
@@ -293,7 +293,8 @@ export class IngressService {
       now,
     );
     if (filtered) {
-      incoming.observed.outcome = 'filtered';
+      // A test call stays out of the production counts (`outcome="test"`) while answered as filtered.
+      incoming.observed.outcome = incoming.test ? 'test' : 'filtered';
       return { status: 'accepted', workflow_started: false, filtered: true };
     }
     return this.answer(incoming, result);
