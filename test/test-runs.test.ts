@@ -114,16 +114,43 @@ describe('test runs', () => {
     expect((await app.api('POST', '/api/workspaces/shop/workflows/nope/test-runs', { mode: 'mock', event: { body: {} } })).status).toBe(404);
   });
 
-  it('the batch form over the last events names exactly the steps a change affects', async () => {
-    for (const total of [10, 60, 70, 200]) await production(total);
+  it('the batch form over 50 stored events names exactly the steps a change affects, and sends nothing', async () => {
+    // A workflow of its own, so exactly these 50 events are its newest.
+    const created = await app.api('POST', '/api/workspaces/shop/workflows', { ...definition(), id: 'orders50', name: 'orders50' });
+    expect(created.status).toBe(201);
+    const totals = Array.from({ length: 50 }, (_, i) => i * 5);
+    const accepted = await Promise.all(totals.map(async (total) =>
+      (await fetch(created.body.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ total }) })).status));
+    expect(accepted).toStrictEqual(totals.map(() => 200));
+    await eventually(async () => {
+      const runs = await app.api('GET', '/api/workspaces/shop/workflows/orders50/runs?status=succeeded&limit=100');
+      return runs.body.items.length === 50 ? true : undefined;
+    }, 60_000);
+
+    // The change: the threshold moves from 100 to 50, and `notify` now runs only for a review.
+    const changed = { ...draft(), id: 'orders50', name: 'orders50' };
+    const steps = changed.steps.map((step) => (step.id === 'notify' ? { ...step, if: 'decision == "review"' } : step));
     const sentBefore = shop.received.length;
-    const answer = await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', { mode: 'mock', batch: { lastEvents: 5 }, definition: draft() });
+    const answer = await app.api('POST', '/api/workspaces/shop/workflows/orders50/test-runs', { mode: 'mock', batch: { lastEvents: 50 }, definition: { ...changed, steps } });
     expect(answer.status).toBe(200);
     expect(shop.received.length).toBe(sentBefore);
-    expect(answer.body.events).toBe(5);
-    // Totals 60, 70 and 80 cross the moved threshold: only `decide` changes, and only for them.
-    expect(answer.body.steps).toStrictEqual({ decide: { outputChanged: 3, startedFailing: 0, notRun: 0 } });
-    expect(answer.body.items.filter((item: { outputChanged: string[] }) => item.outputChanged.length > 0)).toHaveLength(3);
+    expect(answer.body).toMatchObject({ kind: 'batch', status: 'succeeded', events: 50 });
+    // Totals 55..100 now go to review (10 events); totals 0..50 stay "ship", so `notify` is skipped (11 events).
+    expect(answer.body.steps).toStrictEqual({
+      decide: { outputChanged: 10, startedFailing: 0, skipped: 0, notRun: 0 },
+      notify: { outputChanged: 0, startedFailing: 0, skipped: 11, notRun: 0 },
+    });
+    const byTotal = new Map<number, { outputChanged: string[]; skipped: string[] }>();
+    for (const item of answer.body.items) {
+      const event = await app.api('GET', `/api/workspaces/shop/runs/${item.baselineRunId}`);
+      byTotal.set(event.body.memory.order.total, item);
+    }
+    expect([...byTotal.keys()].sort((a, b) => a - b)).toStrictEqual(totals);
+    for (const total of totals) {
+      expect(byTotal.get(total), String(total)).toMatchObject({
+        outputChanged: total > 50 && total <= 100 ? ['decide'] : [], skipped: total <= 50 ? ['notify'] : [], startedFailing: [], notRun: [],
+      });
+    }
   });
 
   it('live mode really runs every step', async () => {

@@ -119,24 +119,22 @@ export class TestRunService {
       if (runs.nextCursor === null) break;
       cursor = runs.nextCursor;
     }
-    const items: { eventId: string; baselineRunId: string; status: 'succeeded' | 'failed'; outputChanged: string[]; startedFailing: string[]; notRun: string[] }[] = [];
-    const changedSteps = new Map<string, { outputChanged: number; startedFailing: number; notRun: number }>();
+    const items: ({ eventId: string; baselineRunId: string; status: 'succeeded' | 'failed' } & Record<BatchChange, string[]>)[] = [];
+    const changedSteps = new Map<string, Record<BatchChange, number>>();
     for (const [eventId, runId] of latestRun) {
       const event = await store.getEvent(workspaceId, eventId);
       if (event === null) continue;
       const baseline = await this.baseline(workspaceId, runId);
       const result = await this.execute({ workspaceId, workflowId, definition, event, baseline, stubs, mode: 'mock', id: newId('test', this.options.clock()), signal });
-      const outputChanged = result.steps.filter((s) => s.status === 'succeeded' && s.diff?.fields.includes('output')).map((s) => s.id);
-      const startedFailing = result.steps.filter((s) => s.status === 'failed' && baseline.get(s.id)?.status !== 'failed').map((s) => s.id);
-      const notRun = result.steps.filter((s) => s.status === 'not_run' && baseline.has(s.id)).map((s) => s.id);
-      for (const [list, key] of [[outputChanged, 'outputChanged'], [startedFailing, 'startedFailing'], [notRun, 'notRun']] as const) {
-        for (const stepId of list) {
-          const counts = changedSteps.get(stepId) ?? { outputChanged: 0, startedFailing: 0, notRun: 0 };
-          counts[key]++;
+      const changes = changesAgainst(result.steps, baseline);
+      for (const change of BATCH_CHANGES) {
+        for (const stepId of changes[change]) {
+          const counts = changedSteps.get(stepId) ?? { outputChanged: 0, startedFailing: 0, skipped: 0, notRun: 0 };
+          counts[change]++;
           changedSteps.set(stepId, counts);
         }
       }
-      items.push({ eventId, baselineRunId: runId, status: result.status, outputChanged, startedFailing, notRun });
+      items.push({ eventId, baselineRunId: runId, status: result.status, ...changes });
     }
     const createdAt = this.options.clock();
     const answer = {
@@ -179,6 +177,25 @@ export class TestRunService {
     const steps = await this.options.store.listStepResults(run.id);
     return new Map(steps.map((step) => [step.stepId, { status: step.status, output: step.output }]));
   }
+}
+
+/** How a batch says a step changed against an event's latest run (docs/test-runs.md, the batch form). */
+const BATCH_CHANGES = ['outputChanged', 'startedFailing', 'skipped', 'notRun'] as const;
+type BatchChange = (typeof BATCH_CHANGES)[number];
+
+/**
+ * The steps a change affects on one event: succeeded with another output, failed where the
+ * baseline did not, skipped (`if` false) where the baseline ran the step, not run (after a
+ * failure) where the baseline ran it. A step that behaves as in the baseline is in none.
+ */
+function changesAgainst(steps: readonly TestRunStep[], baseline: ReadonlyMap<string, RecordedStep>): Record<BatchChange, string[]> {
+  const ids = (affected: (step: TestRunStep, before: RecordedStep | undefined) => boolean): string[] => steps.filter((step) => affected(step, baseline.get(step.id))).map((step) => step.id);
+  return {
+    outputChanged: ids((step) => step.status === 'succeeded' && step.diff?.fields.includes('output') === true),
+    startedFailing: ids((step, before) => step.status === 'failed' && before?.status !== 'failed'),
+    skipped: ids((step, before) => step.status === 'skipped' && before !== undefined && before.status !== 'skipped'),
+    notRun: ids((step, before) => step.status === 'not_run' && before !== undefined),
+  };
 }
 
 function parseDraft(input: unknown): WorkflowDefinition {
