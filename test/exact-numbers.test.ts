@@ -71,6 +71,28 @@ describe('numbers stay exact', () => {
     expect(shop.received[1]?.body).toBe(`order ${ID} total ${DECIMAL}`);
   });
 
+  it('a trigger filter and a step condition compare such a number exactly', async () => {
+    const flow = await app.api('POST', '/api/workspaces/shopify/workflows', {
+      id: 'one-order', name: 'one order', maxAttempts: 1,
+      trigger: { type: 'webhook', bodyMemory: 'orderData', filter: `body.order_id == ${ID}` },
+      steps: [
+        { id: 'exact', type: 'script', if: `orderData.order_id == ${ID} && orderData.total == "${DECIMAL}"`, code: 'return 1;', output: 'one' },
+        { id: 'other', type: 'script', if: `orderData.order_id != ${ID}`, code: 'return 2;', output: 'two' },
+      ],
+    });
+    expect(flow.status).toBe(201);
+    const post = async (body: string) => (await fetch(flow.body.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json() as Promise<Record<string, unknown>>;
+    // ...509 and ...508 are one and the same double: a rounded comparison would let it through.
+    expect(await post(BODY.replace(ID, '820982911946154509'))).toEqual({ status: 'accepted', workflow_started: false, filtered: true });
+    const accepted = await post(BODY);
+    expect(accepted).toMatchObject({ workflow_started: true });
+    const run = await eventually(async () => {
+      const detail = await app.api('GET', `/api/workspaces/shopify/runs/${String(accepted['run_id'])}`);
+      return detail.body.status === 'succeeded' || detail.body.status === 'failed' ? detail.body : undefined;
+    });
+    expect(run.steps.map((step: { status: string }) => step.status)).toStrictEqual(['succeeded', 'skipped']);
+  });
+
   it('leaves ordinary numbers as numbers, and a repeated key keeps its last value as JSON.parse does', async () => {
     const flow = await app.api('POST', '/api/workspaces/shopify/workflows', {
       id: 'plain', name: 'plain', maxAttempts: 1,

@@ -1,6 +1,7 @@
 import type { CompiledExpression, ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { evaluateBoolean } from '../engine/expressions/conditions.js';
 import { toError } from '../errors/catalogue.js';
+import { parseExactJson } from '../util/exact-json.js';
 import type { ResolvedTrigger } from './trigger-registry.js';
 
 /** What a filter sees of a call: the stored headers, the parsed body, the query without the key. */
@@ -33,7 +34,7 @@ export class TriggerFilters {
     const compiled = this.compiledFor(trigger, source);
     if (compiled instanceof Error) return { matched: false, error: compiled.message };
     try {
-      const matched = evaluateBoolean(compiled, { headers: input.headers, body: JSON.parse(input.bodyJson) as unknown, query: input.query }, 'The filter');
+      const matched = evaluateBoolean(compiled, { headers: input.headers, body: parseExactJson(input.bodyJson), query: input.query }, 'The filter');
       return matched ? MATCHED : { matched: false };
     } catch (thrown) {
       return { matched: false, error: toError(thrown).message };

@@ -64,6 +64,43 @@ export function forScript(value: unknown): unknown {
   return value;
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * `value` as CEL expressions see it (docs/expressions.md, Types): a `LosslessNumber` that is an
+ * integer within int64 becomes a bigint, a CEL `int` compared exactly
+ * (`body.order_id == 820982911946154508`); any other (a long decimal, a larger integer) becomes a
+ * string of its digits, never a rounded double. Parts holding no such number are returned as they
+ * are, not copied, so the usual value costs one walk and no allocation.
+ */
+export function forExpression(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > 10_000) return value;
+  if (isLosslessNumber(value)) {
+    const digits = value.toString();
+    if (/^-?\d+$/.test(digits)) {
+      const integer = BigInt(digits);
+      if (integer >= INT64_MIN && integer <= INT64_MAX) return integer;
+    }
+    return digits;
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, index) => {
+      const seen = forExpression(item, depth + 1);
+      if (seen !== item) (copy ??= [...value])[index] = seen;
+    });
+    return copy ?? value;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const seen = forExpression(item, depth + 1);
+    if (seen !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = seen;
+  }
+  return copy ?? value;
+}
+
 /** Whether `value` holds a LosslessNumber or bigint anywhere; depth-bounded like the values it walks. */
 function hasExactNumber(value: unknown, depth: number): boolean {
   if (typeof value === 'bigint') return true;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isHookflowError } from '../../errors/catalogue.js';
 import { DEFAULT_EXPRESSION_LIMITS, ExpressionCompiler, expressionErrorDetails } from './cel-engine.js';
 import { evaluateBoolean } from './conditions.js';
+import { parseExactJson } from '../../util/exact-json.js';
 
 const compiler = new ExpressionCompiler();
 // The cost limit is deterministic; the time limit is a wall-clock backstop that a loaded machine
@@ -73,6 +74,25 @@ describe('CEL expressions', () => {
     const compiled = compiler.compile('body.count');
     expect(failure(() => evaluateBoolean(compiled, { body: { count: 3 } }, 'The condition')).message).toContain('must be a boolean, got double');
     expect(evaluateBoolean(compiler.compile('body.ok'), { body: { ok: true } }, 'The condition')).toBe(true);
+  });
+});
+
+describe('CEL and numbers beyond a double', () => {
+  const compiler = new ExpressionCompiler();
+  const body = parseExactJson('{"order_id":820982911946154508,"total":0.12345678901234567890123,"huge":123456789012345678901234567890,"qty":2}');
+  const check = (source: string): unknown => compiler.compile(source).evaluate({ body });
+
+  it('see an integer beyond 2^53 as an exact int, never rounded', () => {
+    expect(check('body.order_id == 820982911946154508')).toBe(true);
+    // 820982911946154509 rounds to the same double as ...508: only an exact comparison tells them apart.
+    expect(check('body.order_id == 820982911946154509')).toBe(false);
+    expect(check('string(body.order_id) == "820982911946154508"')).toBe(true);
+    expect(check('body.order_id > 820982911946154507 && body.qty == 2')).toBe(true);
+  });
+
+  it('see a long decimal, or an integer beyond int64, as the string of its digits', () => {
+    expect(check('body.total == "0.12345678901234567890123"')).toBe(true);
+    expect(check('body.huge == "123456789012345678901234567890"')).toBe(true);
   });
 });
 

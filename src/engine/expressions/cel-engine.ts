@@ -1,5 +1,6 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { HookflowError } from '../../errors/catalogue.js';
+import { forExpression } from '../../util/exact-json.js';
 import { freeVariables, forbiddenCall, type VariableUse } from './expression-ast.js';
 
 /**
@@ -147,11 +148,13 @@ export class ExpressionCompiler {
       throw expressionError(reason, position, checked.error);
     }
     const type = checked.type ?? 'dyn';
+    const variables = freeVariables(ast);
+    const names = variables.map((use) => use.name);
     return {
       source,
-      variables: freeVariables(ast),
+      variables,
       type,
-      evaluate: (variables) => this.evaluateBounded(parsed, variables),
+      evaluate: (values) => this.evaluateBounded(parsed, values, names),
     };
   }
 
@@ -166,11 +169,14 @@ export class ExpressionCompiler {
     return compiled;
   }
 
-  private evaluateBounded(parsed: (context: Record<string, unknown>) => unknown, variables: Readonly<Record<string, unknown>>): unknown {
+  /** Evaluates with the cost budget; the variables it reads (`names`) are seen with exact numbers (see forExpression). */
+  private evaluateBounded(parsed: (context: Record<string, unknown>) => unknown, variables: Readonly<Record<string, unknown>>, names: readonly string[]): unknown {
     const outer = this.budget;
     this.budget = { remaining: this.limits.maxCost, deadline: performance.now() + this.limits.timeoutMs, limits: this.limits };
     try {
-      const result = parsed({ ...variables });
+      const context: Record<string, unknown> = { ...variables };
+      for (const name of names) if (Object.hasOwn(context, name)) context[name] = forExpression(context[name]);
+      const result = parsed(context);
       if (result instanceof Promise) throw expressionError('Expression did not finish synchronously', 0);
       return result;
     } catch (thrown) {
