@@ -86,17 +86,22 @@ export function forExpression(value: unknown, depth = 0): unknown {
   }
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
-    value.forEach((item, index) => {
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
       const seen = forExpression(item, depth + 1);
       if (seen !== item) (copy ??= [...value])[index] = seen;
-    });
+    }
     return copy ?? value;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const record = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
+  // for…in, not Object.entries: this runs on every evaluation, and allocates nothing for the usual value.
+  for (const key in record) {
+    const item = record[key];
+    if (typeof item !== 'object' || item === null) continue;
     const seen = forExpression(item, depth + 1);
-    if (seen !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = seen;
+    if (seen !== item) (copy ??= { ...record })[key] = seen;
   }
   return copy ?? value;
 }
