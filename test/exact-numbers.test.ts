@@ -93,6 +93,29 @@ describe('numbers stay exact', () => {
     expect(run.steps.map((step: { status: string }) => step.status)).toStrictEqual(['succeeded', 'skipped']);
   });
 
+  it('a test run\'s inline event keeps the digits: in the script, the answer and the stored test run', async () => {
+    const flow = await app.api('POST', '/api/workspaces/shopify/workflows', {
+      id: 'tried', name: 'tried', maxAttempts: 1,
+      trigger: { type: 'webhook', bodyMemory: 'orderData' },
+      steps: [{ id: 'script', type: 'script', output: 'scripted', code: 'return String(memory.load("orderData").order_id);' }],
+    });
+    expect(flow.status).toBe(201);
+    // Sent as text: JSON.stringify of a parsed object here would round the digits under test.
+    const response = await fetch(`${app.url}/api/workspaces/shopify/workflows/tried/test-runs`, {
+      method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: `{"mode":"mock","event":{"body":${BODY}}}`,
+    });
+    expect(response.status).toBe(200);
+    const answer = await response.text();
+    expect(answer).toContain(`"output":"${ID}"`);
+    const id = /"id":"(test_[^"]+)"/.exec(answer)?.[1];
+    expect(await getText(`/api/workspaces/shopify/test-runs/${String(id)}`)).toBe(answer);
+    // The safe parser still runs first: a poisoned body is refused.
+    const poisoned = await fetch(`${app.url}/api/workspaces/shopify/workflows/tried/test-runs`, {
+      method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: `{"mode":"mock","event":{"body":{"__proto__":{"x":${ID}}}}}`,
+    });
+    expect(poisoned.status).toBe(400);
+  });
+
   it('leaves ordinary numbers as numbers, and a repeated key keeps its last value as JSON.parse does', async () => {
     const flow = await app.api('POST', '/api/workspaces/shopify/workflows', {
       id: 'plain', name: 'plain', maxAttempts: 1,
