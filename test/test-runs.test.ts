@@ -140,6 +140,15 @@ describe('test runs', () => {
       decide: { outputChanged: 10, startedFailing: 0, skipped: 0, notRun: 0 },
       notify: { outputChanged: 0, startedFailing: 0, skipped: 11, notRun: 0 },
     });
+    // One event of those, as a single test run: the skipped step shows its condition and sent nothing.
+    const [shipped] = answer.body.items.filter((item: { skipped: string[] }) => item.skipped.length > 0);
+    const single = await app.api('POST', '/api/workspaces/shop/workflows/orders50/test-runs', {
+      mode: 'mock', event: { eventId: shipped.eventId }, baselineRunId: shipped.baselineRunId, definition: { ...changed, steps },
+    });
+    expect(single.body.steps[2]).toMatchObject({
+      id: 'notify', status: 'skipped', input: null, output: null, condition: { expression: 'decision == "review"', value: false }, diff: { changed: true, fields: ['status', 'output'] },
+    });
+
     const byTotal = new Map<number, { outputChanged: string[]; skipped: string[] }>();
     for (const item of answer.body.items) {
       const event = await app.api('GET', `/api/workspaces/shop/runs/${item.baselineRunId}`);

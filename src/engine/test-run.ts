@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { StepDefinition, WorkflowDefinition } from '../config/workflow-definition.js';
 import { HookflowError, isHookflowError, toError } from '../errors/catalogue.js';
-import type { ClaimedRun, EventRecord, StepResultRecord } from '../store/store.js';
+import type { ClaimedRun, EventRecord, StepCondition, StepResultRecord } from '../store/store.js';
 import { initialMemory, memoryAfter } from './memory.js';
 import type { ExpressionCompiler } from './expressions/cel-engine.js';
 import { createRunExecutor, type StepKinds } from './run-executor.js';
@@ -50,6 +50,8 @@ export interface TestRunStep {
   output: unknown;
   error: string | null;
   logs: string[];
+  /** The step's `if` and its value, when it has one (a `skipped` step's value is false). */
+  condition?: StepCondition;
   /** Against the baseline run's step: what differs (absent without a baseline). */
   diff?: { changed: boolean; fields: string[]; baseline: RecordedStep | null };
 }
@@ -104,8 +106,10 @@ export async function executeTestRun(input: TestRunInput): Promise<{ status: 'su
       ? { id: step.id, type: step.type, status: 'not_run', input: null, output: null, error: null, logs: [] }
       : {
           id: step.id, type: step.type, status: record.status,
-          input: await renderedInput(step, memoryAfter(initial, records.slice(0, index)), input),
+          // A skipped step sent nothing: no input to show.
+          input: record.status === 'skipped' ? null : await renderedInput(step, memoryAfter(initial, records.slice(0, index)), input),
           output: record.output, error: record.error, logs: record.logs,
+          ...(record.condition == null ? {} : { condition: record.condition }),
         };
     if (input.baseline !== undefined) view.diff = diffStep(view, input.baseline.get(step.id) ?? null);
     steps.push(view);
