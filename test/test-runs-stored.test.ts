@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { eventually, startLoopbackServer } from './helpers/loopback.js';
+import { createTestSchema, describeWithPostgres, type TestSchema } from './helpers/postgres.js';
 
 /**
  * Stored test runs on the real server (real SQLite file): every test run is kept apart from the
@@ -124,5 +125,39 @@ describe('stored test runs', () => {
     const [newest] = ((await list.json()) as { items: { id: string }[] }).items;
     expect((await as('GET', `/api/workspaces/lab/test-runs/${newest?.id}`)).status).toBe(200);
     expect((await as('POST', `${base}/test-runs`, { mode: 'mock', event: { body: {} } })).status).toBe(403);
+  });
+});
+
+await describeWithPostgres('stored test runs on PostgreSQL', () => {
+  let schema: TestSchema;
+  let nodes: TestApp[] = [];
+
+  beforeAll(async () => {
+    schema = await createTestSchema();
+    const shared = { DATABASE_URL: schema.connectionString, HOOKFLOW_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), HOOKFLOW_WORKER_CONCURRENCY: '0', HOOKFLOW_TEST_RUNS_KEPT: '2' };
+    nodes = [await startTestApp({ env: shared }), await startTestApp({ env: shared })];
+  });
+  afterAll(async () => {
+    for (const node of nodes) await node.stop();
+    await schema?.drop();
+  });
+
+  it('a test run made on one node is listed and read on another, the newest HOOKFLOW_TEST_RUNS_KEPT kept', async () => {
+    const [a, b] = nodes as [TestApp, TestApp];
+    expect((await a.api('POST', '/api/workspaces', { id: 'pg', name: 'PG' })).status).toBe(201);
+    const created = await a.api('POST', '/api/workspaces/pg/workflows', {
+      id: 'tried', name: 'tried', trigger: { type: 'webhook', bodyMemory: 'order' },
+      steps: [{ id: 'decide', type: 'script', output: 'decision', code: 'return memory.load("order").total > 100 ? "review" : "ship";' }],
+    });
+    expect(created.status).toBe(201);
+    const answers = [];
+    for (const total of [5, 500, 50]) answers.push((await a.api('POST', '/api/workspaces/pg/workflows/tried/test-runs', { mode: 'mock', event: { body: { total } } })).body);
+    expect(answers.map((answer) => answer.steps[0].output)).toStrictEqual(['ship', 'review', 'ship']);
+
+    const list = await b.api('GET', '/api/workspaces/pg/workflows/tried/test-runs');
+    expect(list.body.items.map((item: { id: string }) => item.id)).toStrictEqual([answers[2].id, answers[1].id]);
+    expect((await b.api('GET', `/api/workspaces/pg/test-runs/${answers[1].id}`)).body).toStrictEqual(answers[1]);
+    expect((await b.api('GET', `/api/workspaces/pg/test-runs/${answers[0].id}`)).status).toBe(404);
+    expect((await b.api('GET', '/api/workspaces/pg/workflows/tried/runs')).body.items).toEqual([]);
   });
 });

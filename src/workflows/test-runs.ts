@@ -56,7 +56,20 @@ export interface TestRunSummary {
  * baseline run's, or stubs) and send nothing.
  */
 export class TestRunService {
+  /** The last `createdAt` given out (see stamp). */
+  private lastStamp = 0;
+
   constructor(private readonly options: TestRunServiceOptions) {}
+
+  /**
+   * A test run's `createdAt`: the clock, but always after the previous one of this process, so
+   * the list (newest first) and the per-workflow bound keep the order the test runs were made in
+   * even when two come within one millisecond (ids order ties at random).
+   */
+  private stamp(): number {
+    this.lastStamp = Math.max(this.options.clock(), this.lastStamp + 1);
+    return this.lastStamp;
+  }
 
   async run(workspaceId: string, workflowId: string, input: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
     const parsed = testRunRequestSchema.safeParse(input);
@@ -72,7 +85,7 @@ export class TestRunService {
     }
     const event = await this.event(workspaceId, workflowId, request.event ?? { headers: {}, body: null });
     const baseline = request.baselineRunId === undefined ? undefined : await this.baseline(workspaceId, request.baselineRunId);
-    const createdAt = this.options.clock();
+    const createdAt = this.stamp();
     const id = newId('test', createdAt);
     const result = await this.execute({ workspaceId, workflowId, definition, event, baseline, stubs: request.stubs, mode: request.mode, id, signal });
     const answer = {
@@ -136,7 +149,7 @@ export class TestRunService {
       }
       items.push({ eventId, baselineRunId: runId, status: result.status, ...changes });
     }
-    const createdAt = this.options.clock();
+    const createdAt = this.stamp();
     const answer = {
       id: newId('test', createdAt), kind: 'batch' as const, mode: 'mock' as const, workflowId, status: items.some((item) => item.status === 'failed') ? 'failed' as const : 'succeeded' as const,
       createdAt: new Date(createdAt).toISOString(), events: items.length, steps: Object.fromEntries(changedSteps), items,
