@@ -37,7 +37,7 @@ export interface TestRunServiceOptions {
   keep: number;
 }
 
-/** A test run as the list shows it (GET …/workflows/:wf/test-runs): the stored answer is read one by one. */
+/** A test run as the list shows it (GET …/workflows/:wf/test-runs); the whole answer is read with GET …/test-runs/:testRunId. */
 export interface TestRunSummary {
   id: string;
   kind: TestRunRecord['kind'];
