@@ -109,6 +109,25 @@ describe('test runs', () => {
       { mode: 'mock', batch: { lastEvents: 101 } },
     ];
     for (const body of bad) expect((await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', body)).status, JSON.stringify(body)).toBe(400);
+    // A draft is checked as a save checks it: a typo is the save's 400, each detail under `definition.`.
+    const typo = definition();
+    typo.steps[2] = { ...typo.steps[2], body: { decision: '{{decison}}' } } as (typeof typo.steps)[number];
+    const refused = await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', { mode: 'mock', event: { body: {} }, definition: typo });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toHaveLength(1);
+    expect(refused.body.details[0]).toMatch(/^definition\.steps\.2\.body\.decision .*"decison".*did you mean "decision"/);
+    // Nested deeper than HOOKFLOW_MAX_JSON_DEPTH: a 400 naming the field, as for a webhook body or a saved definition.
+    const deep = JSON.parse('['.repeat(100) + ']'.repeat(100)) as unknown;
+    const tooDeep = [
+      { mode: 'mock', event: { body: deep } },
+      { mode: 'mock', event: { body: {} }, stubs: { lookup: deep } },
+      { mode: 'mock', event: { body: {} }, definition: { ...definition(), steps: [{ id: 'x', type: 'http', method: 'POST', url: `${shop.url}/x`, body: deep }] } },
+    ];
+    for (const body of tooDeep) {
+      const answer = await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.details[0]).toMatch(/^(event\.body|stubs\.lookup|definition): nested deeper than 64 levels/);
+    }
     expect((await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', { mode: 'mock', event: { eventId: 'evt_nope' } })).status).toBe(404);
     expect((await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', { mode: 'mock', event: { body: {} }, baselineRunId: 'run_nope' })).status).toBe(404);
     expect((await app.api('POST', '/api/workspaces/shop/workflows/nope/test-runs', { mode: 'mock', event: { body: {} } })).status).toBe(404);
@@ -160,6 +179,15 @@ describe('test runs', () => {
         outputChanged: total > 50 && total <= 100 ? ['decide'] : [], skipped: total <= 50 ? ['notify'] : [], startedFailing: [], notRun: [],
       });
     }
+  });
+
+  it('a draft with a credential in clear is run, and answered with the save\'s warning', async () => {
+    const leaky = definition();
+    leaky.steps[0] = { ...leaky.steps[0], headers: { authorization: 'Bearer literal-token-123' } } as (typeof leaky.steps)[number];
+    const answer = await app.api('POST', '/api/workspaces/shop/workflows/orders/test-runs', { mode: 'mock', event: { body: { total: 1 } }, stubs: { lookup: { body: { total: 1 } }, notify: {} }, definition: leaky });
+    expect(answer.status).toBe(200);
+    expect(answer.body.warnings).toEqual([expect.stringMatching(/^steps\.lookup\.headers\.authorization: looks like a literal credential/)]);
+    expect(answer.body.status).toBe('succeeded');
   });
 
   it('live mode really runs every step', async () => {

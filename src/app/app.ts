@@ -179,7 +179,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       observer,
       workflows,
       workspaceSecrets,
-      testRuns: new TestRunService({ store, workflows, clock, engine: stepRunner, keep: config.testRunsKept }),
+      testRuns: new TestRunService({ store, workflows, clock, engine: stepRunner, keep: config.testRunsKept, maxJsonDepth: config.ingress.maxJsonDepth }),
       metrics,
       adminTokenDigest: adminToken.digest,
       metricsTokenDigest: config.telemetry.metricsToken === undefined ? null : secretDigest(config.telemetry.metricsToken),

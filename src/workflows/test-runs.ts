@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { describeIssues, workflowDefinitionSchema, type WorkflowDefinition } from '../config/workflow-definition.js';
+import { describeIssues, type WorkflowDefinition } from '../config/workflow-definition.js';
 import type { StepKinds } from '../engine/run-executor.js';
 import type { SecretAccess } from '../engine/secret-scope.js';
 import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { executeTestRun, type RecordedStep, type TestRunStep } from '../engine/test-run.js';
 import { HookflowError } from '../errors/catalogue.js';
 import { newId } from '../store/ids.js';
+import { exceedsDepth } from '../util/value-depth.js';
 import type { EventRecord, Page, PageRequest, Store, TestRunRecord } from '../store/store.js';
 import type { WorkflowService } from './workflow-service.js';
 
@@ -33,6 +34,8 @@ export interface TestRunServiceOptions {
   /** The step kinds and secret access test runs use (built on first use when the process has no workers). */
   engine: () => { kinds: StepKinds; secrets: SecretAccess; expressions: ExpressionCompiler };
   clock: () => number;
+  /** Deepest JSON nesting of an inline event body or a stub (HOOKFLOW_MAX_JSON_DEPTH), as for webhook bodies. */
+  maxJsonDepth: number;
   /** Test runs kept per workflow, newest first (HOOKFLOW_TEST_RUNS_KEPT); older ones are deleted as new ones are stored. */
   keep: number;
 }
@@ -75,13 +78,20 @@ export class TestRunService {
     const parsed = testRunRequestSchema.safeParse(input);
     if (!parsed.success) throw validation(describeIssues(parsed.error));
     const request = parsed.data;
+    // Before anything walks them, as for a webhook body: deep values overflow template rendering.
+    const { maxJsonDepth } = this.options;
+    const deep = [['event.body', request.event !== undefined && 'body' in request.event ? request.event.body : null], ...Object.entries(request.stubs).map(([step, stub]) => [`stubs.${step}`, stub])] as const;
+    for (const [field, value] of deep) if (exceedsDepth(value, maxJsonDepth)) throw validation([`${field}: nested deeper than ${maxJsonDepth} levels (HOOKFLOW_MAX_JSON_DEPTH)`]);
     const saved = await this.options.workflows.requireWorkflowRecord(workspaceId, workflowId);
-    const definition = request.definition === undefined ? (saved.definition as WorkflowDefinition) : parseDraft(request.definition);
+    // A draft is checked as a save would check it: its errors are the save's 400, its warnings come with the answer.
+    const draft = request.definition === undefined ? undefined : await this.options.workflows.checkDraft(workspaceId, request.definition);
+    const definition = draft?.definition ?? (saved.definition as WorkflowDefinition);
+    const warnings = draft === undefined || draft.warnings.length === 0 ? {} : { warnings: draft.warnings };
     if ((request.event === undefined) === (request.batch === undefined)) throw validation(['event: give exactly one of "event" and "batch"']);
     if (request.batch !== undefined) {
       if (request.mode !== 'mock') throw validation(['mode: a batch runs in mock mode only']);
       if (request.baselineRunId !== undefined) throw validation(['baselineRunId: a batch compares each event with its own latest run']);
-      return this.batch(workspaceId, workflowId, definition, request.batch.lastEvents, request.stubs, signal);
+      return this.batch({ workspaceId, workflowId, definition, count: request.batch.lastEvents, stubs: request.stubs, warnings, signal });
     }
     const event = await this.event(workspaceId, workflowId, request.event ?? { headers: {}, body: null });
     const baseline = request.baselineRunId === undefined ? undefined : await this.baseline(workspaceId, request.baselineRunId);
@@ -89,7 +99,7 @@ export class TestRunService {
     const id = newId('test', createdAt);
     const result = await this.execute({ workspaceId, workflowId, definition, event, baseline, stubs: request.stubs, mode: request.mode, id, signal });
     const answer = {
-      id, kind: 'single' as const, mode: request.mode, workflowId, eventId: event.id, baselineRunId: request.baselineRunId ?? null, createdAt: new Date(createdAt).toISOString(), ...result,
+      id, kind: 'single' as const, mode: request.mode, workflowId, eventId: event.id, baselineRunId: request.baselineRunId ?? null, createdAt: new Date(createdAt).toISOString(), ...warnings, ...result,
     };
     await this.save(workspaceId, createdAt, answer, answer);
     return answer;
@@ -121,7 +131,10 @@ export class TestRunService {
   }
 
   /** Mock runs of `definition` over the newest events that have a run, each against that run. */
-  private async batch(workspaceId: string, workflowId: string, definition: WorkflowDefinition, count: number, stubs: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> {
+  private async batch(options: {
+    workspaceId: string; workflowId: string; definition: WorkflowDefinition; count: number; stubs: Record<string, unknown>; warnings: { warnings?: string[] }; signal: AbortSignal;
+  }): Promise<Record<string, unknown>> {
+    const { workspaceId, workflowId, definition, count, stubs, signal } = options;
     const { store } = this.options;
     const latestRun = new Map<string, string>();
     let cursor: string | undefined;
@@ -152,7 +165,7 @@ export class TestRunService {
     const createdAt = this.stamp();
     const answer = {
       id: newId('test', createdAt), kind: 'batch' as const, mode: 'mock' as const, workflowId, status: items.some((item) => item.status === 'failed') ? 'failed' as const : 'succeeded' as const,
-      createdAt: new Date(createdAt).toISOString(), events: items.length, steps: Object.fromEntries(changedSteps), items,
+      createdAt: new Date(createdAt).toISOString(), ...options.warnings, events: items.length, steps: Object.fromEntries(changedSteps), items,
     };
     await this.save(workspaceId, createdAt, { ...answer, eventId: null, baselineRunId: null }, answer);
     return answer;
@@ -209,12 +222,6 @@ function changesAgainst(steps: readonly TestRunStep[], baseline: ReadonlyMap<str
     skipped: ids((step, before) => step.status === 'skipped' && before !== undefined && before.status !== 'skipped'),
     notRun: ids((step, before) => step.status === 'not_run' && before !== undefined),
   };
-}
-
-function parseDraft(input: unknown): WorkflowDefinition {
-  const parsed = workflowDefinitionSchema.safeParse(input);
-  if (!parsed.success) throw validation(describeIssues(parsed.error).map((line) => `definition.${line}`));
-  return parsed.data;
 }
 
 function validation(details: string[]): HookflowError {

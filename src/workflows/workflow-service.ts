@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describeIssues, RESOURCE_ID, workflowDefinitionSchema, type WorkflowDefinition } from '../config/workflow-definition.js';
 import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { checkDefinition, formatFinding } from '../engine/expressions/definition-checks.js';
-import { HookflowError } from '../errors/catalogue.js';
+import { HookflowError, isHookflowError } from '../errors/catalogue.js';
 import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
@@ -135,6 +135,23 @@ export class WorkflowService {
     await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys()]);
     this.options.registry.invalidate(workspaceId, workflowId);
     return withWarnings(await this.getWorkflow(workspaceId, workflowId), [...warnings, ...credentialWarnings(definition)]);
+  }
+
+  /**
+   * A draft definition (a test run's) checked exactly as a save would check it, without saving:
+   * its nesting, its schema and the save-time checks. Errors are the 400 a save would answer,
+   * each detail under `definition.`; warnings (credentials in clear included) are returned.
+   */
+  async checkDraft(workspaceId: string, input: unknown): Promise<{ definition: WorkflowDefinition; warnings: string[] }> {
+    try {
+      const definition = parseDefinition(input, this.options.maxJsonDepth);
+      const warnings = await this.checkDefinition(workspaceId, definition);
+      return { definition, warnings: [...warnings, ...credentialWarnings(definition)] };
+    } catch (error) {
+      const details = isHookflowError(error, 'HOOKFLOW_ERR_VALIDATION') ? error.details : undefined;
+      if (!Array.isArray(details)) throw error;
+      throw validation(details.map((detail) => (String(detail).startsWith('definition') ? String(detail) : `definition.${String(detail)}`)));
+    }
   }
 
   /**
