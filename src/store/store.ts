@@ -5,6 +5,7 @@
  * path (the hot path serialises once) and as parsed values on the read path.
  */
 
+import type { AlertStore } from './alert-store.js';
 import type { PendingWrites, Readiness } from './readiness.js';
 
 export type { PendingWrites, Readiness } from './readiness.js';
@@ -312,6 +313,8 @@ export interface Store {
   /** The writer's backlog right now (admission control reads it). */
   pendingWrites(): PendingWrites;
   close(): Promise<void>;
+  /** Built-in alerts: rules, channels, state, history, deliveries (alert-store.ts). */
+  readonly alerts: AlertStore;
 
   createWorkspace(workspace: Workspace): Promise<void>;
   getWorkspace(id: string): Promise<Workspace | null>;

@@ -15,6 +15,7 @@ import {
 } from '../rows.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import { WriterClient } from './writer-client.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
 
 /** SQLite file name inside the data dir. */
 export const SQLITE_FILE = 'hookflow.db';
@@ -37,11 +38,14 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, Database.Statement>();
+  readonly alerts: SqliteAlertStore;
 
   private constructor(
     private readonly writer: WriterClient,
     private readonly reader: Database.Database,
-  ) {}
+  ) {
+    this.alerts = new SqliteAlertStore(writer, reader);
+  }
 
   /** Opens (and migrates) the database in `dataDir`. */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {

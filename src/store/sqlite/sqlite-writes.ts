@@ -6,6 +6,8 @@ import type {
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
+import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTransition } from '../alert-store.js';
+import { SqliteAlertWrites } from './sqlite-alert-writes.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -31,11 +33,14 @@ const CHECKPOINT_SQL = `
  */
 export class SqliteWrites {
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly alerts: SqliteAlertWrites;
 
   constructor(
     private readonly db: Database.Database,
     private readonly options: { /** See WriterThreadOptions.probeFile; none: no space probe. */ probeFile?: string } = {},
-  ) {}
+  ) {
+    this.alerts = new SqliteAlertWrites(db);
+  }
 
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
@@ -340,6 +345,18 @@ export class SqliteWrites {
     this.sql('DELETE FROM idempotency_keys WHERE expires_at < ?').run(args.now);
     return { runs, events };
   }
+
+  // Alert writes (sqlite-alert-writes.ts): methods here, so the writer thread can name them.
+  createAlertChannel(channel: AlertChannelRecord): void { this.alerts.createAlertChannel(channel); }
+  deleteAlertChannel(args: { workspaceId: string; id: string }): boolean { return this.alerts.deleteAlertChannel(args); }
+  putAlertRule(rule: AlertRuleRecord): void { this.alerts.putAlertRule(rule); }
+  deleteAlertRule(args: { workspaceId: string; id: string }): boolean { return this.alerts.deleteAlertRule(args); }
+  clearAlertState(args: { workspaceId: string; ruleId: string }): void { this.alerts.clearAlertState(args); }
+  transitionAlert(transition: AlertTransition): boolean { return this.alerts.transitionAlert(transition); }
+  claimAlertDelivery(args: { id: string; now: number; until: number }): boolean { return this.alerts.claimAlertDelivery(args); }
+  recordAlertDelivery(update: AlertDeliveryUpdate): void { this.alerts.recordAlertDelivery(update); }
+  acquireAlertLease(args: { owner: string; now: number; ttlMs: number }): boolean { return this.alerts.acquireAlertLease(args); }
+  releaseAlertLease(owner: string): void { this.alerts.releaseAlertLease(owner); }
 }
 
 /** What the space probe writes: enough for a few pages, so a nearly full disk shows too. */
