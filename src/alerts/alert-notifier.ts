@@ -13,6 +13,11 @@ export interface AlertNotifierOptions {
   /** The outbound client of HTTP steps: the SSRF guard checks every resolved address. */
   client: GuardedHttpClient;
   clock: () => number;
+  /**
+   * Real time for `webhook-timestamp`: receivers check it against their own clock (±5 min),
+   * so it is the moment of sending even when tests inject `clock`. Default Date.now.
+   */
+  wallClock?: () => number;
   logger: Logger;
   /** Attempts per notification before it is recorded as failed. */
   attempts: number;
@@ -46,10 +51,11 @@ export class AlertNotifier {
 
   /** Posts `body` to the channel once, signed with its secret, with `id` as the `webhook-id`. */
   async send(channel: AlertChannelRecord, id: string, body: string): Promise<SendResult> {
-    const { cipher, client, clock, timeoutMs } = this.options;
+    const { cipher, client, timeoutMs } = this.options;
+    const wallClock = this.options.wallClock ?? Date.now;
     try {
       const secret = cipher.decrypt(channel.secretCiphertext, channelSecretAssociatedData(channel));
-      const headers = { 'content-type': 'application/json', 'user-agent': 'hookflow-alerts', ...signatureHeaders({ secret, id, timestampSeconds: Math.floor(clock() / 1000), body }) };
+      const headers = { 'content-type': 'application/json', 'user-agent': 'hookflow-alerts', ...signatureHeaders({ secret, id, timestampSeconds: Math.floor(wallClock() / 1000), body }) };
       const answer = await client.request({ method: 'POST', url: channel.url, headers, body, timeoutMs, maxResponseBytes: MAX_ANSWER_BYTES, redirects: 'none' });
       if (answer.status >= 200 && answer.status < 300) return { delivered: true, status: answer.status, error: null, permanent: false };
       return { delivered: false, status: answer.status, error: `answered HTTP ${answer.status}`, permanent: false };
