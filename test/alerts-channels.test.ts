@@ -1,9 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { createChannel, createRule, verifiedNotification } from './helpers/alerts.js';
 import { startLoopbackServer } from './helpers/loopback.js';
+import { rotateMasterKey } from '../src/app/rotate-master-key.js';
+import { loadServerConfig } from '../src/config/server-config.js';
+import { createLogger } from '../src/telemetry/logger.js';
 
 /**
  * Alert channels: the SSRF guard on their URLs (as data), the signing secret shown once and
@@ -189,5 +194,34 @@ describe('rules API', () => {
     expect(await as(viewer, 'POST', `/api/workspaces/${workspaceId}/alert-rules`, { name: 'v', kind: 'dead_letters' })).toBe(403);
     expect(await as(viewer, 'POST', `/api/workspaces/${workspaceId}/alert-channels`, { name: 'v', url: `${receiver.url}/v` })).toBe(403);
     expect(await as(editor, 'POST', `/api/workspaces/${workspaceId}/alert-rules`, { name: 'e', kind: 'dead_letters' })).toBe(201);
+  });
+});
+
+describe('master-key rotation', () => {
+  it('re-encrypts channel secrets: after it, a server with only the new key still signs with the same secret', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-alert-rotation-'));
+    const [oldKey, newKey] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+    const env = { HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8', HOOKFLOW_ALERTS_INTERVAL_MS: '3600000' };
+    try {
+      const first = await startTestApp({ dataDir, keepDataDir: true, env: { ...env, HOOKFLOW_MASTER_KEY: oldKey } });
+      await first.api('POST', '/api/workspaces', { id: 'rot', name: 'rot' });
+      const channel = await createChannel(first, 'rot', `${receiver.url}/rotated`);
+      await first.stop();
+
+      const config = loadServerConfig({ HOOKFLOW_DATA_DIR: dataDir, HOOKFLOW_MASTER_KEY: oldKey });
+      const rotated = await rotateMasterKey({ config, newKeyBase64: newKey, logger: createLogger({ level: 'silent' }) });
+      expect(rotated.count).toBe(1);
+
+      const second = await startTestApp({ dataDir, keepDataDir: true, env: { ...env, HOOKFLOW_MASTER_KEY: newKey } });
+      try {
+        const sent = await second.api('POST', `/api/workspaces/rot/alert-channels/${channel.id}/test`);
+        expect(sent.body).toMatchObject({ delivered: true, status: 200 });
+        verifiedNotification(receiver.received.filter((r) => r.url === '/rotated').at(-1) as never, channel.secret);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkflow, startTestApp, type TestApp } from './helpers/app.js';
 import { alertStatuses, createChannel, createRule, verifiedNotification } from './helpers/alerts.js';
@@ -63,11 +61,11 @@ describe('run failures and dead letters', () => {
     const from = receiver.received.length;
 
     expect((await app.app.alerts.pass()).changes).toBe(0);
-    const first = await fetch(webhookUrl, { method: 'POST', body: '{}' }).then((r) => r.json());
+    const first = (await fetch(webhookUrl, { method: 'POST', body: '{}' }).then((r) => r.json())) as { run_id: string };
     expect((await waitForRun(app, workspaceId, first.run_id)).status).toBe('failed');
     // One dead letter is under both thresholds (2 dead letters; at least 2 runs).
     expect((await app.app.alerts.pass()).changes).toBe(0);
-    const second = await fetch(webhookUrl, { method: 'POST', body: '{}' }).then((r) => r.json());
+    const second = (await fetch(webhookUrl, { method: 'POST', body: '{}' }).then((r) => r.json())) as { run_id: string };
     expect((await waitForRun(app, workspaceId, second.run_id)).status).toBe('failed');
 
     expect((await app.app.alerts.pass()).changes).toBe(2);

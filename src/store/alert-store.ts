@@ -118,6 +118,10 @@ export interface AlertStore {
   getAlertChannel(workspaceId: string, id: string): Promise<AlertChannelRecord | null>;
   /** Oldest first. */
   listAlertChannels(workspaceId: string): Promise<AlertChannelRecord[]>;
+  /** Every workspace's channels (master-key rotation). */
+  listAllAlertChannels(): Promise<AlertChannelRecord[]>;
+  /** Rewrites channels' secret ciphertexts in one transaction (master-key rotation). */
+  reencryptAlertChannels(updates: { workspaceId: string; id: string; secretCiphertext: string }[]): Promise<void>;
   /** False when there was none. Its pending deliveries fail ("channel deleted"). */
   deleteAlertChannel(workspaceId: string, id: string): Promise<boolean>;
 

@@ -61,6 +61,16 @@ export class PostgresAlertStore implements AlertStore {
     return (await this.rows<AlertChannelRow>('read', 'SELECT * FROM alert_channels WHERE workspace_id = $1 ORDER BY created_at, id', [workspaceId])).map(toAlertChannel);
   }
 
+  async listAllAlertChannels(): Promise<AlertChannelRecord[]> {
+    return (await this.rows<AlertChannelRow>('read', 'SELECT * FROM alert_channels ORDER BY workspace_id, id')).map(toAlertChannel);
+  }
+
+  reencryptAlertChannels(updates: { workspaceId: string; id: string; secretCiphertext: string }[]): Promise<void> {
+    return withTransaction(this.pool, 'reencrypt alert channels', async (client) => {
+      for (const u of updates) await client.query('UPDATE alert_channels SET secret = $1 WHERE workspace_id = $2 AND id = $3', [u.secretCiphertext, u.workspaceId, u.id]);
+    });
+  }
+
   deleteAlertChannel(workspaceId: string, id: string): Promise<boolean> {
     return withTransaction(this.pool, 'delete alert channel', async (client) => {
       await client.query("UPDATE alert_deliveries SET status = 'failed', last_error = 'channel deleted', next_attempt_at = NULL WHERE workspace_id = $1 AND channel_id = $2 AND status = 'pending'", [workspaceId, id]);

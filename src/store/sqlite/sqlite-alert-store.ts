@@ -57,6 +57,14 @@ export class SqliteAlertStore implements AlertStore {
     return this.read(() => (this.sql('SELECT * FROM alert_channels WHERE workspace_id = ? ORDER BY created_at, id').all(workspaceId) as AlertChannelRow[]).map(toAlertChannel));
   }
 
+  listAllAlertChannels(): Promise<AlertChannelRecord[]> {
+    return this.read(() => (this.sql('SELECT * FROM alert_channels ORDER BY workspace_id, id').all() as AlertChannelRow[]).map(toAlertChannel));
+  }
+
+  reencryptAlertChannels(updates: { workspaceId: string; id: string; secretCiphertext: string }[]): Promise<void> {
+    return this.writer.call('reencryptAlertChannels', updates);
+  }
+
   deleteAlertChannel(workspaceId: string, id: string): Promise<boolean> {
     return this.writer.call('deleteAlertChannel', { workspaceId, id });
   }

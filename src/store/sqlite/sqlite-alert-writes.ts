@@ -30,6 +30,11 @@ export class SqliteAlertWrites {
     if (inserted.changes === 0) throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Alert channel "${channel.id}" already exists`);
   }
 
+  reencryptAlertChannels(updates: { workspaceId: string; id: string; secretCiphertext: string }[]): void {
+    const update = this.sql('UPDATE alert_channels SET secret = ? WHERE workspace_id = ? AND id = ?');
+    for (const u of updates) update.run(u.secretCiphertext, u.workspaceId, u.id);
+  }
+
   deleteAlertChannel(args: { workspaceId: string; id: string }): boolean {
     this.sql("UPDATE alert_deliveries SET status = 'failed', last_error = 'channel deleted', next_attempt_at = NULL WHERE workspace_id = ? AND channel_id = ? AND status = 'pending'").run(args.workspaceId, args.id);
     return this.sql('DELETE FROM alert_channels WHERE workspace_id = ? AND id = ?').run(args.workspaceId, args.id).changes > 0;

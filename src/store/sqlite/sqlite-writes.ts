@@ -348,6 +348,7 @@ export class SqliteWrites {
 
   // Alert writes (sqlite-alert-writes.ts): methods here, so the writer thread can name them.
   createAlertChannel(channel: AlertChannelRecord): void { this.alerts.createAlertChannel(channel); }
+  reencryptAlertChannels(updates: { workspaceId: string; id: string; secretCiphertext: string }[]): void { this.alerts.reencryptAlertChannels(updates); }
   deleteAlertChannel(args: { workspaceId: string; id: string }): boolean { return this.alerts.deleteAlertChannel(args); }
   putAlertRule(rule: AlertRuleRecord): void { this.alerts.putAlertRule(rule); }
   deleteAlertRule(args: { workspaceId: string; id: string }): boolean { return this.alerts.deleteAlertRule(args); }
