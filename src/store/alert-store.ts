@@ -95,15 +95,7 @@ export interface AlertTransition {
 }
 
 /** What happened to one delivery attempt. */
-export interface AlertDeliveryUpdate {
-  id: string;
-  status: AlertDeliveryStatus;
-  attempts: number;
-  nextAttemptAt: number | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  deliveredAt: number | null;
-}
+export type AlertDeliveryUpdate = Omit<AlertDeliveryRecord, 'historyId' | 'workspaceId' | 'channelId' | 'payload'>;
 
 /** Which runs, calls or events a measure looks at: a workspace, or one workflow of it. */
 export interface AlertScope {

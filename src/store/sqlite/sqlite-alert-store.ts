@@ -9,6 +9,7 @@ import {
   type AlertChannelRow, type AlertDeliveryRow, type AlertHistoryRow, type AlertRuleRow, type AlertStateRow,
 } from '../alert-rows.js';
 import type { Page, PageRequest } from '../store.js';
+import { sqliteRead, statementCache } from './statements.js';
 import type { WriterClient } from './writer-client.js';
 
 /** `AND workflow_id = ?` when the scope is one workflow. */
@@ -18,28 +19,14 @@ function scopeWhere(scope: AlertScope): { sql: string; params: unknown[] } {
 
 /** The SQLite side of alert storage: writes through the writer thread, reads on the read connection. */
 export class SqliteAlertStore implements AlertStore {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (text: string) => Database.Statement;
+  private readonly read = sqliteRead;
 
   constructor(
     private readonly writer: WriterClient,
-    private readonly reader: Database.Database,
-  ) {}
-
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.reader.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
-  private read<T>(query: () => T): Promise<T> {
-    try {
-      return Promise.resolve(query());
-    } catch (error) {
-      return Promise.reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', 'SQLite read failed', { cause: error, transient: true }));
-    }
+    reader: Database.Database,
+  ) {
+    this.sql = statementCache(reader);
   }
 
   createAlertChannel(channel: AlertChannelRecord): Promise<void> {

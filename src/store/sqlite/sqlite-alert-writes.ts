@@ -4,23 +4,17 @@ import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTra
 import {
   ALERT_DELIVERY_COLUMNS, ALERT_HISTORY_COLUMNS, ALERT_LEASE_SQL, ALERT_RULE_COLUMNS, alertDeliveryValues, alertHistoryValues, alertRuleValues, alertStateChange,
 } from '../alert-rows.js';
+import { statementCache } from './statements.js';
 
 /**
  * The alert writes (alert-store.ts), run by the writer thread inside its group-commit
  * transaction like every other write (SqliteWrites delegates to these).
  */
 export class SqliteAlertWrites {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (text: string) => Database.Statement;
 
-  constructor(private readonly db: Database.Database) {}
-
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+  constructor(db: Database.Database) {
+    this.sql = statementCache(db);
   }
 
   createAlertChannel(channel: AlertChannelRecord): void {

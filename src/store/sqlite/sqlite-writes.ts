@@ -8,6 +8,7 @@ import type {
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTransition } from '../alert-store.js';
 import { SqliteAlertWrites } from './sqlite-alert-writes.js';
+import { statementCache } from './statements.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -32,23 +33,15 @@ const CHECKPOINT_SQL = `
  * so none of them opens a transaction of its own.
  */
 export class SqliteWrites {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (text: string) => Database.Statement;
   private readonly alerts: SqliteAlertWrites;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly options: { /** See WriterThreadOptions.probeFile; none: no space probe. */ probeFile?: string } = {},
   ) {
+    this.sql = statementCache(db);
     this.alerts = new SqliteAlertWrites(db);
-  }
-
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
   }
 
   /**
