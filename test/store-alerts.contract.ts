@@ -99,6 +99,17 @@ export function describeAlertContract(store: () => Store, workspace: () => Promi
       expect(await store().alerts.listAlertStates(ws)).toEqual([]);
     });
 
+    it('old history and its deliveries go with the retention sweep; current state stays', async () => {
+      const ws = await workspace();
+      const ruleId = newId('alr');
+      const old = transition(ws, ruleId, 'firing', 300_000_000_000, ['alc_old']);
+      await store().alerts.transitionAlert(old);
+      await store().prune(300_000_000_001, 300_000_000_001);
+      expect((await store().alerts.listAlertHistory(ws, {}, { limit: 5 })).items).toEqual([]);
+      expect(await store().alerts.listAlertDeliveries([old.history.id])).toEqual([]);
+      expect(await store().alerts.listAlertStates(ws)).toEqual([old.state]);
+    });
+
     it('deliveries: due ones are claimed by one caller only, and their outcome recorded', async () => {
       const ws = await workspace();
       const fire = transition(ws, newId('alr'), 'firing', T0 + 10, ['alc_x']);

@@ -62,7 +62,11 @@ export async function measureRule(rule: AlertRuleRecord, store: Store, now: numb
     case 'silence': {
       const p = ruleParams('silence', rule.params);
       // Validated on save: a silence rule always names its workflow.
-      const times = await store.alerts.recentEventTimes(rule.workspaceId, rule.workflowId ?? '', Math.max(SILENCE_HISTORY_EVENTS, p.minEvents));
+      const workflowId = rule.workflowId ?? '';
+      // A workflow switched off (or deleted) is expected to go quiet: that is no alert.
+      const workflow = await store.getWorkflow(rule.workspaceId, workflowId);
+      if (workflow === null || !workflow.enabled) return { firing: false, value: null, message: 'the workflow is disabled or deleted: silence is expected' };
+      const times = await store.alerts.recentEventTimes(rule.workspaceId, workflowId, Math.max(SILENCE_HISTORY_EVENTS, p.minEvents));
       const expected = expectedSilenceMs(times, p);
       const last = times[0];
       if (expected === null || last === undefined) {

@@ -441,7 +441,7 @@ export interface Store {
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean>;
   /** Gives the run back without using up the attempt (graceful shutdown). */
   releaseRun(ref: AttemptRef): Promise<boolean>;
-  /** Deletes finished runs, their events and steps, and old rejected calls, older than `before`. */
+  /** Deletes finished runs, their events and steps, old rejected calls and alert history, older than `before`. */
   prune(before: number, now: number): Promise<{ runs: number; events: number }>;
   /** The earliest time a queued run becomes due, for the worker's sleep; null if none. */
   nextDueAt(): Promise<number | null>;

@@ -335,6 +335,8 @@ export class SqliteWrites {
     const events = this.sql('DELETE FROM events WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = events.id)').run(before).changes;
     this.sql('DELETE FROM rejected_calls WHERE received_at < ?').run(before);
     this.sql('DELETE FROM webhook_stats WHERE minute < ?').run(before);
+    this.sql('DELETE FROM alert_deliveries WHERE history_id IN (SELECT id FROM alert_history WHERE at < ?)').run(before);
+    this.sql('DELETE FROM alert_history WHERE at < ?').run(before);
     this.sql('DELETE FROM idempotency_keys WHERE expires_at < ?').run(args.now);
     return { runs, events };
   }
