@@ -184,6 +184,22 @@ describe('rules API', () => {
     expect((await app.api('GET', '/api/workspaces/nowhere/alerts')).status).toBe(404);
   });
 
+  it('a workspace has at most HOOKFLOW_ALERTS_MAX_RULES rules and HOOKFLOW_ALERTS_MAX_CHANNELS channels', async () => {
+    const small = await startTestApp({ env: { HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8', HOOKFLOW_ALERTS_INTERVAL_MS: '3600000', HOOKFLOW_ALERTS_MAX_RULES: '2', HOOKFLOW_ALERTS_MAX_CHANNELS: '1' } });
+    try {
+      await small.api('POST', '/api/workspaces', { id: 'small', name: 'small' });
+      await createChannel(small, 'small', `${receiver.url}/one`);
+      const second = await small.api('POST', '/api/workspaces/small/alert-channels', { name: 'two', url: `${receiver.url}/two` });
+      expect([second.status, second.body.details]).toEqual([400, ['a workspace has at most 1 alert channels (HOOKFLOW_ALERTS_MAX_CHANNELS)']]);
+      await createRule(small, 'small', { kind: 'dead_letters' });
+      await createRule(small, 'small', { kind: 'queue_lag' });
+      const third = await small.api('POST', '/api/workspaces/small/alert-rules', { name: 'three', kind: 'dead_letters' });
+      expect([third.status, third.body.details]).toEqual([400, ['a workspace has at most 2 alert rules (HOOKFLOW_ALERTS_MAX_RULES)']]);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('viewers read alerts, editors change them', async () => {
     const token = async (role: string) => (await app.api('POST', '/api/tokens', { name: role, role })).body.token as string;
     const as = (bearer: string, method: string, path: string, body?: unknown) =>

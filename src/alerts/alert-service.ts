@@ -16,6 +16,8 @@ export interface AlertServiceOptions {
   notifier: AlertNotifier;
   /** The egress guard channel URLs are checked against when saved. */
   egress: EgressPolicy;
+  /** Most rules and channels per workspace (HOOKFLOW_ALERTS_MAX_RULES, HOOKFLOW_ALERTS_MAX_CHANNELS). */
+  limits: { rules: number; channels: number };
   clock: () => number;
 }
 
@@ -86,6 +88,7 @@ export class AlertService {
     await this.requireWorkspace(workspaceId);
     const now = this.options.clock();
     const url = checkChannelUrl(input.url, this.options.egress);
+    await this.requireRoom('channels', (await this.store.listAlertChannels(workspaceId)).length);
     const id = newId('alc', now);
     const secret = newChannelSecret();
     const channel: AlertChannelRecord = {
@@ -128,6 +131,14 @@ export class AlertService {
     return { id: messageId, delivered: result.delivered, status: result.status, error: result.error };
   }
 
+  /** 400 when the workspace already has as many rules or channels as allowed (checked on create). */
+  private async requireRoom(what: 'rules' | 'channels', count: number): Promise<void> {
+    const limit = this.options.limits[what];
+    if (count < limit) return;
+    const setting = what === 'rules' ? 'HOOKFLOW_ALERTS_MAX_RULES' : 'HOOKFLOW_ALERTS_MAX_CHANNELS';
+    throw new HookflowError('HOOKFLOW_ERR_VALIDATION', `Too many alert ${what}`, { details: [`a workspace has at most ${limit} alert ${what} (${setting})`] });
+  }
+
   /** Checks what a rule refers to: its workflow (required for `silence`; skipped on a patch, which cannot change it) and its channels. */
   private async checkReferences(workspaceId: string, rule: Pick<AlertRuleRecord, 'kind' | 'workflowId' | 'channelIds'>, options: { workflow: boolean }): Promise<void> {
     const problems: string[] = [];
@@ -149,6 +160,7 @@ export class AlertService {
       channelIds: [...new Set(input.channelIds)], enabled: input.enabled, createdAt: now, updatedAt: now,
     };
     await this.checkReferences(workspaceId, rule, { workflow: true });
+    await this.requireRoom('rules', (await this.store.listAlertRules(workspaceId)).length);
     await this.store.putAlertRule(rule);
     return ruleView(rule);
   }

@@ -33,7 +33,10 @@ export function createAlerts(options: { config: ServerConfig; store: Store; ciph
   });
   const evaluator = new AlertEvaluator({ store, notifier, clock, logger, intervalMs: config.alerts.intervalMs });
   return {
-    service: new AlertService({ store, cipher, notifier, egress, clock }),
+    service: new AlertService({
+      store, cipher, notifier, egress, clock,
+      limits: { rules: config.alerts.maxRulesPerWorkspace, channels: config.alerts.maxChannelsPerWorkspace },
+    }),
     evaluator,
     async close() {
       await evaluator.stop();

@@ -170,6 +170,10 @@ const envSchema = z.object({
   HOOKFLOW_ALERTS_RETRY_BASE_MS: intFrom(100, 3_600_000).default(30_000),
   /** Longest wait between two attempts of a notification, ms. */
   HOOKFLOW_ALERTS_RETRY_MAX_MS: intFrom(100, 86_400_000).default(1_800_000),
+  /** Most alert rules one workspace may have. */
+  HOOKFLOW_ALERTS_MAX_RULES: intFrom(1, 100_000).default(200),
+  /** Most alert channels one workspace may have. */
+  HOOKFLOW_ALERTS_MAX_CHANNELS: intFrom(1, 10_000).default(20),
   /** Log accepted webhook calls at info too (default: at debug; refused and failed calls always at info). */
   HOOKFLOW_LOG_ACCEPTED_WEBHOOKS: z.enum(['true', 'false']).transform((value) => value === 'true').default(false),
   /** pino log level. */
@@ -239,6 +243,8 @@ export interface ServerConfig {
     readonly deliveryTimeoutMs: number;
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
+    readonly maxRulesPerWorkspace: number;
+    readonly maxChannelsPerWorkspace: number;
   };
   /** Limits of workspace secrets (PUT /api/workspaces/:ws/secrets/:name). */
   readonly workspaceSecrets: {
@@ -343,6 +349,8 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       deliveryTimeoutMs: e.HOOKFLOW_ALERTS_DELIVERY_TIMEOUT_MS,
       retryBaseMs: e.HOOKFLOW_ALERTS_RETRY_BASE_MS,
       retryMaxMs: e.HOOKFLOW_ALERTS_RETRY_MAX_MS,
+      maxRulesPerWorkspace: e.HOOKFLOW_ALERTS_MAX_RULES,
+      maxChannelsPerWorkspace: e.HOOKFLOW_ALERTS_MAX_CHANNELS,
     },
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
