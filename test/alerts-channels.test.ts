@@ -59,6 +59,9 @@ describe('channel URLs and the egress guard', () => {
     }
     const metadata = await app.api('POST', `/api/workspaces/${workspaceId}/alert-channels`, { name: 'bad', url: 'http://169.254.169.254/' });
     expect(metadata.body.details[0]).toContain('169.254.0.0/16');
+    // hookflow's own API stays out of reach even where the allowlist opens loopback.
+    const itself = await app.api('POST', `/api/workspaces/${workspaceId}/alert-channels`, { name: 'self', url: `${app.url}/api/workspaces` });
+    expect([itself.status, itself.body.details[0]]).toEqual([400, expect.stringContaining("hookflow's own listen address")]);
 
     const strict = await startTestApp({ env: { HOOKFLOW_ALERTS_INTERVAL_MS: '3600000' } });
     try {
