@@ -86,6 +86,8 @@ export class AlertEvaluator {
       let changes = 0;
       for (const rule of rules) {
         if (!rule.enabled) continue;
+        // SQLite reads run synchronously on this thread: between rules, let waiting webhooks in.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const status = current.get(`${rule.workspaceId}\u0000${rule.id}`) ?? 'ok';
         if (await this.evaluateRule(rule, status, now)) changes += 1;
       }
