@@ -3,6 +3,7 @@ import { newId } from '../src/store/ids.js';
 import type { IngestRecord, IngestResult, SecretRecord, StepResultRecord, Store, WebhookStatRow, WorkflowRecord, WorkspaceSecretRecord } from '../src/store/store.js';
 import { describeAccessContract } from './store-access.contract.js';
 import { describeTestRunContract } from './store-test-runs.contract.js';
+import { describeAlertContract } from './store-alerts.contract.js';
 
 /*
  * The one contract every Store adapter passes (DESIGN.md, Layers). Tests assert what a user of
@@ -781,5 +782,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.getSetting(name)).toBe('rotated');
       });
     });
+    // Last: its runs sit in the past of every other queue test's window.
+    describeAlertContract(() => store, () => workspace());
   });
 }

@@ -30,6 +30,8 @@ import { TestRunService } from '../workflows/test-runs.js';
 import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { bodyBytesCeiling, createLoadShedder, createMemoryBudget, startOpsListener } from './pressure.js';
 import { createStepRunner } from './step-runner.js';
+import { createAlerts } from '../alerts/create-alerts.js';
+import type { AlertEvaluator } from '../alerts/alert-evaluator.js';
 
 export interface AppOptions {
   config: ServerConfig;
@@ -45,6 +47,8 @@ export interface RunningApp {
   store: Store;
   server: FastifyInstance | null;
   workers: WorkerPool | null;
+  /** Built-in alerts' evaluator (tests run a pass with `pass()`). */
+  alerts: AlertEvaluator;
   /** Base URL the server listens on (serve only). */
   url: string | null;
   /** Base URL of the operations listener (HOOKFLOW_OPS_PORT), if one was asked for. */
@@ -107,6 +111,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
+  const alerts = createAlerts({ config, store, cipher, clock, logger, ownEndpoints: () => ownEndpoints });
   if (config.workers.concurrency > 0) {
     const runner = stepRunner();
     workers = new WorkerPool({
@@ -196,6 +201,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       publicUrl: () => publicUrl,
       bulkJobs,
       bulkRatePerSecond: config.bulkRatePerSecond,
+      alerts: alerts.service,
     });
     await server.listen({ port: config.port, host: config.host, backlog: config.pressure.listenBacklog });
     stats.start();
@@ -217,11 +223,14 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     logger.info({ concurrency: config.workers.concurrency, workerId: workers.workerId }, 'workers started');
   }
 
+  alerts.evaluator.start();
+
   let stopping: Promise<void> | null = null;
   return {
     store,
     server,
     workers,
+    alerts: alerts.evaluator,
     url: server === null ? null : publicUrl,
     opsUrl: ops?.url ?? null,
     stop() {
@@ -238,6 +247,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         stopChangeNotices?.();
         await workers?.stop();
         await steps?.close();
+        await alerts.close();
         await store.close();
       })();
       return stopping;

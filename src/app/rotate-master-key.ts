@@ -6,6 +6,7 @@ import { findMasterKey, findPreviousMasterKey, replaceMasterKeyFile } from '../s
 import { openStore } from '../store/open-store.js';
 import { MASTER_KEY_SETTING } from './master-key.js';
 import { secretAssociatedData, workspaceSecretAssociatedData } from '../secrets/secret-purposes.js';
+import { channelSecretAssociatedData } from '../alerts/notification.js';
 
 /**
  * Re-encrypts every secret under a new master key in one transaction. Secrets already under
@@ -41,6 +42,14 @@ export async function rotateMasterKey(options: { config: ServerConfig; newKeyBas
         return { workspaceId: secret.workspaceId, name: secret.name, ciphertext: cipher.encrypt(cipher.decrypt(secret.ciphertext, associatedData), associatedData) };
       });
     await store.reencryptWorkspaceSecrets(workspaceUpdates);
+    // Alert channels' signing secrets (src/alerts/).
+    const channelUpdates = (await store.alerts.listAllAlertChannels())
+      .filter((channel) => SecretCipher.keyIdOf(channel.secretCiphertext) !== next.id)
+      .map((channel) => {
+        const associatedData = channelSecretAssociatedData(channel);
+        return { workspaceId: channel.workspaceId, id: channel.id, secretCiphertext: cipher.encrypt(cipher.decrypt(channel.secretCiphertext, associatedData), associatedData) };
+      });
+    await store.alerts.reencryptAlertChannels(channelUpdates);
     // From now on every node must start with the new key (see master-key.ts).
     await store.putSetting(MASTER_KEY_SETTING, next.id);
     // A generated key file is replaced only after every secret is re-encrypted under the new key,
@@ -48,7 +57,7 @@ export async function rotateMasterKey(options: { config: ServerConfig; newKeyBas
     // master.key.previous, the old key's last copy, with the new one.
     const keyFile = found.source === 'env' ? 'not-used' : found.key.id === next.id ? 'already-new' : 'replaced';
     if (keyFile === 'replaced') replaceMasterKeyFile(options.config.dataDir, options.newKeyBase64);
-    const count = updates.length + workspaceUpdates.length;
+    const count = updates.length + workspaceUpdates.length + channelUpdates.length;
     options.logger.info({ count, keyId: next.id, keyFile }, 'master key rotated');
     return { count, keyFile };
   } finally {

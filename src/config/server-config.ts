@@ -162,6 +162,20 @@ const envSchema = z.object({
   HOOKFLOW_METRICS_MAX_WORKFLOWS: intFrom(1, 100_000).default(1000),
   /** How often each node adds its webhook counts and response times to the stored stats, ms. */
   HOOKFLOW_STATS_FLUSH_MS: intFrom(100, 600_000).default(10_000),
+  /** How often the node holding the alert lease evaluates every alert rule and sends due notifications, ms. */
+  HOOKFLOW_ALERTS_INTERVAL_MS: intFrom(100, 3_600_000).default(30_000),
+  /** Attempts at delivering one alert notification before it is recorded as failed. */
+  HOOKFLOW_ALERTS_DELIVERY_ATTEMPTS: intFrom(1, 50).default(6),
+  /** Time one notification attempt may take (connect, send, answer), ms. */
+  HOOKFLOW_ALERTS_DELIVERY_TIMEOUT_MS: intFrom(100, 120_000).default(10_000),
+  /** Wait before the second attempt of a notification, doubled after each failure (with jitter), ms. */
+  HOOKFLOW_ALERTS_RETRY_BASE_MS: intFrom(100, 3_600_000).default(30_000),
+  /** Longest wait between two attempts of a notification, ms. */
+  HOOKFLOW_ALERTS_RETRY_MAX_MS: intFrom(100, 86_400_000).default(1_800_000),
+  /** Most alert rules one workspace may have. */
+  HOOKFLOW_ALERTS_MAX_RULES: intFrom(1, 100_000).default(200),
+  /** Most alert channels one workspace may have. */
+  HOOKFLOW_ALERTS_MAX_CHANNELS: intFrom(1, 10_000).default(20),
   /** Log accepted webhook calls at info too (default: at debug; refused and failed calls always at info). */
   HOOKFLOW_LOG_ACCEPTED_WEBHOOKS: z.enum(['true', 'false']).transform((value) => value === 'true').default(false),
   /** pino log level. */
@@ -226,6 +240,16 @@ export interface ServerConfig {
   readonly retentionDays: number;
   /** Test runs kept per workflow (docs/test-runs.md). */
   readonly testRunsKept: number;
+  /** Built-in alerts (src/alerts/): evaluation interval and notification delivery. */
+  readonly alerts: {
+    readonly intervalMs: number;
+    readonly deliveryAttempts: number;
+    readonly deliveryTimeoutMs: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    readonly maxRulesPerWorkspace: number;
+    readonly maxChannelsPerWorkspace: number;
+  };
   /** Limits of workspace secrets (PUT /api/workspaces/:ws/secrets/:name). */
   readonly workspaceSecrets: {
     readonly maxValueBytes: number;
@@ -324,6 +348,15 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     },
     retentionDays: e.HOOKFLOW_RETENTION_DAYS,
     testRunsKept: e.HOOKFLOW_TEST_RUNS_KEPT,
+    alerts: {
+      intervalMs: e.HOOKFLOW_ALERTS_INTERVAL_MS,
+      deliveryAttempts: e.HOOKFLOW_ALERTS_DELIVERY_ATTEMPTS,
+      deliveryTimeoutMs: e.HOOKFLOW_ALERTS_DELIVERY_TIMEOUT_MS,
+      retryBaseMs: e.HOOKFLOW_ALERTS_RETRY_BASE_MS,
+      retryMaxMs: e.HOOKFLOW_ALERTS_RETRY_MAX_MS,
+      maxRulesPerWorkspace: e.HOOKFLOW_ALERTS_MAX_RULES,
+      maxChannelsPerWorkspace: e.HOOKFLOW_ALERTS_MAX_CHANNELS,
+    },
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
     readyTimeoutMs: e.HOOKFLOW_READY_TIMEOUT_MS,

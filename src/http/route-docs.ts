@@ -8,6 +8,7 @@ import {
 } from './api-schemas.js';
 import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, webhookUrlQuery } from './management-routes.js';
 import { statsQuery } from './stats-routes.js';
+import { ALERT_ROUTE_DOCS } from './alert-route-docs.js';
 import type { RouteDoc } from './openapi.js';
 import { testRunRequestSchema } from '../workflows/test-runs.js';
 
@@ -154,6 +155,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   'GET /api/workspaces/:ws/workflows/:wf/stats': { tag: 'runs', summary: 'Webhooks by outcome, errorRate, p50Ms/p95Ms/p99Ms, runs and a chart series over a window', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
   'GET /api/workspaces/:ws/stats': { tag: 'runs', summary: 'The same for the whole workspace, with a per-workflow breakdown', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
+  ...ALERT_ROUTE_DOCS,
 
   'POST /api/tokens': {
     tag: 'access', summary: 'Create an API token', body: { schema: createTokenSchema },

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
 import type { IngressService } from '../ingress/ingress-service.js';
+import type { AlertService } from '../alerts/alert-service.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
 import type { RunWaiter } from '../ingress/run-waiter.js';
 import type { WebhookObserver } from '../ingress/webhook-observer.js';
@@ -16,6 +17,7 @@ import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { AccessService } from '../workflows/access-service.js';
 import { installAccessControl } from './access-control.js';
 import { accessRoutes } from './access-routes.js';
+import { alertRoutes } from './alert-routes.js';
 import { sendError } from './error-handler.js';
 import type { WebhookAdmission } from './webhook-admission.js';
 import { newObservation } from '../ingress/webhook-observer.js';
@@ -65,6 +67,8 @@ export interface HttpServerOptions {
   runWaiter: RunWaiter;
   /** Base of the URLs handed out, without a trailing slash. */
   publicUrl: () => string;
+  /** Built-in alerts: rules, channels, state and history (src/alerts/). */
+  alerts: AlertService;
 }
 
 /**
@@ -211,6 +215,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     bulkRatePerSecond: options.bulkRatePerSecond,
   });
   await app.register(accessRoutes, { access });
+  await app.register(alertRoutes, { alerts: options.alerts });
   await app.register(operationsRoutes, {
     store: options.store,
     metrics: options.metrics,

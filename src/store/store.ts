@@ -5,6 +5,7 @@
  * path (the hot path serialises once) and as parsed values on the read path.
  */
 
+import type { AlertStore } from './alert-store.js';
 import type { PendingWrites, Readiness } from './readiness.js';
 
 export type { PendingWrites, Readiness } from './readiness.js';
@@ -333,6 +334,8 @@ export interface Store {
   /** The writer's backlog right now (admission control reads it). */
   pendingWrites(): PendingWrites;
   close(): Promise<void>;
+  /** Built-in alerts: rules, channels, state, history, deliveries (alert-store.ts). */
+  readonly alerts: AlertStore;
 
   createWorkspace(workspace: Workspace): Promise<void>;
   getWorkspace(id: string): Promise<Workspace | null>;
@@ -466,7 +469,7 @@ export interface Store {
   failRun(ref: AttemptRef, error: string, retryAt: number | null, now: number): Promise<boolean>;
   /** Gives the run back without using up the attempt (graceful shutdown). */
   releaseRun(ref: AttemptRef): Promise<boolean>;
-  /** Deletes finished runs, their events and steps, test runs, and old rejected calls, older than `before`. */
+  /** Deletes finished runs, their events and steps, test runs, old rejected calls and alert history, older than `before`. */
   prune(before: number, now: number): Promise<{ runs: number; events: number }>;
   /** The earliest time a queued run becomes due, for the worker's sleep; null if none. */
   nextDueAt(): Promise<number | null>;

@@ -273,6 +273,75 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   {
+    version: 13,
+    name: 'built-in alerts: channels, rules, state, history, deliveries, evaluator lease',
+    sql: `
+      CREATE TABLE alert_channels (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, id)
+      );
+      CREATE TABLE alert_rules (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        workflow_id TEXT COLLATE "C",
+        params TEXT NOT NULL,
+        channel_ids TEXT NOT NULL,
+        enabled BOOLEAN NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (workspace_id, id)
+      );
+      CREATE TABLE alert_states (
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        rule_id TEXT COLLATE "C" NOT NULL,
+        status TEXT NOT NULL,
+        since BIGINT NOT NULL,
+        value DOUBLE PRECISION,
+        message TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, rule_id)
+      );
+      CREATE TABLE alert_history (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        rule_id TEXT COLLATE "C" NOT NULL,
+        rule_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        value DOUBLE PRECISION,
+        message TEXT NOT NULL
+      );
+      CREATE INDEX alert_history_by_workspace ON alert_history (workspace_id, at DESC, id DESC);
+      CREATE TABLE alert_deliveries (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        history_id TEXT COLLATE "C" NOT NULL,
+        workspace_id TEXT COLLATE "C" NOT NULL,
+        channel_id TEXT COLLATE "C" NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at BIGINT,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at BIGINT
+      );
+      CREATE INDEX alert_deliveries_by_history ON alert_deliveries (history_id);
+      CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE TABLE alert_lease (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX runs_by_finished ON runs (workspace_id, workflow_id, finished_at) WHERE finished_at IS NOT NULL;
+    `,
+  },
+  {
     version: 15,
     name: 'test runs, stored apart from runs',
     sql: `

@@ -23,6 +23,7 @@ import {
   type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow, toWebhookStat, type WebhookStatDbRow,
 } from '../rows.js';
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
+import { PostgresAlertStore } from './postgres-alert-store.js';
 import * as workflows from './workflow-writes.js';
 import * as workspaceSecrets from './workspace-secret-writes.js';
 
@@ -47,8 +48,10 @@ export class PostgresStore implements Store {
   private readonly batcher: IngestBatcher;
   private readonly notifier: RunNotifier;
   private closed: Promise<void> | null = null;
+  readonly alerts: PostgresAlertStore;
 
   private constructor(private readonly pool: Pool, options: PostgresStoreOptions) {
+    this.alerts = new PostgresAlertStore(pool);
     this.batcher = new IngestBatcher({ pool, maxPending: options.maxPending, timeoutMs: options.writeTimeoutMs });
     this.notifier = new RunNotifier({ connectionString: options.connectionString, connectTimeoutMs: options.writeTimeoutMs });
   }

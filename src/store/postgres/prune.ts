@@ -5,8 +5,9 @@ import { longQuery, withTransaction } from './pg-pool.js';
  * Retention in one statement (one transaction): finished runs created before $1 with their
  * steps, then events received before $1 that no remaining run points at (test events, and the
  * events of the runs just deleted: the CTEs share one snapshot, so `old_runs` is subtracted by
- * hand), rejected calls and test runs before $1, and idempotency keys already expired at $2. Queued and
- * running runs, and their events, are never touched.
+ * hand), rejected calls, test runs, webhook stats and alert history (with its deliveries) before $1, and
+ * idempotency keys already expired at $2. Queued and running runs, and their events, are
+ * never touched.
  */
 const PRUNE_SQL = `
   WITH old_runs AS (
@@ -34,6 +35,12 @@ const PRUNE_SQL = `
   ),
   old_test_runs AS (
     DELETE FROM test_runs WHERE created_at < $1
+  ),
+  old_alerts AS (
+    DELETE FROM alert_history WHERE at < $1 RETURNING id
+  ),
+  old_deliveries AS (
+    DELETE FROM alert_deliveries WHERE history_id IN (SELECT id FROM old_alerts)
   )
   SELECT (SELECT count(*) FROM old_runs)::int AS runs, (SELECT count(*) FROM old_events)::int AS events`;
 

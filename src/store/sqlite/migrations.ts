@@ -266,6 +266,75 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 13,
+    name: 'built-in alerts: channels, rules, state, history, deliveries, evaluator lease',
+    sql: `
+      CREATE TABLE alert_channels (
+        workspace_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, id)
+      ) STRICT;
+      CREATE TABLE alert_rules (
+        workspace_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        workflow_id TEXT,
+        params TEXT NOT NULL,
+        channel_ids TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, id)
+      ) STRICT;
+      CREATE TABLE alert_states (
+        workspace_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        value REAL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (workspace_id, rule_id)
+      ) STRICT;
+      CREATE TABLE alert_history (
+        id TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        rule_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        value REAL,
+        message TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX alert_history_by_workspace ON alert_history (workspace_id, at DESC, id DESC);
+      CREATE TABLE alert_deliveries (
+        id TEXT PRIMARY KEY,
+        history_id TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at INTEGER
+      ) STRICT;
+      CREATE INDEX alert_deliveries_by_history ON alert_deliveries (history_id);
+      CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE TABLE alert_lease (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX runs_by_finished ON runs (workspace_id, workflow_id, finished_at) WHERE finished_at IS NOT NULL;
+    `,
+  },
+  {
     version: 15,
     name: 'test runs, stored apart from runs',
     sql: `

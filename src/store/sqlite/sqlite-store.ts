@@ -16,6 +16,8 @@ import {
 } from '../rows.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import { WriterClient } from './writer-client.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
+import { sqliteRead, statementCache } from './statements.js';
 
 /** SQLite file name inside the data dir. */
 export const SQLITE_FILE = 'hookflow.db';
@@ -37,12 +39,16 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (text: string) => Database.Statement;
+  readonly alerts: SqliteAlertStore;
 
   private constructor(
     private readonly writer: WriterClient,
     private readonly reader: Database.Database,
-  ) {}
+  ) {
+    this.sql = statementCache(reader);
+    this.alerts = new SqliteAlertStore(writer, reader);
+  }
 
   /** Opens (and migrates) the database in `dataDir`. */
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -65,22 +71,9 @@ export class SqliteStore implements Store {
     return new SqliteStore(writer, openReadConnection({ file, busyTimeoutMs: options.busyTimeoutMs }));
   }
 
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.reader.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
   /** Runs a read, turning SQLite's storage errors into STORAGE_UNAVAILABLE. */
   private read<T>(query: () => T): Promise<T> {
-    try {
-      return Promise.resolve(query());
-    } catch (error) {
-      return Promise.reject(new HookflowError('HOOKFLOW_ERR_STORAGE_UNAVAILABLE', 'SQLite read failed', { cause: error, transient: true }));
-    }
+    return sqliteRead(query);
   }
 
   /** A newest-first page over `table` ordered by (`timeColumn` DESC, id DESC). */

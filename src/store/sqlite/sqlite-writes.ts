@@ -6,6 +6,9 @@ import type {
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
 import { JOB_COLUMNS, jobValues, TEST_RUN_LIST_COLUMNS, toRun, type RunRow, type SerializedStep } from '../rows.js';
+import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTransition } from '../alert-store.js';
+import { SqliteAlertWrites } from './sqlite-alert-writes.js';
+import { statementCache } from './statements.js';
 
 /**
  * Stores a step's result. A result of an earlier attempt of the same step (a retry, a resume) is
@@ -30,20 +33,15 @@ const CHECKPOINT_SQL = `
  * so none of them opens a transaction of its own.
  */
 export class SqliteWrites {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (text: string) => Database.Statement;
+  private readonly alerts: SqliteAlertWrites;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly options: { /** See WriterThreadOptions.probeFile; none: no space probe. */ probeFile?: string } = {},
-  ) {}
-
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (statement === undefined) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+  ) {
+    this.sql = statementCache(db);
+    this.alerts = new SqliteAlertWrites(db);
   }
 
   /**
@@ -346,9 +344,24 @@ export class SqliteWrites {
     this.sql('DELETE FROM rejected_calls WHERE received_at < ?').run(before);
     this.sql('DELETE FROM webhook_stats WHERE minute < ?').run(before);
     this.sql('DELETE FROM test_runs WHERE created_at < ?').run(before);
+    this.sql('DELETE FROM alert_deliveries WHERE history_id IN (SELECT id FROM alert_history WHERE at < ?)').run(before);
+    this.sql('DELETE FROM alert_history WHERE at < ?').run(before);
     this.sql('DELETE FROM idempotency_keys WHERE expires_at < ?').run(args.now);
     return { runs, events };
   }
+
+  // Alert writes (sqlite-alert-writes.ts): methods here, so the writer thread can name them.
+  createAlertChannel(channel: AlertChannelRecord): void { this.alerts.createAlertChannel(channel); }
+  reencryptAlertChannels(updates: { workspaceId: string; id: string; secretCiphertext: string }[]): void { this.alerts.reencryptAlertChannels(updates); }
+  deleteAlertChannel(args: { workspaceId: string; id: string }): boolean { return this.alerts.deleteAlertChannel(args); }
+  putAlertRule(rule: AlertRuleRecord): void { this.alerts.putAlertRule(rule); }
+  deleteAlertRule(args: { workspaceId: string; id: string }): boolean { return this.alerts.deleteAlertRule(args); }
+  clearAlertState(args: { workspaceId: string; ruleId: string }): void { this.alerts.clearAlertState(args); }
+  transitionAlert(transition: AlertTransition): boolean { return this.alerts.transitionAlert(transition); }
+  claimAlertDelivery(args: { id: string; now: number; until: number }): boolean { return this.alerts.claimAlertDelivery(args); }
+  recordAlertDelivery(update: AlertDeliveryUpdate): void { this.alerts.recordAlertDelivery(update); }
+  acquireAlertLease(args: { owner: string; now: number; ttlMs: number }): boolean { return this.alerts.acquireAlertLease(args); }
+  releaseAlertLease(owner: string): void { this.alerts.releaseAlertLease(owner); }
 }
 
 /** What the space probe writes: enough for a few pages, so a nearly full disk shows too. */
