@@ -7,6 +7,7 @@ import { loadServerConfig, type ServerConfig } from '../config/server-config.js'
 import { isHookflowError } from '../errors/catalogue.js';
 import { createLogger } from '../telemetry/logger.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerSecretCommands } from './secret-commands.js';
 
 const program = new Command()
   .name('hookflow')
@@ -91,5 +92,6 @@ async function run(role: 'serve' | 'worker'): Promise<void> {
 }
 
 registerClientCommands(program);
+registerSecretCommands(program);
 
 await program.parseAsync(process.argv);
