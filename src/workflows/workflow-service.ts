@@ -3,6 +3,7 @@ import { describeIssues, RESOURCE_ID, workflowDefinitionSchema, type WorkflowDef
 import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { checkDefinition, formatFinding } from '../engine/expressions/definition-checks.js';
 import { HookflowError } from '../errors/catalogue.js';
+import { CREDENTIAL_HEADERS } from '../ingress/request-key.js';
 import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
@@ -144,7 +145,12 @@ export class WorkflowService {
   private async checkDefinition(workspaceId: string, definition: WorkflowDefinition): Promise<string[]> {
     const knownSecrets = this.options.secretNames === undefined ? new Set<string>() : await this.options.secretNames(workspaceId);
     const { errors, warnings } = await checkDefinition(definition, { expressions: this.options.expressions, knownSecrets });
-    if (errors.length > 0) throw validation(errors.map(formatFinding));
+    const idempotencyHeader = definition.trigger.idempotencyHeader;
+    // The idempotency key is stored in plain text: a header carrying the shared key must not be it.
+    const credential = idempotencyHeader !== undefined && CREDENTIAL_HEADERS.has(idempotencyHeader)
+      ? [`trigger.idempotencyHeader: "${idempotencyHeader}" carries credentials and would be stored as every delivery's idempotency key; name the sender's delivery-id header`]
+      : [];
+    if (errors.length + credential.length > 0) throw validation([...credential, ...errors.map(formatFinding)]);
     return warnings.map(formatFinding);
   }
 
