@@ -13,7 +13,7 @@ import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes
 import { credentialWarnings } from './credential-warnings.js';
 import { keptSecretsMoved, secretDestinations } from './secret-destinations.js';
 import { applyMergePatch } from './merge-patch.js';
-import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
+import { handshakeSecretField, isSecretPlaceholder, secretPurposesOf, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {
   store: Store;
@@ -133,7 +133,11 @@ export class WorkflowService {
       }
     }
     const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
-    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys()]);
+    // Secrets of parts this version removes (an LLM step, the signature, the handshake) go with
+    // them: not kept for nobody, nor taken up by a step re-added later under the same id.
+    const used = secretPurposesOf(definition);
+    const orphaned = [...new Set(storedSecrets.map((secret) => secret.purpose))].filter((purpose) => !used.has(purpose));
+    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys(), ...orphaned]);
     this.options.registry.invalidate(workspaceId, workflowId);
     return withWarnings(await this.getWorkflow(workspaceId, workflowId), [...warnings, ...credentialWarnings(definition)]);
   }
