@@ -410,18 +410,27 @@ export class SqliteStore implements Store {
   async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
     const runs = await this.writer.call('claimRuns', options);
     const claimed: ClaimedRun[] = [];
-    for (const run of runs) {
-      const [event, workflow, steps] = await Promise.all([
-        this.getEvent(run.workspaceId, run.eventId),
-        this.getWorkflow(run.workspaceId, run.workflowId, run.workflowVersion),
-        this.listStepResults(run.id),
-      ]);
-      if (event === null || workflow === null) {
-        // Its event or version was pruned: it can never run, and must not block the queue.
-        await this.failRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }, 'Event or workflow version no longer exists', null, options.now);
-        continue;
+    const orphans: RunRecord[] = [];
+    try {
+      for (const run of runs) {
+        const [event, workflow, steps] = await Promise.all([
+          this.getEvent(run.workspaceId, run.eventId),
+          this.getWorkflow(run.workspaceId, run.workflowId, run.workflowVersion),
+          this.listStepResults(run.id),
+        ]);
+        if (event === null || workflow === null) orphans.push(run);
+        else claimed.push({ run, event, workflow, finishedSteps: steps.filter(isFinishedStep) });
       }
-      claimed.push({ run, event, workflow, finishedSteps: steps.filter(isFinishedStep) });
+    } catch (error) {
+      // We MUST give back what we leased but cannot hand over, or each run would sit out its
+      // lease as running under a worker that never got it, and lose an attempt (as on
+      // PostgreSQL). Best effort: if this fails too, lease expiry recovers them.
+      await Promise.all(runs.map((run) => this.releaseRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }).catch(() => false)));
+      throw error;
+    }
+    for (const run of orphans) {
+      // Its event or version was pruned: it can never run, and must not block the queue.
+      await this.failRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }, 'Event or workflow version no longer exists', null, options.now);
     }
     return claimed;
   }
