@@ -83,6 +83,23 @@ describe('hookflow client commands against a real server', () => {
     expect((await hookflow(test, ['url', 'signed/keyed'], { HOOKFLOW_URL: 'ftp://x' })).code).toBe(2);
   });
 
+  it('a 5xx answer ends send with exit 1 and prints the answer', async () => {
+    // A loopback stand-in for a server that is up but failing (a 503 under overload).
+    const failing = await startLoopbackServer((_request, response) => {
+      response.statusCode = 503;
+      response.setHeader('content-type', 'application/json');
+      response.end('{"error":"Service unavailable"}');
+    });
+    try {
+      const result = await hookflow(test, ['send', 'signed/keyed', '--data', '{}', '--key', 'keyed-shared-key-1'], { HOOKFLOW_URL: failing.url, HOOKFLOW_TOKEN: '' });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('503');
+      expect(failing.received[0]?.headers['x-webhook-key']).toBe('keyed-shared-key-1');
+    } finally {
+      await failing.close();
+    }
+  });
+
   it('bad arguments (missing argument or option, unknown option or command) exit 2; --help exits 0', async () => {
     expect((await hookflow(test, ['url'])).code).toBe(2);
     expect((await hookflow(test, ['url', 'signed/keyed', '--bogus'])).code).toBe(2);
