@@ -317,6 +317,32 @@ describe('hookflow secrets set/list/delete', () => {
     }
   });
 
+  it('on a terminal, set prompts without echoing the value (script(1) gives the CLI a real pty)', async () => {
+    const env = { PATH: process.env['PATH'] ?? '', HOOKFLOW_URL: test.url, HOOKFLOW_TOKEN: TEST_ADMIN_TOKEN };
+    const command = `'${process.execPath}' '${CLI}' secrets set vault/TYPED_TOKEN --allowed-origin ${shipping.url}`;
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    await eventually(async () => (screen.includes('value of vault/TYPED_TOKEN (not shown): ') ? true : undefined), 30_000);
+    child.stdin.write('typed-secret-valuX\u007fe\r');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stdin.end();
+    expect(code).toBe(0);
+    expect(screen).toContain('vault/TYPED_TOKEN set');
+    expect(screen).not.toContain('typed-secret');
+
+    const created = await test.api('POST', '/api/workspaces/vault/workflows', {
+      id: 'typed', name: 'Typed', trigger: { type: 'webhook', sharedKey: 'vault-shared-key-2' },
+      steps: [{ id: 'label', type: 'http', method: 'POST', url: `${shipping.url}/typed`, headers: { authorization: 'Bearer {{secrets.TYPED_TOKEN}}' }, body: { n: 2 } }],
+    });
+    expect(created.status).toBe(201);
+    const sent = await fetch(`${test.url}/api/webhook/vault/typed`, { method: 'POST', headers: { 'x-webhook-key': 'vault-shared-key-2', 'content-type': 'application/json' }, body: '{}' });
+    const { run_id: runId } = (await sent.json()) as { run_id: string };
+    expect((await waitForRun(test, 'vault', runId)).status).toBe('succeeded');
+    expect(shipping.received.find((r) => r.url === '/typed')?.headers['authorization']).toBe('Bearer typed-secret-value');
+    expect((await hookflow(test, ['secrets', 'delete', 'vault/TYPED_TOKEN'])).code).toBe(0);
+  });
+
   it('delete removes a secret (again: exit 5); bad names, empty values and a viewer token fail with their exit codes', async () => {
     expect((await hookflow(test, ['secrets', 'delete', 'vault/FROM_FILE'])).code).toBe(0);
     expect((await test.api('GET', '/api/workspaces/vault/secrets')).body.items.map((s: { name: string }) => s.name)).toEqual(['SHIP_TOKEN']);

@@ -23,15 +23,45 @@ async function readStdin(): Promise<Buffer> {
 }
 
 /**
- * The value from `--from-file` or stdin, without one trailing line break (what `echo` and
- * editors add, and what would break a header). A terminal is refused: typed text would show.
+ * Reads one line from the terminal without echoing it (the value never shows on screen or in
+ * a scrollback): Enter ends it, Backspace deletes, Ctrl-C aborts.
  */
-async function readValue(fromFile: string | undefined): Promise<string> {
-  if (fromFile === undefined && process.stdin.isTTY === true) {
-    throw new CliError('give the value on stdin (hookflow secrets set ws/NAME < file) or with --from-file <path>; it is never read from the command line or typed on a terminal', EXIT.usage);
-  }
-  const bytes = fromFile === undefined || fromFile === '-' ? await readStdin() : readFileOrFail(fromFile);
-  const value = bytes.toString('utf8').replace(/\r?\n$/, '');
+function readHiddenLine(prompt: string): Promise<string> {
+  const input = process.stdin;
+  process.stderr.write(prompt);
+  input.setRawMode(true);
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const done = (error?: CliError): void => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+      if (error === undefined) resolve(value);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n' || char === '\u0004') return done();
+        if (char === '\u0003') return done(new CliError('aborted: nothing was sent', EXIT.usage));
+        if (char === '\u007f' || char === '\b') value = [...value].slice(0, -1).join('');
+        else value += char;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+/**
+ * The value from `--from-file`, stdin, or a hidden prompt when stdin is a terminal; without one
+ * trailing line break (what `echo` and editors add, and what would break a header).
+ */
+async function readValue(ref: string, fromFile: string | undefined): Promise<string> {
+  let text: string;
+  if (fromFile === undefined && process.stdin.isTTY === true) text = await readHiddenLine(`value of ${ref} (not shown): `);
+  else text = (fromFile === undefined || fromFile === '-' ? await readStdin() : readFileOrFail(fromFile)).toString('utf8');
+  const value = text.replace(/\r?\n$/, '');
   if (value === '') throw new CliError('the value is empty: nothing was sent', EXIT.usage);
   return value;
 }
@@ -41,14 +71,14 @@ export function registerSecretCommands(program: Command): void {
   const secrets = program.command('secrets').description('set, list and delete workspace secrets ({{secrets.NAME}} in HTTP and LLM steps; editor role)');
   secrets
     .command('set')
-    .description('create or replace a secret; the value comes from stdin or --from-file, never from the command line')
+    .description('create or replace a secret; the value comes from --from-file, stdin, or a prompt that does not echo it, never from the command line')
     .argument('<ref>', '<workspace>/<SECRET_NAME>')
     .option('--from-file <path>', 'read the value from this file (- for stdin, the default)')
     .option('--allowed-origin <origin>', 'an origin the secret may be sent to, e.g. https://api.example.com (repeatable; none: anywhere)', collect, [])
     .option('--json', 'print as JSON')
     .action(run(async (context, ref: string, options: { fromFile?: string; allowedOrigin: string[] }) => {
       const path = secretPath(ref);
-      const value = await readValue(options.fromFile);
+      const value = await readValue(ref, options.fromFile);
       const body = { value, ...(options.allowedOrigin.length > 0 ? { allowedOrigins: options.allowedOrigin } : {}) };
       const secret = (await context.client.expect('PUT', path, body)) as { name: string; allowedOrigins: string[] };
       print(context, secret, () => `${ref} set${secret.allowedOrigins.length > 0 ? ` (may be sent to ${secret.allowedOrigins.join(', ')})` : ' (may be sent anywhere)'}`);
