@@ -5,16 +5,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from './helpers/app.js';
 import { CLI, exited } from './helpers/cli.js';
-import { eventually } from './helpers/loopback.js';
+import { eventually, startLoopbackServer } from './helpers/loopback.js';
+import { waitForRun } from './helpers/runs.js';
 
 /** Runs the built CLI (`npm test` builds first) against the test server; resolves with its exit code and output. */
-function hookflow(test: TestApp, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function hookflow(test: TestApp, args: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath, [CLI, ...args],
       { env: { PATH: process.env['PATH'] ?? '', HOOKFLOW_URL: test.url, HOOKFLOW_TOKEN: TEST_ADMIN_TOKEN, ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
     );
+    child.stdin?.end(stdin);
   });
 }
 
@@ -79,6 +81,23 @@ describe('hookflow client commands against a real server', () => {
     expect((await hookflow(test, ['url', 'not-a-ref'])).code).toBe(2);
     expect((await hookflow(test, ['send', 'signed/github', '--data', '{}'])).stderr).toContain('--secret');
     expect((await hookflow(test, ['url', 'signed/keyed'], { HOOKFLOW_URL: 'ftp://x' })).code).toBe(2);
+  });
+
+  it('a 5xx answer ends send with exit 1 and prints the answer', async () => {
+    // A loopback stand-in for a server that is up but failing (a 503 under overload).
+    const failing = await startLoopbackServer((_request, response) => {
+      response.statusCode = 503;
+      response.setHeader('content-type', 'application/json');
+      response.end('{"error":"Service unavailable"}');
+    });
+    try {
+      const result = await hookflow(test, ['send', 'signed/keyed', '--data', '{}', '--key', 'keyed-shared-key-1'], { HOOKFLOW_URL: failing.url, HOOKFLOW_TOKEN: '' });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('503');
+      expect(failing.received[0]?.headers['x-webhook-key']).toBe('keyed-shared-key-1');
+    } finally {
+      await failing.close();
+    }
   });
 
   it('bad arguments (missing argument or option, unknown option or command) exit 2; --help exits 0', async () => {
@@ -242,5 +261,101 @@ steps:
     expect(result.stdout).toContain('- delete shop/stray');
     expect((await test.api('GET', '/api/workspaces/shop/workflows/stray')).status).toBe(404);
     expect((await test.api('GET', '/api/workspaces/shop/workflows/alerts')).status).toBe(200);
+  });
+});
+
+describe('hookflow secrets set/list/delete', () => {
+  let test: TestApp;
+  let shipping: Awaited<ReturnType<typeof startLoopbackServer>>;
+  let dir: string;
+
+  beforeAll(async () => {
+    test = await startTestApp({ env: { HOOKFLOW_WORKER_CONCURRENCY: '1', HOOKFLOW_EGRESS_ALLOWLIST: '127.0.0.0/8' } });
+    shipping = await startLoopbackServer((_request, response) => response.end('{"label":"L-1"}'));
+    dir = mkdtempSync(join(tmpdir(), 'hookflow-secrets-'));
+    expect((await test.api('POST', '/api/workspaces', { id: 'vault', name: 'Vault' })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await test.stop();
+    await shipping.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('set reads the value from stdin or --from-file (one trailing line break dropped); a run sends exactly that value', async () => {
+    const fromStdin = await hookflow(test, ['secrets', 'set', 'vault/SHIP_TOKEN', '--allowed-origin', shipping.url], {}, 'ship-token-from-stdin\n');
+    expect(fromStdin).toMatchObject({ code: 0, stderr: '' });
+    expect(fromStdin.stdout).toContain(`vault/SHIP_TOKEN set (may be sent to ${shipping.url})`);
+    writeFileSync(join(dir, 'token.txt'), 'file-secret-value\r\n');
+    const fromFile = await hookflow(test, ['secrets', 'set', 'vault/FROM_FILE', '--from-file', join(dir, 'token.txt'), '--json']);
+    expect(fromFile.code).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ name: 'FROM_FILE', allowedOrigins: [] });
+    // A definition naming a secret is accepted only once the secret exists.
+    const created = await test.api('POST', '/api/workspaces/vault/workflows', {
+      id: 'ship', name: 'Ship', trigger: { type: 'webhook', sharedKey: 'vault-shared-key-1' },
+      steps: [{ id: 'label', type: 'http', method: 'POST', url: `${shipping.url}/labels`, headers: { authorization: 'Bearer {{secrets.SHIP_TOKEN}}', 'x-extra': '{{secrets.FROM_FILE}}' }, body: { n: 1 } }],
+    });
+    expect(created.status).toBe(201);
+
+    const sent = await fetch(`${test.url}/api/webhook/vault/ship`, { method: 'POST', headers: { 'x-webhook-key': 'vault-shared-key-1', 'content-type': 'application/json' }, body: '{}' });
+    const { run_id: runId } = (await sent.json()) as { run_id: string };
+    expect((await waitForRun(test, 'vault', runId)).status).toBe('succeeded');
+    expect(shipping.received[0]?.headers['authorization']).toBe('Bearer ship-token-from-stdin');
+    expect(shipping.received[0]?.headers['x-extra']).toBe('file-secret-value');
+  });
+
+  it('set replaces a value; list shows names and origins, never a value', async () => {
+    const replaced = await hookflow(test, ['secrets', 'set', 'vault/FROM_FILE', '--from-file', '-'], {}, 'replaced-secret-value');
+    expect(replaced.code).toBe(0);
+    const listed = await hookflow(test, ['secrets', 'list', 'vault', '--json']);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).map((s: { name: string }) => s.name).sort()).toEqual(['FROM_FILE', 'SHIP_TOKEN']);
+    const human = await hookflow(test, ['secrets', 'list', 'vault']);
+    expect(human.stdout).toMatch(/^SHIP_TOKEN {2}http:\/\/127\.0\.0\.1:\d+ {2}/m);
+    expect(human.stdout).toMatch(/^FROM_FILE {2}\(anywhere\)/m);
+    for (const output of [listed.stdout, human.stdout, test.logs()]) {
+      for (const value of ['ship-token-from-stdin', 'file-secret-value', 'replaced-secret-value']) expect(output).not.toContain(value);
+    }
+  });
+
+  it('on a terminal, set prompts without echoing the value (script(1) gives the CLI a real pty)', async () => {
+    const env = { PATH: process.env['PATH'] ?? '', HOOKFLOW_URL: test.url, HOOKFLOW_TOKEN: TEST_ADMIN_TOKEN };
+    const command = `'${process.execPath}' '${CLI}' secrets set vault/TYPED_TOKEN --allowed-origin ${shipping.url}`;
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    await eventually(async () => (screen.includes('value of vault/TYPED_TOKEN (not shown): ') ? true : undefined), 30_000);
+    child.stdin.write('typed-secret-valuX\u007fe\r');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stdin.end();
+    expect(code).toBe(0);
+    expect(screen).toContain('vault/TYPED_TOKEN set');
+    expect(screen).not.toContain('typed-secret');
+
+    const created = await test.api('POST', '/api/workspaces/vault/workflows', {
+      id: 'typed', name: 'Typed', trigger: { type: 'webhook', sharedKey: 'vault-shared-key-2' },
+      steps: [{ id: 'label', type: 'http', method: 'POST', url: `${shipping.url}/typed`, headers: { authorization: 'Bearer {{secrets.TYPED_TOKEN}}' }, body: { n: 2 } }],
+    });
+    expect(created.status).toBe(201);
+    const sent = await fetch(`${test.url}/api/webhook/vault/typed`, { method: 'POST', headers: { 'x-webhook-key': 'vault-shared-key-2', 'content-type': 'application/json' }, body: '{}' });
+    const { run_id: runId } = (await sent.json()) as { run_id: string };
+    expect((await waitForRun(test, 'vault', runId)).status).toBe('succeeded');
+    expect(shipping.received.find((r) => r.url === '/typed')?.headers['authorization']).toBe('Bearer typed-secret-value');
+    expect((await hookflow(test, ['secrets', 'delete', 'vault/TYPED_TOKEN'])).code).toBe(0);
+  });
+
+  it('delete removes a secret (again: exit 5); bad names, empty values and a viewer token fail with their exit codes', async () => {
+    expect((await hookflow(test, ['secrets', 'delete', 'vault/FROM_FILE'])).code).toBe(0);
+    expect((await test.api('GET', '/api/workspaces/vault/secrets')).body.items.map((s: { name: string }) => s.name)).toEqual(['SHIP_TOKEN']);
+    expect((await hookflow(test, ['secrets', 'delete', 'vault/FROM_FILE'])).code).toBe(5);
+    expect((await hookflow(test, ['secrets', 'set', 'vault/1BAD'], {}, 'x')).code).toBe(2);
+    const empty = await hookflow(test, ['secrets', 'set', 'vault/EMPTY'], {}, '\n');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('empty');
+    expect((await hookflow(test, ['secrets', 'set', 'vault/NOPE', '--from-file', join(dir, 'missing.txt')])).code).toBe(2);
+    expect((await hookflow(test, ['secrets', 'set', 'vault/BAD_ORIGIN', '--allowed-origin', 'https://x.example/path'], {}, 'v')).code).toBe(3);
+    expect((await hookflow(test, ['secrets', 'list', 'nowhere'])).code).toBe(5);
+    const token = JSON.parse((await hookflow(test, ['tokens', 'create', '--name', 'ro', '--role', 'viewer', '--json'])).stdout) as { token: string };
+    expect((await hookflow(test, ['secrets', 'set', 'vault/SHIP_TOKEN'], { HOOKFLOW_TOKEN: token.token }, 'stolen')).code).toBe(4);
+    expect((await test.api('GET', '/api/workspaces/vault/secrets')).body.items).toHaveLength(1);
   });
 });

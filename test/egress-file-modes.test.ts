@@ -2,12 +2,11 @@ import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadOrCreateAdminToken } from '../src/secrets/admin-token.js';
 import { startTestApp } from './helpers/app.js';
 
 /**
  * Files private by default: a fresh data dir is created 0700 and the database, its WAL and SHM,
- * the master key and the admin-token digest 0600, whatever the umask; a start over looser
+ * and the master key 0600, whatever the umask; a start over looser
  * modes warns, naming each path.
  */
 const parent = mkdtempSync(join(tmpdir(), 'hookflow-modes-'));
@@ -32,10 +31,6 @@ describe('file modes', () => {
       } finally {
         await app.stop();
       }
-      const tokenDir = join(parent, 'fresh', 'token');
-      loadOrCreateAdminToken({ dataDir: tokenDir, fromEnv: undefined });
-      expect(modeOf(tokenDir)).toBe(0o700);
-      expect(modeOf(join(tokenDir, 'admin-token.sha256'))).toBe(0o600);
     } finally {
       process.umask(previousUmask);
     }

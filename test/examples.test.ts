@@ -21,19 +21,21 @@ const SECRETS = {
   ORDERS_SHARED_KEY: 'orders-example-key',
   ALERTS_SHARED_KEY: 'alerts-example-key',
   CRM_SHARED_KEY: 'crm-example-key-123',
-  SHIPPING_API_TOKEN: 'shipping-token-abc',
   LLM_API_KEY: 'sk-example-llm-key',
 };
+/** A workspace secret, set with `hookflow secrets set` (stdin): not an `${env:…}` of the files. */
+const SHIPPING_API_TOKEN = 'shipping-token-abc';
 
 describe('examples/', () => {
   let test: TestApp;
   let fake: Awaited<ReturnType<typeof startLoopbackServer>>;
   let env: Record<string, string>;
 
-  const hookflow = (args: string[]) =>
+  const hookflow = (args: string[], stdin = '') =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', HOOKFLOW_URL: test.url, HOOKFLOW_TOKEN: TEST_ADMIN_TOKEN, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      const child = execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', HOOKFLOW_URL: test.url, HOOKFLOW_TOKEN: TEST_ADMIN_TOKEN, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }));
+      child.stdin?.end(stdin);
     });
 
   /** Sends a sample, waits for its run to finish, returns the run and what the fakes received meanwhile. */
@@ -81,7 +83,10 @@ describe('examples/', () => {
     await fake?.close();
   });
 
-  it('apply creates every example workflow; a second apply changes nothing', async () => {
+  it('apply creates every example workflow (after the shipping token is set as a workspace secret); a second apply changes nothing', async () => {
+    // As examples/README.md says: the workspace, then its secret, then apply.
+    expect((await hookflow(['workspaces', 'create', 'examples', '--name', 'Examples'])).code).toBe(0);
+    expect((await hookflow(['secrets', 'set', 'examples/SHIPPING_API_TOKEN', '--allowed-origin', fake.url], `${SHIPPING_API_TOKEN}\n`)).code).toBe(0);
     const first = await hookflow(['apply', '-f', EXAMPLES]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -104,13 +109,18 @@ describe('examples/', () => {
     const { run, calls } = await deliver('examples/orders', 'orders/order.json');
     expect(run.status).toBe('succeeded');
     expect(calls.map((call) => `${call.method} ${call.url}`)).toEqual(['POST /shipping/shipments', 'POST /llm/chat/completions']);
-    expect(calls[0]!.headers.authorization).toBe(`Bearer ${SECRETS.SHIPPING_API_TOKEN}`);
+    expect(calls[0]!.headers.authorization).toBe(`Bearer ${SHIPPING_API_TOKEN}`);
     const order = JSON.parse(readFileSync(payload('orders/order.json'), 'utf8'));
     expect(JSON.parse(calls[0]!.body)).toEqual({ orderId: '12345', email: 'customer@example.com', items: order.items });
     expect(calls[1]!.headers.authorization).toBe(`Bearer ${SECRETS.LLM_API_KEY}`);
     expect(JSON.parse(calls[1]!.body).messages[1].content).toContain('TRACK123');
     expect(run.memory.orderSummary).toMatch(/^Summary: Order: /);
     expect(JSON.stringify(run)).not.toContain(SECRETS.LLM_API_KEY);
+    expect(JSON.stringify(run)).not.toContain(SHIPPING_API_TOKEN);
+    // The token is no part of the stored definition, so an export (or a viewer) never sees it.
+    const exported = await hookflow(['export', 'examples']);
+    expect(exported.stdout).toContain('Bearer {{secrets.SHIPPING_API_TOKEN}}');
+    expect(exported.stdout).not.toContain(SHIPPING_API_TOKEN);
   });
 
   it('Monitoring: a critical alert pages, a warning opens a ticket', async () => {

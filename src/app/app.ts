@@ -13,7 +13,6 @@ import { SharedRateLimiter } from '../ingress/shared-rate-limiter.js';
 import { TriggerRegistry } from '../ingress/trigger-registry.js';
 import { BulkJobs } from '../queue/bulk-jobs.js';
 import { WorkerPool } from '../queue/worker-pool.js';
-import { loadOrCreateAdminToken } from '../secrets/admin-token.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -26,6 +25,7 @@ import { secretDigest } from '../secrets/constant-time.js';
 import { WorkflowService } from '../workflows/workflow-service.js';
 import { findLooseModes, octal } from './data-dir-modes.js';
 import { resolveMasterKey } from './master-key.js';
+import { currentAdminTokenDigest, resolveAdminToken } from './admin-token.js';
 import { TestRunService } from '../workflows/test-runs.js';
 import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { bodyBytesCeiling, createLoadShedder, createMemoryBudget, startOpsListener } from './pressure.js';
@@ -69,6 +69,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const masterKey = await resolveMasterKey({ dataDir: config.dataDir, fromEnv: config.masterKeyBase64, store });
     if (masterKey.generated) logger.warn({ dataDir: config.dataDir }, 'generated a new master key in the data dir (mode 0600); back it up — secrets cannot be read without it');
     cipher = masterKey.cipher;
+    // Likewise the admin token: every serve node accepts the one the database records.
+    const adminToken = options.role === 'serve' ? await resolveAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken, store }) : undefined;
+    if (adminToken?.generated !== undefined) {
+      // Printed once, to the terminal only (not the log stream): only its digest is recorded. At
+      // once, not after listening: were the start to fail, a later one would not show it again.
+      process.stderr.write(`\nhookflow admin token (shown once, store it now):\n  ${adminToken.generated}\n\n`);
+    }
   } catch (error) {
     await store.close();
     throw error;
@@ -137,12 +144,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let ops: Awaited<ReturnType<typeof startOpsListener>> = null;
   let publicUrl = config.publicUrl ?? '';
   if (options.role === 'serve') {
-    const adminToken = loadOrCreateAdminToken({ dataDir: config.dataDir, fromEnv: config.adminToken });
-    if (adminToken.generated !== undefined) {
-      // Printed once, to the terminal only (not the log stream): only its digest is stored. At
-      // once, not after listening: were the start to fail, a later one would not show it again.
-      process.stderr.write(`\nhookflow admin token (shown once, store it now):\n  ${adminToken.generated}\n\n`);
-    }
     const rejections = new RejectionLog({
       perWorkflowPerMinute: config.ingress.rejectedLogPerMinute,
       save: (record) => store.recordRejectedCall(record),
@@ -186,7 +187,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       workspaceSecrets,
       testRuns: new TestRunService({ store, workflows, clock, engine: stepRunner, keep: config.testRunsKept, maxJsonDepth: config.ingress.maxJsonDepth }),
       metrics,
-      adminTokenDigest: adminToken.digest,
+      adminTokenDigest: currentAdminTokenDigest(store),
       metricsTokenDigest: config.telemetry.metricsToken === undefined ? null : secretDigest(config.telemetry.metricsToken),
       logAcceptedWebhooks: config.telemetry.logAcceptedWebhooks,
       clock,

@@ -1,9 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadCliConfig, type CliConfig } from '../config/cli-config.js';
-import { isHookflowError } from '../errors/catalogue.js';
-import { ApiClient, CliError, EXIT, exitCodeFor, splitRef } from './api-client.js';
+import { CliError, EXIT, exitCodeFor, splitRef } from './api-client.js';
+import { collect, print, readFileOrFail, run, table, wsPath, type Context } from './command-context.js';
 import { describePlan, executePlan, planApply } from './apply.js';
 import { sendWebhook } from './send.js';
 import { readDesiredWorkflows, toWorkflowDocument } from './workflow-files.js';
@@ -14,34 +13,6 @@ import { readDesiredWorkflows, toWorkflowDocument } from './workflow-files.js';
  * with a documented exit code (api-client.ts EXIT).
  */
 
-interface Context {
-  config: CliConfig;
-  client: ApiClient;
-  json: boolean;
-}
-
-/** Writes the result: JSON with --json, else the human text. */
-function print(context: Context, data: unknown, human: () => string): void {
-  process.stdout.write(`${context.json ? JSON.stringify(data, null, 2) : human()}\n`);
-}
-
-/** Runs a command body with its context; CliError and config errors become a message on stderr and their exit code. */
-function run<A extends unknown[]>(body: (context: Context, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    // commander passes (…arguments, options, command): the options object sits just before the command.
-    const options = (args[args.length - 2] ?? {}) as { json?: boolean };
-    try {
-      const config = loadCliConfig(process.env, process.stdout.isTTY === true);
-      await body({ config, client: new ApiClient(config), json: options.json === true }, ...args);
-    } catch (error) {
-      const code = error instanceof CliError ? error.exitCode : isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? EXIT.usage : EXIT.serverError;
-      process.stderr.write(`hookflow: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = code;
-    }
-  };
-}
-
-const wsPath = (workspace: string): string => `/api/workspaces/${encodeURIComponent(workspace)}`;
 const wfPath = (ref: string): string => {
   const [workspace, workflow] = splitRef(ref, 'workflow');
   return `${wsPath(workspace)}/workflows/${encodeURIComponent(workflow)}`;
@@ -52,14 +23,8 @@ const runPath = (ref: string): string => {
 };
 
 type Page = { items: Record<string, unknown>[]; nextCursor: string | null };
-const table = (rows: Record<string, unknown>[], columns: string[]): string =>
-  rows.length === 0 ? '(none)' : rows.map((row) => columns.map((column) => String(row[column] ?? '-')).join('  ')).join('\n');
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/** Adds `send`, `url`, `workflows`, `apply`, `export`, `runs` and `tokens` to the program. */
+/** Adds `send`, `url`, `workspaces`, `workflows`, `apply`, `export`, `runs` and `tokens` to the program. */
 export function registerClientCommands(program: Command): void {
   program
     .command('send')
@@ -88,6 +53,25 @@ export function registerClientCommands(program: Command): void {
     .action(run(async (context, ref: string, options: { reveal?: boolean }) => {
       const urls = (await context.client.expect('GET', `${wfPath(ref)}/webhook-url${options.reveal === true ? '?reveal=true' : ''}`)) as { webhookUrl: string; testWebhookUrl: string };
       print(context, urls, () => `${urls.webhookUrl}\n${urls.testWebhookUrl}`);
+    }));
+
+  const workspaces = program.command('workspaces').description('list and create workspaces');
+  workspaces
+    .command('list')
+    .option('--json', 'print as JSON')
+    .action(run(async (context) => {
+      const items = await context.client.listAll('/api/workspaces');
+      print(context, items, () => table(items, ['id', 'name', 'createdAt']));
+    }));
+  workspaces
+    .command('create')
+    .description('create a workspace (apply creates missing ones too; create it first to set its secrets before apply)')
+    .argument('<id>')
+    .option('--name <name>', 'its display name (default: the id)')
+    .option('--json', 'print as JSON')
+    .action(run(async (context, id: string, options: { name?: string }) => {
+      const created = await context.client.expect('POST', '/api/workspaces', { id, name: options.name ?? id });
+      print(context, created, () => `workspace ${id} created`);
     }));
 
   const workflows = program.command('workflows').description('list, show, enable, disable and delete workflows');
@@ -254,13 +238,5 @@ async function tail(context: Context, path: string, intervalMs: number, line: (i
     // Only the current page is remembered: an item that left it (newest first) never comes back.
     printed = seen;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-function readFileOrFail(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.usage, { cause: error });
   }
 }

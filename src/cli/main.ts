@@ -3,10 +3,13 @@ import { Command } from 'commander';
 import { startApp, type RunningApp } from '../app/app.js';
 import { installProcessGuard } from '../app/process-guard.js';
 import { rotateMasterKey } from '../app/rotate-master-key.js';
+import { rotateAdminToken } from '../app/admin-token.js';
 import { loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { isHookflowError } from '../errors/catalogue.js';
+import { openStore } from '../store/open-store.js';
 import { createLogger } from '../telemetry/logger.js';
 import { registerClientCommands } from './client-commands.js';
+import { registerSecretCommands } from './secret-commands.js';
 
 const program = new Command()
   .name('hookflow')
@@ -44,6 +47,25 @@ keys
       process.stdout.write(`re-encrypted ${count} secrets; ${next}\n`);
     } catch (error) {
       process.stderr.write(`hookflow keys rotate-master: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1;
+    }
+  });
+
+keys
+  .command('rotate-admin')
+  .description("replace the admin token with a new random one, printed once; the old one stops working on every node at once (run where HOOKFLOW_DATA_DIR or DATABASE_URL reach the server's database)")
+  .action(async () => {
+    const config = configOrExit();
+    try {
+      const store = await openStore(config);
+      try {
+        const token = await rotateAdminToken(store);
+        process.stdout.write(`new admin token (shown once, store it now):\n  ${token}\nthe old one no longer works; a node whose HOOKFLOW_ADMIN_TOKEN still holds it will not start: set it to this one, or unset it\n`);
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      process.stderr.write(`hookflow keys rotate-admin: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = isHookflowError(error, 'HOOKFLOW_ERR_CONFIG') ? 2 : 1;
     }
   });
@@ -91,5 +113,6 @@ async function run(role: 'serve' | 'worker'): Promise<void> {
 }
 
 registerClientCommands(program);
+registerSecretCommands(program);
 
 await program.parseAsync(process.argv);

@@ -133,7 +133,7 @@ function bearerToken(request: FastifyRequest): string | undefined {
  *   `auditNote.action`, is written to the audit log before the answer leaves: who, what, which
  *   target, from which address, and only ids/version/status from the answer, never a secret.
  */
-export function installAccessControl(app: FastifyInstance, options: { adminTokenDigest: Buffer; access: AccessService; logger: Logger }): void {
+export function installAccessControl(app: FastifyInstance, options: { adminTokenDigest: () => Promise<Buffer | null>; access: AccessService; logger: Logger }): void {
   app.addHook('onRoute', (route) => {
     const access = accessOf(route);
     if (access !== undefined) route.config = { ...route.config, access };
@@ -150,7 +150,8 @@ export function installAccessControl(app: FastifyInstance, options: { adminToken
   async function authorize(request: FastifyRequest, access: RouteAccess & { role: TokenRole }): Promise<void> {
     const token = bearerToken(request);
     if (token === undefined) throw new HookflowError('HOOKFLOW_ERR_UNAUTHORIZED');
-    const principal = matchesAnyDigest(token, [options.adminTokenDigest]) ? ADMIN_PRINCIPAL : await options.access.authenticate(token);
+    const admin = await options.adminTokenDigest();
+    const principal = admin !== null && matchesAnyDigest(token, [admin]) ? ADMIN_PRINCIPAL : await options.access.authenticate(token);
     if (principal === null) throw new HookflowError('HOOKFLOW_ERR_UNAUTHORIZED');
     request.principal = principal;
     if (principal.workspaceId !== null) {

@@ -35,7 +35,8 @@ export interface HttpServerOptions {
   workspaceSecrets: WorkspaceSecretService;
   testRuns: TestRunService;
   metrics: Metrics;
-  adminTokenDigest: Buffer;
+  /** The admin token's SHA-256 as the database records it now (null: none), read per management call. */
+  adminTokenDigest: () => Promise<Buffer | null>;
   /** SHA-256 of the token `/metrics` requires; null = open. */
   metricsTokenDigest: Buffer | null;
   /** Log accepted webhook calls at info (else at debug). */

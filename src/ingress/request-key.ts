@@ -1,3 +1,9 @@
+/**
+ * Request headers that carry credentials (the shared key, a bearer token, a session): never an
+ * idempotency key, which is stored in plain text and compared across deliveries.
+ */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['x-webhook-key', 'authorization', 'proxy-authorization', 'cookie']);
+
 /** Where a shared key was found on a request; that header is removed before storing. */
 export type KeySource = 'query' | 'x-webhook-key' | 'authorization' | 'none';
 

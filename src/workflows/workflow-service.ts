@@ -3,6 +3,7 @@ import { describeIssues, RESOURCE_ID, workflowDefinitionSchema, type WorkflowDef
 import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { checkDefinition, formatFinding } from '../engine/expressions/definition-checks.js';
 import { HookflowError, isHookflowError } from '../errors/catalogue.js';
+import { CREDENTIAL_HEADERS } from '../ingress/request-key.js';
 import type { TriggerRegistry } from '../ingress/trigger-registry.js';
 import type { SecretCipher } from '../secrets/cipher.js';
 import { newId } from '../store/ids.js';
@@ -12,7 +13,7 @@ import { SECRET_PURPOSE, secretAssociatedData } from '../secrets/secret-purposes
 import { credentialWarnings } from './credential-warnings.js';
 import { keptSecretsMoved, secretDestinations } from './secret-destinations.js';
 import { applyMergePatch } from './merge-patch.js';
-import { handshakeSecretField, isSecretPlaceholder, withoutSecrets, workflowView } from './workflow-view.js';
+import { handshakeSecretField, isSecretPlaceholder, secretPurposesOf, withoutSecrets, workflowView } from './workflow-view.js';
 
 export interface WorkflowServiceOptions {
   store: Store;
@@ -132,7 +133,11 @@ export class WorkflowService {
       }
     }
     const record: WorkflowRecord = { ...current, name: definition.name, enabled: definition.enabled, definition: stored, updatedAt: now };
-    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys()]);
+    // Secrets of parts this version removes (an LLM step, the signature, the handshake) go with
+    // them: not kept for nobody, nor taken up by a step re-added later under the same id.
+    const used = secretPurposesOf(definition);
+    const orphaned = [...new Set(storedSecrets.map((secret) => secret.purpose))].filter((purpose) => !used.has(purpose));
+    await this.options.store.updateWorkflow(record, this.encryptAll(workspaceId, workflowId, secrets, now, destinations), [...secrets.keys(), ...orphaned]);
     this.options.registry.invalidate(workspaceId, workflowId);
     return withWarnings(await this.getWorkflow(workspaceId, workflowId), [...warnings, ...credentialWarnings(definition)]);
   }
@@ -161,7 +166,12 @@ export class WorkflowService {
   private async checkDefinition(workspaceId: string, definition: WorkflowDefinition): Promise<string[]> {
     const knownSecrets = this.options.secretNames === undefined ? new Set<string>() : await this.options.secretNames(workspaceId);
     const { errors, warnings } = await checkDefinition(definition, { expressions: this.options.expressions, knownSecrets });
-    if (errors.length > 0) throw validation(errors.map(formatFinding));
+    const idempotencyHeader = definition.trigger.idempotencyHeader;
+    // The idempotency key is stored in plain text: a header carrying the shared key must not be it.
+    const credential = idempotencyHeader !== undefined && CREDENTIAL_HEADERS.has(idempotencyHeader)
+      ? [`trigger.idempotencyHeader: "${idempotencyHeader}" carries credentials and would be stored as every delivery's idempotency key; name the sender's delivery-id header`]
+      : [];
+    if (errors.length + credential.length > 0) throw validation([...credential, ...errors.map(formatFinding)]);
     return warnings.map(formatFinding);
   }
 

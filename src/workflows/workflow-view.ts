@@ -1,4 +1,5 @@
 import { HANDSHAKE_SECRET_FIELD, type HandshakeDefinition, type WorkflowDefinition } from '../config/workflow-definition.js';
+import { SECRET_PURPOSE } from '../secrets/secret-purposes.js';
 import type { WorkflowRecord } from '../store/store.js';
 
 /** How a secret is shown after creation: only that it is set. */
@@ -42,6 +43,19 @@ export function withoutSecrets(definition: WorkflowDefinition): { stored: Workfl
   };
   delete (stored as { id?: string }).id;
   return { stored, secrets };
+}
+
+/**
+ * The secret purposes a definition has a place for: the shared key always; the signature
+ * secret, the handshake secret and each LLM step's key only while that part exists. A stored
+ * secret outside this set belongs to a removed part.
+ */
+export function secretPurposesOf(definition: WorkflowDefinition): Set<string> {
+  const purposes = new Set<string>([SECRET_PURPOSE.sharedKey]);
+  if (definition.trigger.signature !== undefined) purposes.add(SECRET_PURPOSE.signature);
+  if (definition.trigger.handshake !== undefined && handshakeSecretField(definition.trigger.handshake) !== undefined) purposes.add(SECRET_PURPOSE.handshake);
+  for (const step of definition.steps) if (step.type === 'llm') purposes.add(SECRET_PURPOSE.llmApiKey(step.id));
+  return purposes;
 }
 
 /** The workflow as the management API shows it: secrets as `{"set":true}`. */

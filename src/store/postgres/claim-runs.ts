@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { ClaimedRun, EventRecord, StepResultRecord, WorkflowRecord } from '../store.js';
+import type { ClaimedRun, StepResultRecord } from '../store.js';
 import { failRun, releaseRun } from './attempt-writes.js';
 import { storageError } from './pg-errors.js';
 import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from '../rows.js';
@@ -60,7 +60,7 @@ export async function claimRuns(pool: Pool, options: { workerId: string; limit: 
   }
   if (claimed.length === 0) return [];
   claimed.sort((a, b) => a.available_at - b.available_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  let loaded: { ready: ClaimedRun[]; orphans: RunRow[] };
+  let loaded: Loaded;
   try {
     loaded = await loadClaimed(pool, claimed);
   } catch (error) {
@@ -74,10 +74,37 @@ export async function claimRuns(pool: Pool, options: { workerId: string; limit: 
   for (const orphan of loaded.orphans) {
     await failRun(pool, { runId: orphan.id, attempt: orphan.attempts, workerId }, 'The run\'s event or workflow version no longer exists', null, now).catch(() => false);
   }
+  // A run whose rows were read but cannot be understood is settled alone, its attempt counted
+  // (retried after one lease, dead-lettered after the last): released, one such row would be
+  // claimed first again and again, holding up the queue behind it.
+  for (const { row, reason } of loaded.unreadable) {
+    const retryAt = row.attempts < row.max_attempts ? now + leaseMs : null;
+    await failRun(pool, { runId: row.id, attempt: row.attempts, workerId }, `Could not read the run's event or workflow: ${reason}`, retryAt, now).catch(() => false);
+  }
   return loaded.ready;
 }
 
-async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<{ ready: ClaimedRun[]; orphans: RunRow[] }> {
+interface Loaded {
+  ready: ClaimedRun[];
+  orphans: RunRow[];
+  unreadable: { row: RunRow; reason: string }[];
+}
+
+/** Maps rows one by one: a row that cannot be read is named in `broken`, with why, rather than failing the batch. */
+function mapEach<R, T>(rows: R[], keyOf: (row: R) => string, map: (row: R) => T): { byKey: Map<string, T>; broken: Map<string, string> } {
+  const byKey = new Map<string, T>();
+  const broken = new Map<string, string>();
+  for (const row of rows) {
+    try {
+      byKey.set(keyOf(row), map(row));
+    } catch (error) {
+      broken.set(keyOf(row), messageOf(error));
+    }
+  }
+  return { byKey, broken };
+}
+
+async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<Loaded> {
   const runIds = claimed.map((run) => run.id);
   const [events, workflows, steps] = await Promise.all([
     pool.query<EventRow>('SELECT * FROM events WHERE id = ANY($1::text[])', [claimed.map((run) => run.event_id)]),
@@ -88,23 +115,36 @@ async function loadClaimed(pool: Pool, claimed: RunRow[]): Promise<{ ready: Clai
     ),
     pool.query<StepRow>("SELECT * FROM step_results WHERE run_id = ANY($1::text[]) AND (status IN ('succeeded', 'skipped') OR continued) ORDER BY run_id, step_index", [runIds]),
   ]);
-  const eventById = new Map<string, EventRecord>(events.rows.map((row) => [row.id, toEvent(row)]));
-  const workflowByVersion = new Map<string, WorkflowRecord>(workflows.rows.map((row) => [versionKey(row.workspace_id, row.workflow_id, row.version), toWorkflow(row)]));
+  const eventsRead = mapEach(events.rows, (row) => row.id, toEvent);
+  const workflowsRead = mapEach(workflows.rows, (row) => versionKey(row.workspace_id, row.workflow_id, row.version), toWorkflow);
   const stepsByRun = new Map<string, StepResultRecord[]>();
+  const brokenSteps = new Map<string, string>();
   for (const row of steps.rows) {
-    const list = stepsByRun.get(row.run_id) ?? [];
-    list.push(toStepResult(row));
-    stepsByRun.set(row.run_id, list);
+    try {
+      const list = stepsByRun.get(row.run_id) ?? [];
+      list.push(toStepResult(row));
+      stepsByRun.set(row.run_id, list);
+    } catch (error) {
+      brokenSteps.set(row.run_id, messageOf(error));
+    }
   }
   const ready: ClaimedRun[] = [];
   const orphans: RunRow[] = [];
+  const unreadable: { row: RunRow; reason: string }[] = [];
   for (const row of claimed) {
-    const event = eventById.get(row.event_id);
-    const workflow = workflowByVersion.get(versionKey(row.workspace_id, row.workflow_id, row.workflow_version));
-    if (event === undefined || workflow === undefined) orphans.push(row);
+    const workflowKey = versionKey(row.workspace_id, row.workflow_id, row.workflow_version);
+    const reason = eventsRead.broken.get(row.event_id) ?? workflowsRead.broken.get(workflowKey) ?? brokenSteps.get(row.id);
+    const event = eventsRead.byKey.get(row.event_id);
+    const workflow = workflowsRead.byKey.get(workflowKey);
+    if (reason !== undefined) unreadable.push({ row, reason });
+    else if (event === undefined || workflow === undefined) orphans.push(row);
     else ready.push({ run: toRun(row), event, workflow, finishedSteps: stepsByRun.get(row.id) ?? [] });
   }
-  return { ready, orphans };
+  return { ready, orphans, unreadable };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function versionKey(workspaceId: string, workflowId: string, version: number): string {

@@ -423,14 +423,28 @@ export class SqliteStore implements Store {
     const runs = await this.writer.call('claimRuns', options);
     const claimed: ClaimedRun[] = [];
     for (const run of runs) {
-      const [event, workflow, steps] = await Promise.all([
-        this.getEvent(run.workspaceId, run.eventId),
-        this.getWorkflow(run.workspaceId, run.workflowId, run.workflowVersion),
-        this.listStepResults(run.id),
-      ]);
+      const ref = { runId: run.id, attempt: run.attempts, workerId: options.workerId };
+      let loaded: [EventRecord | null, WorkflowRecord | null, StepResultRecord[]];
+      try {
+        loaded = await Promise.all([
+          this.getEvent(run.workspaceId, run.eventId),
+          this.getWorkflow(run.workspaceId, run.workflowId, run.workflowVersion),
+          this.listStepResults(run.id),
+        ]);
+      } catch (error) {
+        // A run leased but not handed over MUST be settled now, or it sits out its lease as
+        // running under a worker that never got it. It alone: the others go on. Its attempt
+        // counts (retried after one lease, dead-lettered after the last), so a row that can never
+        // be read neither blocks the queue nor is claimed forever. If this write fails too,
+        // lease expiry recovers it.
+        const retryAt = run.attempts < run.maxAttempts ? options.now + options.leaseMs : null;
+        await this.failRun(ref, `Could not read the run's event or workflow: ${error instanceof Error ? error.message : String(error)}`, retryAt, options.now).catch(() => false);
+        continue;
+      }
+      const [event, workflow, steps] = loaded;
       if (event === null || workflow === null) {
         // Its event or version was pruned: it can never run, and must not block the queue.
-        await this.failRun({ runId: run.id, attempt: run.attempts, workerId: options.workerId }, 'Event or workflow version no longer exists', null, options.now);
+        await this.failRun(ref, 'Event or workflow version no longer exists', null, options.now);
         continue;
       }
       claimed.push({ run, event, workflow, finishedSteps: steps.filter(isFinishedStep) });

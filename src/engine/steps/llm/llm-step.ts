@@ -52,8 +52,15 @@ export function createLlmStep(deps: { client: GuardedHttpClient; apiKey: ApiKeyL
             prompt: renderText(step.prompt, scope.memory),
           },
         }));
-        await deps.budget?.record(context.workspaceId, context.workflowId, tokensOf(output.usage));
-        return scope.redact(output);
+        // The call is paid for: a failed bookkeeping write must not fail the step, or the retry
+        // would pay for the same call again. The budget undercounts by this call instead.
+        const logs: string[] = [];
+        try {
+          await deps.budget?.record(context.workspaceId, context.workflowId, tokensOf(output.usage));
+        } catch (error) {
+          logs.push(`token usage was not recorded for the daily budget: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        return scope.redact(logs.length === 0 ? output : { ...output, logs });
       });
     },
   };
