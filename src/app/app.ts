@@ -1,4 +1,5 @@
 import { isIP, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
@@ -30,6 +31,9 @@ import { TestRunService } from '../workflows/test-runs.js';
 import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { bodyBytesCeiling, createLoadShedder, createMemoryBudget, startOpsListener } from './pressure.js';
 import { createStepRunner } from './step-runner.js';
+
+/** The built web console (`npm run build` → dist/console), beside src/ and dist/ alike. */
+const CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 
 export interface AppOptions {
   config: ServerConfig;
@@ -196,6 +200,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       publicUrl: () => publicUrl,
       bulkJobs,
       bulkRatePerSecond: config.bulkRatePerSecond,
+      sessions: config.sessions,
+      streams: config.streams,
+      consoleDir: CONSOLE_DIR,
     });
     await server.listen({ port: config.port, host: config.host, backlog: config.pressure.listenBacklog });
     stats.start();
