@@ -83,9 +83,9 @@ export default function StepsEditor(props: StepsEditorProps) {
     <>
       <div ref={host} className="steps-editor" data-testid="steps-editor" />
       {located.length > 0 && (
-        <ul role="alert" aria-label="Errors in the steps" className="alert error">
-          {located.map((issue) => <li key={`${issue.line}:${issue.message}`}>Line {issue.line}: {issue.message}</li>)}
-        </ul>
+        <div role="alert" aria-label="Errors in the steps" className="alert error">
+          <ul>{located.map((issue) => <li key={`${issue.line}:${issue.message}`}>Line {issue.line}: {issue.message}</li>)}</ul>
+        </div>
       )}
     </>
   );
