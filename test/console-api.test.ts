@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkflow, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from './helpers/app.js';
+import { ensureConsoleBuilt } from './helpers/browser.js';
 import { eventually } from './helpers/loopback.js';
 import { SseReader } from './helpers/sse.js';
 
@@ -15,8 +16,9 @@ let now = 0;
 let test: TestApp;
 
 beforeAll(async () => {
+  ensureConsoleBuilt();
   test = await startTestApp({ clock: () => Date.now() + now, env: { HOOKFLOW_WORKER_CONCURRENCY: '1', HOOKFLOW_STREAM_POLL_MS: '100', HOOKFLOW_SESSION_IDLE_MINUTES: '30', HOOKFLOW_SESSION_MAX_HOURS: '2' } });
-});
+}, 180_000);
 afterAll(() => test.stop());
 
 interface Session {
@@ -246,5 +248,34 @@ describe('GET …/workflows/:wf/stream (live changes)', () => {
         return (error as Error).message === 'stream ended' ? true : undefined;
       }
     });
+  });
+});
+
+describe('the console\'s files at /', () => {
+  it('serves the app for client routes, hashed assets cached for a year, and never the app for /api/…', async () => {
+    for (const path of ['/', '/w/shop/f/orders/runs', '/w/x/runs/run_1']) {
+      const page = await fetch(`${test.url}${path}`);
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('cache-control')).toBe('no-cache');
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      const html = await page.text();
+      expect(html).toContain('<div id="root">');
+      // Works offline: every script and style comes from this server.
+      expect(html).not.toMatch(/(?:src|href)="https?:/);
+      const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string;
+      const script = await fetch(`${test.url}${asset}`);
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toMatch(/javascript/);
+      expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    }
+    for (const path of ['/api/nope', '/api/workspaces/x/nope', '/api']) {
+      const answer = await fetch(`${test.url}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      expect(answer.status, path).toBe(404);
+      expect(answer.headers.get('content-type'), path).toMatch(/^application\/json/);
+    }
+    expect((await fetch(`${test.url}/assets/../../package.json`)).headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await fetch(`${test.url}/%2e%2e/%2e%2e/package.json`)).headers.get('content-type')).toMatch(/^text\/html/);
   });
 });
