@@ -7,6 +7,8 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/',
   plugins: [react()],
+  // `npx vite --config console/vite.config.ts` during development: the API of a server on :8080.
+  server: { proxy: { '/api': 'http://127.0.0.1:8080' } },
   build: {
     outDir: fileURLToPath(new URL('../dist/console', import.meta.url)),
     emptyOutDir: true,

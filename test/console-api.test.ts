@@ -65,6 +65,9 @@ describe('POST /api/session (sign in)', () => {
     expect(me.status).toBe(200);
     expect(me.body.csrfToken).toBe(session.csrf);
     expect((await call(session, 'GET', '/api/workspaces')).status).toBe(200);
+    // Signing in is audited, as its token's holder.
+    const audit = await test.api('GET', '/api/audit?limit=20');
+    expect(audit.body.items.map((entry: { action: string; actor: { id: string } }) => [entry.action, entry.actor.id])).toContainEqual(['session.open', 'admin']);
   });
 
   it('refuses a wrong token with 401 and sets no cookie', async () => {

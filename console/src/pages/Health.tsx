@@ -15,12 +15,10 @@ interface Stats {
 
 const percent = (rate: number | null) => (rate === null ? '—' : `${(rate * 100).toFixed(1)} %`);
 
-/** Requests per minute, error rate and p95 response time over the last hour or day; dead letters; alerts. */
-export function Health(props: { ws: string; wf: WorkflowItem }) {
+/** Requests per minute, error rate and p95 response time over the last hour or day, as numbers and small charts. */
+export function StatsPanel(props: { statsPath: string; label: string }) {
   const [window, setWindow] = useState(3600);
-  const base = `/api/workspaces/${seg(props.ws)}/workflows/${seg(props.wf.id)}`;
-  const stats = useLoad<Stats>(`${base}/stats?windowSeconds=${window}`);
-  const dead = useLoad<{ items: RunSummary[] }>(`${base}/runs?status=failed&limit=20`);
+  const stats = useLoad<Stats>(`${props.statsPath}?windowSeconds=${window}`);
   const chart = useMemo(() => {
     const buckets = stats.data?.series.buckets ?? [];
     const perMinute = 60 / (stats.data?.series.bucketSeconds ?? 60);
@@ -31,11 +29,12 @@ export function Health(props: { ws: string; wf: WorkflowItem }) {
     };
   }, [stats.data]);
   const s = stats.data;
+  const id = `window-${props.label.replace(/\W+/g, '-')}`;
   return (
-    <>
+    <section aria-label={props.label}>
       <div className="row">
-        <label htmlFor="window" style={{ margin: 0 }}>Window</label>
-        <select id="window" value={window} onChange={(e) => setWindow(Number(e.target.value))} style={{ width: 'auto' }}>
+        <label htmlFor={id} style={{ margin: 0 }}>Window</label>
+        <select id={id} value={window} onChange={(e) => setWindow(Number(e.target.value))} style={{ width: 'auto' }}>
           <option value={3600}>Last hour</option>
           <option value={86400}>Last day</option>
         </select>
@@ -57,6 +56,17 @@ export function Health(props: { ws: string; wf: WorkflowItem }) {
           </Suspense>
         </>
       )}
+    </section>
+  );
+}
+
+/** A workflow's health: its stats, dead letters, and where alerts will be. */
+export function Health(props: { ws: string; wf: WorkflowItem }) {
+  const base = `/api/workspaces/${seg(props.ws)}/workflows/${seg(props.wf.id)}`;
+  const dead = useLoad<{ items: RunSummary[] }>(`${base}/runs?status=failed&limit=20`);
+  return (
+    <>
+      <StatsPanel statsPath={`${base}/stats`} label="Workflow health" />
       <h2>Dead letters</h2>
       <p className="muted">Runs that failed after their last attempt; resume or replay them from the run.</p>
       {dead.data && dead.data.items.length === 0 && <p className="empty">No failed run.</p>}

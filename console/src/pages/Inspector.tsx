@@ -64,7 +64,7 @@ export function Inspector(props: { ws: string; wf: WorkflowItem }) {
       {entries.length === 0 && <p className="empty">No request yet. Send one to the URL on the overview, or use “Send test request”.</p>}
       <ul aria-label="Requests" style={{ listStyle: 'none', padding: 0 }} data-testid="requests">
         {entries.map((entry) => (entry.kind === 'event'
-          ? <EventRow key={entry.item.id} ws={props.ws} base={base} event={entry.item} run={runs[entry.item.id]} canEdit={canEdit} />
+          ? <EventRow key={entry.item.id} ws={props.ws} base={base} event={entry.item} run={runs[entry.item.id]} canEdit={canEdit} answered={answeredStatus(props.wf)} />
           : <RefusedRow key={entry.item.id} call={entry.item} />))}
       </ul>
     </>
@@ -84,7 +84,15 @@ function RefusedRow(props: { call: RefusedItem }) {
   );
 }
 
-function EventRow(props: { ws: string; base: string; event: EventItem; run: RunItem | undefined; canEdit: boolean }) {
+/** The status a stored request was answered with, as far as the trigger fixes it (a result-mode answer depends on its run). */
+function answeredStatus(wf: WorkflowItem): string {
+  const response = wf.trigger['response'];
+  if (response?.mode === 'static') return String(response.status ?? 200);
+  if (response?.mode === 'result') return 'by its run';
+  return '200';
+}
+
+function EventRow(props: { ws: string; base: string; event: EventItem; run: RunItem | undefined; canEdit: boolean; answered: string }) {
   const e = props.event;
   const [testRun, setTestRun] = useState<any>(null);
   const [mode, setMode] = useState('mock');
@@ -97,7 +105,7 @@ function EventRow(props: { ws: string; base: string; event: EventItem; run: RunI
     <li className="card" data-kind="event">
       <div className="spread">
         <span>
-          <Badge status={e.test ? 'test' : 'accepted'} label={e.test ? 'test endpoint' : 'accepted 200'} />{' '}
+          <Badge status={e.test ? 'test' : 'accepted'} label={e.test ? 'test endpoint · 200' : `accepted · ${props.answered}`} />{' '}
           {e.filtered && <Badge status="filtered" label="filtered: no run" />}{' '}
           {when(e.receivedAt)} · {e.webhook?.['method'] ?? 'POST'} from <span className="mono">{e.webhook?.['sourceIp'] ?? '?'}</span>
         </span>

@@ -3,6 +3,7 @@ import { Link } from 'wouter';
 import { api, seg } from '../api';
 import { Badge, ErrorBox, useLoad } from '../components/common';
 import { useCanEdit } from '../session';
+import { StatsPanel } from './Health';
 
 export interface WorkflowItem {
   id: string; name: string; enabled: boolean; version: number; updatedAt: string;
@@ -63,6 +64,8 @@ export function Workspace(props: { ws: string }) {
           </table>
         </div>
       )}
+      <h2>Health of the workspace</h2>
+      <StatsPanel statsPath={`/api/workspaces/${seg(props.ws)}/stats`} label="Workspace health" />
     </>
   );
 }
