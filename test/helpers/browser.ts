@@ -26,15 +26,24 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** The serious and critical accessibility violations axe finds on the page, as `rule: target` lines. */
+/**
+ * The serious and critical accessibility violations axe finds on the page, as `rule: target`
+ * lines, in the light and in the dark colour scheme (contrast differs).
+ */
 export async function seriousViolations(page: Page): Promise<string[]> {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .flatMap((v) => v.nodes.map((node) => `${v.id} (${v.impact}): ${node.target.join(' ')} — ${v.help}`));
+  const found: string[] = [];
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+    found.push(...results.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .flatMap((v) => v.nodes.map((node) => `${colorScheme}: ${v.id} (${v.impact}): ${node.target.join(' ')} — ${v.help}`)));
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  return found;
 }
 
-/** Saves a full-page screenshot of the page at desktop (1280 px) and phone (390 px) width. */
+/** Saves full-page screenshots at desktop (1280 px) and phone (390 px) width, and a dark one at 1280 px. */
 export async function screenshotBothWidths(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   for (const [label, width, height] of [['1280', 1280, 900], ['390', 390, 844]] as const) {
@@ -43,4 +52,7 @@ export async function screenshotBothWidths(page: Page, name: string): Promise<vo
     await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 900 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-1280-dark.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
 }

@@ -1,11 +1,26 @@
 import { useEffect, useRef, useState } from 'react';
 import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 import { yaml } from '@codemirror/lang-yaml';
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
+import { tags } from '@lezer/highlight';
 import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { offsetOfPath, stepIssue } from './yaml-doc';
+
+/**
+ * Syntax colours from the console's CSS variables, so they follow the light or dark scheme and
+ * keep AA contrast in both (CodeMirror's default colours are for a light background only).
+ */
+const highlight = HighlightStyle.define([
+  { tag: [tags.propertyName, tags.definition(tags.propertyName), tags.attributeName, tags.labelName], color: 'var(--syn-key)' },
+  { tag: [tags.string, tags.special(tags.string), tags.content], color: 'var(--syn-string)' },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom, tags.keyword], color: 'var(--syn-atom)' },
+  { tag: [tags.comment, tags.meta, tags.processingInstruction], color: 'var(--syn-comment)', fontStyle: 'italic' },
+  { tag: [tags.typeName, tags.tagName, tags.operator, tags.punctuation, tags.separator, tags.brace, tags.squareBracket], color: 'var(--fg)' },
+  { tag: tags.invalid, color: 'var(--bad)' },
+]);
 
 /** Options of the steps editor. */
 export interface StepsEditorProps {
@@ -45,6 +60,7 @@ export default function StepsEditor(props: StepsEditorProps) {
       extensions: [
         basicSetup,
         yaml(),
+        syntaxHighlighting(highlight),
         lintGutter(),
         linter(() => [], { delay: 100000 }),
         autocompletion({ override: [complete] }),
