@@ -91,6 +91,16 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'workflow-form');
 
+    // The variables are offered as completions.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText('\n# req');
+    await page.keyboard.press('Control+Space');
+    const completions = page.locator('.cm-tooltip-autocomplete');
+    await completions.waitFor();
+    expect(await completions.textContent()).toContain('requestBody');
+    await page.keyboard.press('Escape');
+
     await setSteps(page, [
       '- id: extract',
       '  type: script',
@@ -125,7 +135,7 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
     // Sent as text: a number past 2^53 must reach the inspector with every digit.
     const answer = await postWebhook(url, '{"event":"payment_completed","order_id":"ORD-12345","total":99.99,"customer":{"email":"customer@example.com"},"big":12345678901234567890}');
     expect(answer.status).toBe(200);
-    const card = page.locator('[data-kind="event"]').first();
+    const card = page.locator('[data-kind="event"]').filter({ hasText: 'accepted' }).first();
     await card.waitFor();
     await card.locator('.badge.succeeded').waitFor();
     // No reload: the page made no new navigation request.
@@ -141,6 +151,14 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
     await refused.waitFor();
     expect(await refused.textContent()).toMatch(/refused 401[\s\S]*Reason:.*key/i);
     expect(await refused.textContent()).not.toContain('wrong-key-123456');
+
+    // "Send test request": it lands on the test endpoint and shows up marked as such.
+    await page.getByRole('button', { name: 'Send test request' }).click();
+    await page.locator('[data-kind="event"] .badge.test').first().waitFor();
+    // "Run this event as a test" (mock): each step's output, compared with the event's run.
+    await card.getByRole('button', { name: 'Run this event as a test' }).click();
+    await card.getByRole('heading', { name: /Test run/ }).waitFor();
+    expect(await card.locator('table').textContent()).toMatch(/extract.*succeeded.*customer@example\.com.*unchanged/);
 
     // Open the run: each step's output.
     await card.getByRole('link', { name: /Run/ }).click();
@@ -163,6 +181,12 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
     await failed.waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'runs');
+
+    // Bulk replay of the failed runs, with its progress.
+    await page.getByRole('button', { name: 'Replay all failed' }).click();
+    const job = page.getByRole('status', { name: 'Bulk job' });
+    await job.waitFor();
+    await expect.poll(() => job.textContent(), { timeout: 20_000 }).toMatch(/Bulk replay: succeeded.*1 of 1/);
 
     await failed.getByRole('link').click();
     await page.getByText('not ok yet').first().waitFor();
