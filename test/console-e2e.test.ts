@@ -49,12 +49,12 @@ async function postWebhook(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
 
-describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
+describe('the console, signed in as the admin', { timeout: 150_000 }, () => {
   it('refuses a wrong token on the sign-in page and says so', async () => {
     await page.goto(test.url);
     await page.getByLabel('Token').fill('this-is-not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not accepted');
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 20_000 }).toContain('not accepted');
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'sign-in');
   });
@@ -87,7 +87,7 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
     // First a step the server refuses: its error shows at the step's line.
     await setSteps(page, '- id: total\n  type: script\n  code: return 1\n- id: notify\n  type: http\n  method: POST\n');
     await page.getByRole('button', { name: 'Create workflow' }).click();
-    await expect.poll(() => page.getByRole('alert', { name: 'Errors in the steps' }).textContent()).toMatch(/Line 4: 1\.url/);
+    await expect.poll(() => page.getByRole('alert', { name: 'Errors in the steps' }).textContent(), { timeout: 20_000 }).toMatch(/Line 4: 1\.url/);
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'workflow-form');
 
@@ -141,7 +141,7 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
     // No reload: the page made no new navigation request.
     expect(requested.filter((u) => !u.includes('/api/')).length).toBe(navigations);
     await card.getByText('Headers and body').click();
-    await expect.poll(() => card.textContent()).toContain('12345678901234567890');
+    await expect.poll(() => card.textContent(), { timeout: 20_000 }).toContain('12345678901234567890');
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'inspector');
 
@@ -224,7 +224,7 @@ describe('the console, signed in as the admin', { timeout: 90_000 }, () => {
   });
 });
 
-describe('the console for a viewer token', { timeout: 90_000 }, () => {
+describe('the console for a viewer token', { timeout: 150_000 }, () => {
   let viewerContext: BrowserContext;
   let viewer: Page;
 
