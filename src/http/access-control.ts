@@ -118,8 +118,9 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * - every route gets its access (see accessOf) into `config.access` as it is added;
  * - `onRequest`: the bearer token is the admin token or an unrevoked API token, or else the
  *   console's session cookie names a live session (else 401), whose writes must carry its CSRF
- *   token in `x-csrf-token` (else 403); the caller's role must reach the route's (else 403); a workspace-scoped token reaches only its workspace
- *   (another workspace's URL answers 404, as if it did not exist) and no cross-workspace route (403);
+ *   token in `x-csrf-token` (else 403); the caller's role must reach the route's (else 403); a
+ *   workspace-scoped caller reaches only its workspace (another workspace's URL answers 404, as
+ *   if it did not exist) and no cross-workspace route (403);
  * - `onSend`: a successful change (POST/PUT/PATCH/DELETE), or a call a handler marked with
  *   `auditNote.action`, is written to the audit log before the answer leaves: who, what, which
  *   target, from which address, and only ids/version/status from the answer, never a secret.

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { HookflowError } from '../errors/catalogue.js';
+import type { Principal } from '../workflows/access-service.js';
 import type { OpenSession, SessionService } from '../workflows/session-service.js';
 import { principalOf } from './access-control.js';
 import { installJsonBodyParsers } from './json-body.js';
@@ -27,13 +28,12 @@ export async function sessionRoutes(app: FastifyInstance, options: { sessions: S
     request.principal = opened.session.principal;
     request.auditNote = { action: 'session.open' };
     setSessionCookie(request, reply, opened.sessionId, Math.floor(options.maxMs / 1000));
-    return reply.code(201).send(sessionView(opened.session));
+    return reply.code(201).send(sessionView(opened.session.principal, opened.session));
   });
 
   app.get('/api/session', { config: { access: { role: 'viewer' } } }, async (request) => {
-    const session = request.consoleSession;
-    const principal = principalOf(request);
-    return sessionView({ principal, csrfToken: session?.csrfToken ?? null, expiresAt: session?.expiresAt ?? null });
+    // A bearer call has no session: no CSRF token, no end.
+    return sessionView(principalOf(request), request.consoleSession ?? null);
   });
 
   app.delete('/api/session', { config: { access: { role: 'viewer', audit: 'session.close' } } }, async (request, reply) => {
@@ -44,13 +44,13 @@ export async function sessionRoutes(app: FastifyInstance, options: { sessions: S
   });
 }
 
-function sessionView(session: Omit<OpenSession, 'csrfToken' | 'expiresAt'> & { csrfToken: string | null; expiresAt: number | null }): Record<string, unknown> {
+/** Who the caller is, and its session's CSRF token and end (null without a session). */
+function sessionView(principal: Principal, session: Pick<OpenSession, 'csrfToken' | 'expiresAt'> | null): Record<string, unknown> {
   return {
-    actor: { id: session.principal.actorId, name: session.principal.actorName },
-    role: session.principal.role,
-    workspaceId: session.principal.workspaceId,
-    // Null for a bearer call: only a cookie session needs one.
-    csrfToken: session.csrfToken,
-    expiresAt: session.expiresAt === null ? null : new Date(session.expiresAt).toISOString(),
+    actor: { id: principal.actorId, name: principal.actorName },
+    role: principal.role,
+    workspaceId: principal.workspaceId,
+    csrfToken: session?.csrfToken ?? null,
+    expiresAt: session === null ? null : new Date(session.expiresAt).toISOString(),
   };
 }
