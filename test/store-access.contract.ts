@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../src/store/ids.js';
-import type { ApiTokenRecord, AuditRecord, Store } from '../src/store/store.js';
+import type { ApiTokenRecord, AuditRecord, SessionRecord, Store } from '../src/store/store.js';
 
 /*
  * The access part of the Store contract (API tokens, audit log), run by describeStoreContract
@@ -21,7 +21,47 @@ function audit(overrides: Partial<AuditRecord> = {}): AuditRecord {
   };
 }
 
+function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    digestHex: newId('sess'), tokenId: null, actorId: 'admin', actorName: 'admin', role: 'admin', workspaceId: null,
+    createdAt: T0, lastSeenAt: T0, expiresAt: T0 + 3_600_000, ...overrides,
+  };
+}
+
 export function describeAccessContract(store: () => Store): void {
+  describe('console sessions', () => {
+    it('stores a session, finds it by digest, records its use and deletes it once', async () => {
+      const record = session({ role: 'viewer', workspaceId: newId('ws'), actorId: 'tok_x', actorName: 'ops' });
+      await store().createSession(record);
+      expect(await store().findSessionByDigest(record.digestHex)).toEqual(record);
+      await store().touchSession(record.digestHex, T0 + 5000);
+      expect((await store().findSessionByDigest(record.digestHex))?.lastSeenAt).toBe(T0 + 5000);
+      expect(await store().deleteSession(record.digestHex)).toBe(true);
+      expect(await store().deleteSession(record.digestHex)).toBe(false);
+      expect(await store().findSessionByDigest(record.digestHex)).toBeNull();
+    });
+
+    it('ends every session of a token when the token is revoked, and no other', async () => {
+      const revoked = token();
+      const kept = token();
+      await store().createApiToken(revoked);
+      await store().createApiToken(kept);
+      const ofRevoked = [session({ tokenId: revoked.id }), session({ tokenId: revoked.id })];
+      const ofKept = session({ tokenId: kept.id });
+      for (const s of [...ofRevoked, ofKept]) await store().createSession(s);
+      expect(await store().revokeApiToken(revoked.id, T0 + 1)).toBe(true);
+      for (const s of ofRevoked) expect(await store().findSessionByDigest(s.digestHex)).toBeNull();
+      expect(await store().findSessionByDigest(ofKept.digestHex)).toEqual(ofKept);
+    });
+
+    it('drops sessions past their absolute end when a new one is stored', async () => {
+      const old = session({ createdAt: T0 - 10_000, lastSeenAt: T0 - 10_000, expiresAt: T0 - 1 });
+      await store().createSession(old);
+      await store().createSession(session({ createdAt: T0 }));
+      expect(await store().findSessionByDigest(old.digestHex)).toBeNull();
+    });
+  });
+
   describe('API tokens', () => {
     it('stores a token and finds it by id and by digest; unknown ones are null', async () => {
       const record = token();

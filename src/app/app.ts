@@ -1,4 +1,5 @@
 import { isIP, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/server-config.js';
@@ -32,6 +33,9 @@ import { bodyBytesCeiling, createLoadShedder, createMemoryBudget, startOpsListen
 import { createStepRunner } from './step-runner.js';
 import { createAlerts } from '../alerts/create-alerts.js';
 import type { AlertEvaluator } from '../alerts/alert-evaluator.js';
+
+/** The built web console (`npm run build` → dist/console), beside src/ and dist/ alike. */
+const CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 
 export interface AppOptions {
   config: ServerConfig;
@@ -203,6 +207,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       bulkJobs,
       bulkRatePerSecond: config.bulkRatePerSecond,
       alerts: alerts.service,
+      sessions: config.sessions,
+      streams: config.streams,
+      consoleDir: CONSOLE_DIR,
     });
     await server.listen({ port: config.port, host: config.host, backlog: config.pressure.listenBacklog });
     stats.start();

@@ -106,6 +106,14 @@ const envSchema = z.object({
   HOOKFLOW_RETRY_MAX_MS: intFrom(1).default(300_000),
   /** Default pace of bulk replay and resume jobs, runs per second (a job may ask for another). */
   HOOKFLOW_BULK_RATE_PER_SECOND: intFrom(1, 1000).default(10),
+  /** A console session unused this long ends, minutes. */
+  HOOKFLOW_SESSION_IDLE_MINUTES: intFrom(1, 10_080).default(30),
+  /** A console session ends this long after sign-in however much it is used, hours. */
+  HOOKFLOW_SESSION_MAX_HOURS: intFrom(1, 720).default(12),
+  /** How often each live stream (`…/stream`, the console's inspector) reads the store, ms. */
+  HOOKFLOW_STREAM_POLL_MS: intFrom(100, 60_000).default(1000),
+  /** Most live streams open on one node at once; more are answered 503. */
+  HOOKFLOW_MAX_STREAMS: intFrom(1, 10_000).default(200),
   /** Runs and events older than this are pruned, days; 0 keeps everything. */
   HOOKFLOW_RETENTION_DAYS: intFrom(0).default(30),
   /** Test runs kept per workflow (newest first); older ones are deleted as new ones are stored, and all are pruned with runs. */
@@ -194,6 +202,16 @@ export interface ServerConfig {
   readonly redisUrl: string | undefined;
   /** Default pace of bulk replay and resume jobs, runs per second. */
   readonly bulkRatePerSecond: number;
+  /** Console sessions (POST /api/session): idle and absolute lifetimes, ms. */
+  readonly sessions: {
+    readonly idleMs: number;
+    readonly maxMs: number;
+  };
+  /** Live streams of workflow changes (GET …/stream). */
+  readonly streams: {
+    readonly pollMs: number;
+    readonly max: number;
+  };
   readonly masterKeyBase64: string | undefined;
   readonly adminToken: string | undefined;
   readonly publicUrl: string | undefined;
@@ -358,6 +376,8 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
       maxChannelsPerWorkspace: e.HOOKFLOW_ALERTS_MAX_CHANNELS,
     },
     bulkRatePerSecond: e.HOOKFLOW_BULK_RATE_PER_SECOND,
+    sessions: { idleMs: e.HOOKFLOW_SESSION_IDLE_MINUTES * 60_000, maxMs: e.HOOKFLOW_SESSION_MAX_HOURS * 3_600_000 },
+    streams: { pollMs: e.HOOKFLOW_STREAM_POLL_MS, max: e.HOOKFLOW_MAX_STREAMS },
     workspaceSecrets: { maxValueBytes: e.HOOKFLOW_SECRET_MAX_BYTES, maxAllowedOrigins: e.HOOKFLOW_SECRET_MAX_ORIGINS },
     readyTimeoutMs: e.HOOKFLOW_READY_TIMEOUT_MS,
     expressions: {

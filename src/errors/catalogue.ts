@@ -24,6 +24,8 @@ export const ERRORS = {
   HOOKFLOW_ERR_CONFLICT: { status: 409, publicMessage: 'Conflict' },
   /** The caller's API token lacks the role the route needs, or is scoped to one workspace where the route spans all. */
   HOOKFLOW_ERR_FORBIDDEN_ROLE: { status: 403, publicMessage: 'Forbidden' },
+  /** A write through a console session cookie without the session's CSRF token in `x-csrf-token`. */
+  HOOKFLOW_ERR_CSRF: { status: 403, publicMessage: 'Missing or wrong CSRF token' },
   // Workflow runs (recorded on steps, never sent to webhook callers)
   HOOKFLOW_ERR_TEMPLATE: { status: 500, publicMessage: 'Template error' },
   HOOKFLOW_ERR_EXPRESSION: { status: 500, publicMessage: 'Expression error' },

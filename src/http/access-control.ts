@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { HookflowError } from '../errors/catalogue.js';
-import { matchesAnyDigest } from '../secrets/constant-time.js';
 import type { TokenRole } from '../store/store.js';
 import { ADMIN_PRINCIPAL, roleAtLeast, type AccessService, type Principal } from '../workflows/access-service.js';
+import type { SessionService } from '../workflows/session-service.js';
+import { sessionIdOf } from './session-cookie.js';
 
 /**
  * What a route needs from its caller. Declared once per route, either in the route's own
@@ -32,6 +33,8 @@ declare module 'fastify' {
      * `workspaceId` names the workspace concerned when the path does not (a revoked token's).
      */
     auditNote?: { action?: string; workspaceId?: string | null };
+    /** Set when the caller was authenticated by the console's session cookie (not a bearer token). */
+    consoleSession?: { id: string; csrfToken: string; expiresAt: number };
   }
 }
 
@@ -117,7 +120,8 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal ?? ADMIN_PRINCIPAL;
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
+/** The token of an `Authorization: Bearer …` header, if any. */
+export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   return typeof header === 'string' && /^bearer\s+/i.test(header) ? header.replace(/^bearer\s+/i, '').trim() : undefined;
 }
@@ -126,14 +130,16 @@ function bearerToken(request: FastifyRequest): string | undefined {
  * Installs the one place where management calls are authorised and audited. Call on the root
  * instance before any route is registered:
  * - every route gets its access (see accessOf) into `config.access` as it is added;
- * - `onRequest`: the bearer token is the admin token or an unrevoked API token (else 401); its
- *   role must reach the route's (else 403); a workspace-scoped token reaches only its workspace
- *   (another workspace's URL answers 404, as if it did not exist) and no cross-workspace route (403);
+ * - `onRequest`: the bearer token is the admin token or an unrevoked API token, or else the
+ *   console's session cookie names a live session (else 401), whose writes must carry its CSRF
+ *   token in `x-csrf-token` (else 403); the caller's role must reach the route's (else 403); a
+ *   workspace-scoped caller reaches only its workspace (another workspace's URL answers 404, as
+ *   if it did not exist) and no cross-workspace route (403);
  * - `onSend`: a successful change (POST/PUT/PATCH/DELETE), or a call a handler marked with
  *   `auditNote.action`, is written to the audit log before the answer leaves: who, what, which
  *   target, from which address, and only ids/version/status from the answer, never a secret.
  */
-export function installAccessControl(app: FastifyInstance, options: { adminTokenDigest: () => Promise<Buffer | null>; access: AccessService; logger: Logger }): void {
+export function installAccessControl(app: FastifyInstance, options: { sessions: SessionService; access: AccessService; logger: Logger }): void {
   app.addHook('onRoute', (route) => {
     const access = accessOf(route);
     if (access !== undefined) route.config = { ...route.config, access };
@@ -149,9 +155,7 @@ export function installAccessControl(app: FastifyInstance, options: { adminToken
 
   async function authorize(request: FastifyRequest, access: RouteAccess & { role: TokenRole }): Promise<void> {
     const token = bearerToken(request);
-    if (token === undefined) throw new HookflowError('HOOKFLOW_ERR_UNAUTHORIZED');
-    const admin = await options.adminTokenDigest();
-    const principal = admin !== null && matchesAnyDigest(token, [admin]) ? ADMIN_PRINCIPAL : await options.access.authenticate(token);
+    const principal = token === undefined ? await sessionPrincipal(request) : await options.sessions.authenticateToken(token);
     if (principal === null) throw new HookflowError('HOOKFLOW_ERR_UNAUTHORIZED');
     request.principal = principal;
     if (principal.workspaceId !== null) {
@@ -160,6 +164,20 @@ export function installAccessControl(app: FastifyInstance, options: { adminToken
       if (access.allWorkspaces === true) throw new HookflowError('HOOKFLOW_ERR_FORBIDDEN_ROLE', 'Needs a token for every workspace');
     }
     requireRole(request, access.role);
+  }
+
+  /** The principal of the request's session cookie (its writes checked for the CSRF token), or null. */
+  async function sessionPrincipal(request: FastifyRequest): Promise<Principal | null> {
+    const id = sessionIdOf(request);
+    if (id === undefined) return null;
+    const session = await options.sessions.resolve(id);
+    if (session === null) return null;
+    const csrf = request.headers['x-csrf-token'];
+    if (MUTATING.has(request.method) && (typeof csrf !== 'string' || !options.sessions.checkCsrf(id, csrf))) {
+      throw new HookflowError('HOOKFLOW_ERR_CSRF');
+    }
+    request.consoleSession = { id, csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+    return session.principal;
   }
 
   app.addHook('onSend', (request, reply, payload, done) => {

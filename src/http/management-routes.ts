@@ -6,7 +6,7 @@ import { newId } from '../store/ids.js';
 import { RUN_STATUSES, type Store } from '../store/store.js';
 import { initialMemory, memoryAfter } from '../engine/memory.js';
 import type { BulkJobs } from '../queue/bulk-jobs.js';
-import { eventView, jobView, runDetailView, runSummaryView } from '../workflows/run-view.js';
+import { eventView, jobView, rejectedCallView, runDetailView, runSummaryView } from '../workflows/run-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
 import type { TestRunService } from '../workflows/test-runs.js';
 import type { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
@@ -201,10 +201,7 @@ export async function managementRoutes(app: FastifyInstance, options: Management
     await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
     if (query.rejected === true) {
       const page = await store.listRejectedCalls(request.params.ws, request.params.wf, pageOf(query));
-      return {
-        items: page.items.map((r) => ({ id: r.id, receivedAt: new Date(r.receivedAt).toISOString(), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes, userAgent: r.userAgent })),
-        nextCursor: page.nextCursor,
-      };
+      return { items: page.items.map(rejectedCallView), nextCursor: page.nextCursor };
     }
     const page = await store.listEvents(request.params.ws, request.params.wf, { test: query.test, filtered: query.filtered }, pageOf(query));
     return { items: page.items.map(eventView), nextCursor: page.nextCursor };

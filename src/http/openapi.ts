@@ -23,6 +23,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's entry in the OpenAPI document (else its ROUTE_DOCS row). */
     openapi?: RouteDoc;
+    /** A page of the web console (http/console-routes.ts), not part of the API: left out of the document. */
+    consolePage?: true;
   }
 }
 
@@ -135,6 +137,7 @@ export function installOpenApi(app: FastifyInstance, options: { version: string 
   const routes: SeenRoute[] = [];
   seenRoutes.set(app, routes);
   app.addHook('onRoute', (route: RouteOptions) => {
+    if (route.config?.consolePage === true) return;
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
       routes.push({ method, url: route.url, access: accessOf(route), doc: route.config?.openapi ?? ROUTE_DOCS[`${method} ${route.url}`] });

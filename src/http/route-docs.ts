@@ -7,6 +7,7 @@ import {
   rotateKeysBody, runDetail, runSummary, statsAnswer, tokenAnswer, webhookAccepted, webhookUrlsAnswer, workflowAnswer, workflowInput, workspaceAnswer,
 } from './api-schemas.js';
 import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, webhookUrlQuery } from './management-routes.js';
+import { sessionBody } from './session-routes.js';
 import { statsQuery } from './stats-routes.js';
 import { ALERT_ROUTE_DOCS } from './alert-route-docs.js';
 import type { RouteDoc } from './openapi.js';
@@ -16,6 +17,15 @@ import { testRunRequestSchema } from '../workflows/test-runs.js';
 const testRunSummary = z.object({
   id: z.string(), kind: z.enum(['single', 'batch']), mode: z.enum(['mock', 'live']), workflowId: z.string(), status: z.enum(['succeeded', 'failed']),
   eventId: z.string().nullable(), baselineRunId: z.string().nullable(), createdAt: z.string(),
+});
+
+/** `POST/GET /api/session`: who the caller is. */
+const sessionAnswer = z.object({
+  actor: z.object({ id: z.string(), name: z.string() }),
+  role: z.enum(['viewer', 'editor', 'admin']),
+  workspaceId: z.string().nullable(),
+  csrfToken: z.string().nullable(),
+  expiresAt: z.string().nullable(),
 });
 
 /** A workspace secret as the API shows it: never its value. */
@@ -164,6 +174,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   'GET /api/tokens': { tag: 'access', summary: 'List API tokens (never the tokens themselves)', query: pageQuery, responses: { 200: json('A page', pageOf(tokenAnswer)) } },
   'DELETE /api/tokens/:id': { tag: 'access', summary: 'Revoke an API token (on every node at once)', responses: { 204: noContent } },
+  'POST /api/session': {
+    tag: 'access', summary: 'Sign in: exchange a token for a console session cookie', body: { schema: sessionBody },
+    description: 'The admin token or an API token, once, in the body. Answers 201 with `Set-Cookie: hookflow_session=…; HttpOnly; SameSite=Strict; Path=/` (`Secure` over HTTPS) and the session\'s CSRF token, which every cookie-authenticated POST/PUT/PATCH/DELETE sends in `x-csrf-token`. The session has the token\'s role and workspace, ends after HOOKFLOW_SESSION_IDLE_MINUTES unused or HOOKFLOW_SESSION_MAX_HOURS, on DELETE, or when its API token is revoked.',
+    responses: { 201: json('Signed in', sessionAnswer), 400: json('No token in the body', errorAnswer), 401: json('Unknown or revoked token', errorAnswer) },
+  },
+  'GET /api/session': { tag: 'access', summary: 'Who the caller is, and its session\'s CSRF token (null for bearer calls)', responses: { 200: json('The caller', sessionAnswer) } },
+  'DELETE /api/session': { tag: 'access', summary: 'Sign out: end the cookie\'s session (on every node)', responses: { 204: noContent } },
+  'GET /api/workspaces/:ws/workflows/:wf/stream': {
+    tag: 'events', summary: 'Live changes of one workflow (server-sent events)',
+    description: 'text/event-stream: `event` (a stored request, live or test; `filtered` marked), `refused` (a refused call with its status and reason) and `run` (a run created or changed status), each `data:` one JSON object as the events, rejected-calls and runs lists show it. Only changes after the stream opened; read the lists first. Polls the store every HOOKFLOW_STREAM_POLL_MS, so calls taken by any node show. A `: keep-alive` comment every 15 s; the stream ends when its session or token stops being valid. 503 past HOOKFLOW_MAX_STREAMS on this node.',
+    responses: { 200: { description: 'The stream', contentType: 'text/event-stream', schema: z.string() }, 503: { ...json('Too many open streams on this node', errorAnswer), headers: ['retry-after'] } },
+  },
   'GET /api/audit': {
     tag: 'access', summary: 'The audit log, newest first', query: auditQuery,
     description: 'Every change made through the management API, and every key reveal: who, what, target, when, from which address. Never a secret value.',

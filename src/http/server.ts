@@ -25,6 +25,10 @@ import { ingressRoutes, isWebhookUrl, methodNotAllowed } from './ingress-routes.
 import { managementRoutes } from './management-routes.js';
 import { installOpenApi } from './openapi.js';
 import { operationsRoutes } from './operations-routes.js';
+import { consoleRoutes } from './console-routes.js';
+import { sessionRoutes } from './session-routes.js';
+import { streamRoutes } from './stream-routes.js';
+import { SessionService } from '../workflows/session-service.js';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -70,6 +74,12 @@ export interface HttpServerOptions {
   publicUrl: () => string;
   /** Built-in alerts: rules, channels, state and history (src/alerts/). */
   alerts: AlertService;
+  /** Console sessions: idle and absolute lifetimes, ms. */
+  sessions: { idleMs: number; maxMs: number };
+  /** Live streams: store poll interval, ms, and most open at once. */
+  streams: { pollMs: number; max: number };
+  /** Directory of the built console (`dist/console`); null or missing: no console at `/`. */
+  consoleDir: string | null;
 }
 
 /**
@@ -192,8 +202,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   const access = new AccessService({ store: options.store, clock: options.clock });
+  const sessions = new SessionService({ store: options.store, access, adminTokenDigest: options.adminTokenDigest, clock: options.clock, ...options.sessions });
   // Before any route: every route added from here on gets its declared access and audit.
-  installAccessControl(app, { adminTokenDigest: options.adminTokenDigest, access, logger: options.logger });
+  installAccessControl(app, { sessions, access, logger: options.logger });
   installOpenApi(app, { version: API_VERSION });
 
   await app.register(ingressRoutes, {
@@ -217,6 +228,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
   await app.register(accessRoutes, { access });
   await app.register(alertRoutes, { alerts: options.alerts });
+  await app.register(sessionRoutes, { sessions, maxMs: options.sessions.maxMs });
+  await app.register(streamRoutes, { store: options.store, workflows: options.workflows, sessions, pollMs: options.streams.pollMs, maxStreams: options.streams.max, clock: options.clock });
+  if (options.consoleDir !== null) await app.register(consoleRoutes, { dir: options.consoleDir });
   await app.register(operationsRoutes, {
     store: options.store,
     metrics: options.metrics,

@@ -1,6 +1,6 @@
 import { parseExactJson, stringifyExactJson } from '../util/exact-json.js';
 import type {
-  ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, StepAttempt, StepCondition, StepResultRecord,
+  ApiTokenRecord, AuditRecord, EventRecord, JobRecord, RejectedCallRecord, RunRecord, RunStatus, SecretRecord, SessionRecord, StepAttempt, StepCondition, StepResultRecord,
   StepStatus, TestRunRecord, TokenRole, WebhookStatRow, WorkflowRecord, Workspace, WorkspaceSecretRecord,
 } from './store.js';
 
@@ -271,6 +271,21 @@ export interface AuditRow {
   id: string; at: number; actor_id: string; actor_name: string; action: string; workspace_id: string | null;
   target: string; source_ip: string; details: string;
 }
+
+/** A `sessions` row. */
+export interface SessionRow {
+  digest: string; token_id: string | null; actor_id: string; actor_name: string; role: TokenRole; workspace_id: string | null;
+  created_at: number; last_seen_at: number; expires_at: number;
+}
+
+/** Maps a sessions row. */
+export const toSession = (row: SessionRow): SessionRecord => ({
+  digestHex: row.digest, tokenId: row.token_id, actorId: row.actor_id, actorName: row.actor_name, role: row.role, workspaceId: row.workspace_id,
+  createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at,
+});
+
+/** Column order of SESSION_INSERT's values. */
+export const sessionValues = (s: SessionRecord): unknown[] => [s.digestHex, s.tokenId, s.actorId, s.actorName, s.role, s.workspaceId, s.createdAt, s.lastSeenAt, s.expiresAt];
 
 /** Maps an api_tokens row. */
 export const toApiToken = (row: ApiTokenRow): ApiTokenRecord => ({

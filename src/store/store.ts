@@ -258,6 +258,26 @@ export interface ApiTokenRecord {
   revokedAt: number | null;
 }
 
+/**
+ * A console session (http/session-routes.ts): the token it was opened with, by reference only.
+ * Only the SHA-256 of the session id is stored (hex), never the id the cookie carries.
+ */
+export interface SessionRecord {
+  digestHex: string;
+  /** The API token it was opened with; null for the admin token. */
+  tokenId: string | null;
+  actorId: string;
+  actorName: string;
+  role: TokenRole;
+  /** The one workspace the session may reach; null = every workspace. */
+  workspaceId: string | null;
+  createdAt: number;
+  /** Last use, for the idle timeout (refreshed at most once a minute). */
+  lastSeenAt: number;
+  /** The absolute end of the session. */
+  expiresAt: number;
+}
+
 /** One entry of the audit log: who changed or revealed what, when, from where. Never a secret value. */
 export interface AuditRecord {
   id: string;
@@ -447,8 +467,16 @@ export interface Store {
   findApiTokenByDigest(digestHex: string): Promise<ApiTokenRecord | null>;
   /** Newest first; `workspaceId` narrows to the tokens of one workspace. */
   listApiTokens(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<ApiTokenRecord>>;
-  /** Marks the token revoked; false when it is unknown or already revoked. */
+  /** Marks the token revoked and ends its console sessions; false when it is unknown or already revoked. */
   revokeApiToken(id: string, now: number): Promise<boolean>;
+  /** Stores a new console session (and drops sessions past their absolute expiry). */
+  createSession(session: SessionRecord): Promise<void>;
+  /** The session with this digest, or null. Expiry is the caller's to check. */
+  findSessionByDigest(digestHex: string): Promise<SessionRecord | null>;
+  /** Records a use of the session (idle timeout). */
+  touchSession(digestHex: string, now: number): Promise<void>;
+  /** Ends a session; false when there was none. */
+  deleteSession(digestHex: string): Promise<boolean>;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Newest first; `workspaceId` narrows to one workspace's entries. */
   listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>>;

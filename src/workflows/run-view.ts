@@ -1,4 +1,4 @@
-import type { EventRecord, JobRecord, RunRecord, StepResultRecord } from '../store/store.js';
+import type { EventRecord, JobRecord, RejectedCallRecord, RunRecord, StepResultRecord } from '../store/store.js';
 
 const iso = (time: number | null): string | null => (time === null ? null : new Date(time).toISOString());
 
@@ -67,6 +67,11 @@ export function eventView(event: EventRecord): Record<string, unknown> {
     body: event.body,
     webhook: event.meta,
   };
+}
+
+/** A refused webhook call (metadata only) as the events endpoint and the live stream show it. */
+export function rejectedCallView(r: RejectedCallRecord): Record<string, unknown> {
+  return { id: r.id, receivedAt: iso(r.receivedAt), status: r.status, reason: r.reason, sourceIp: r.sourceIp, bodyBytes: r.bodyBytes, userAgent: r.userAgent };
 }
 
 /** A bulk replay or resume job: its progress, without the list of its runs. */

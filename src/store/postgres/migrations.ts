@@ -361,6 +361,25 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE INDEX test_runs_by_created ON test_runs (created_at);
     `,
   },
+  {
+    version: 16,
+    name: 'console sessions (only the digest of a session id is stored)',
+    sql: `
+      CREATE TABLE sessions (
+        digest TEXT COLLATE "C" PRIMARY KEY,
+        token_id TEXT COLLATE "C",
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        workspace_id TEXT COLLATE "C",
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX sessions_by_token ON sessions (token_id);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -4,7 +4,7 @@ import { decodeCursor, pageOf } from '../cursor.js';
 import { checkReadiness, type PendingWrites, type Readiness } from '../readiness.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord,
-  RunRecord, RunStatus, SecretRecord, StepResultRecord, Store, TestRunRecord, WorkflowRecord, Workspace, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
+  RunRecord, RunStatus, SecretRecord, SessionRecord, StepResultRecord, Store, TestRunRecord, WorkflowRecord, Workspace, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { stepCounts, type StepStatus } from '../store.js';
 import * as attempts from './attempt-writes.js';
@@ -25,6 +25,7 @@ import {
 import { RunNotifier, type WorkflowChange } from './run-notifier.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import * as workflows from './workflow-writes.js';
+import * as sessions from './session-writes.js';
 import * as workspaceSecrets from './workspace-secret-writes.js';
 
 /** How `openStore` opens PostgreSQL storage. */
@@ -438,8 +439,26 @@ export class PostgresStore implements Store {
   }
 
   async revokeApiToken(id: string, now: number): Promise<boolean> {
-    const rows = await this.rows('revoke token', 'UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, id]);
+    // The token's console sessions end in the same statement, so no node sees one outlive it.
+    const rows = await this.rows('revoke token', `WITH revoked AS (UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id),
+      ended AS (DELETE FROM sessions WHERE token_id IN (SELECT id FROM revoked)) SELECT id FROM revoked`, [now, id]);
     return rows.length > 0;
+  }
+
+  createSession(session: SessionRecord): Promise<void> {
+    return sessions.createSession(this.pool, session);
+  }
+
+  findSessionByDigest(digestHex: string): Promise<SessionRecord | null> {
+    return sessions.findSessionByDigest(this.pool, digestHex);
+  }
+
+  touchSession(digestHex: string, now: number): Promise<void> {
+    return sessions.touchSession(this.pool, digestHex, now);
+  }
+
+  deleteSession(digestHex: string): Promise<boolean> {
+    return sessions.deleteSession(this.pool, digestHex);
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {

@@ -354,4 +354,23 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX test_runs_by_created ON test_runs (created_at);
     `,
   },
+  {
+    version: 16,
+    name: 'console sessions (only the digest of a session id is stored)',
+    sql: `
+      CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY,
+        token_id TEXT,
+        actor_id TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        workspace_id TEXT,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sessions_by_token ON sessions (token_id);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    `,
+  },
 ];

@@ -5,12 +5,12 @@ import { HookflowError } from '../../errors/catalogue.js';
 import { decodeCursor, pageOf } from '../cursor.js';
 import type {
   ApiTokenRecord, AttemptRef, AuditRecord, ClaimedRun, EventRecord, IngestRecord, IngestResult, JobRecord, Page, PageRequest, RejectedCallRecord, RunRecord,
-  RunStatus, SecretRecord, StepResultRecord, Store, TestRunRecord, Workspace, WorkflowRecord, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
+  RunStatus, SecretRecord, SessionRecord, StepResultRecord, Store, TestRunRecord, Workspace, WorkflowRecord, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { isFinishedStep, stepCounts, type StepStatus } from '../store.js';
 import { openReadConnection } from './open-database.js';
 import {
-  serializeStep, toApiToken, toAudit, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toTestRun, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
+  serializeStep, toApiToken, toAudit, toSession, type SessionRow, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toTestRun, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
   TEST_RUN_LIST_COLUMNS, testRunValues, type TestRunRow,
   type ApiTokenRow, type AuditRow, type EventRow, type JobRow, type RejectedRow, type RunRow, type SecretRow, type StepRow, type WorkflowRow, type WorkspaceRow, type WorkspaceSecretRow, toWebhookStat, type WebhookStatDbRow,
 } from '../rows.js';
@@ -406,6 +406,25 @@ export class SqliteStore implements Store {
 
   appendAudit(record: AuditRecord): Promise<void> {
     return this.writer.call('appendAudit', record);
+  }
+
+  createSession(session: SessionRecord): Promise<void> {
+    return this.writer.call('createSession', session);
+  }
+
+  findSessionByDigest(digestHex: string): Promise<SessionRecord | null> {
+    return this.read(() => {
+      const row = this.sql('SELECT * FROM sessions WHERE digest = ?').get(digestHex) as SessionRow | undefined;
+      return row === undefined ? null : toSession(row);
+    });
+  }
+
+  touchSession(digestHex: string, now: number): Promise<void> {
+    return this.writer.call('touchSession', { digestHex, now });
+  }
+
+  deleteSession(digestHex: string): Promise<boolean> {
+    return this.writer.call('deleteSession', digestHex);
   }
 
   listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>> {

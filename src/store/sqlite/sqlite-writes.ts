@@ -2,10 +2,10 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import type {
-  ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
+  ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord, SessionRecord,
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
-import { JOB_COLUMNS, jobValues, TEST_RUN_LIST_COLUMNS, toRun, type RunRow, type SerializedStep } from '../rows.js';
+import { JOB_COLUMNS, jobValues, sessionValues, TEST_RUN_LIST_COLUMNS, toRun, type RunRow, type SerializedStep } from '../rows.js';
 import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTransition } from '../alert-store.js';
 import { SqliteAlertWrites } from './sqlite-alert-writes.js';
 import { statementCache } from './statements.js';
@@ -26,6 +26,8 @@ const CHECKPOINT_SQL = `
     started_at = excluded.started_at, finished_at = excluded.finished_at, output = excluded.output,
     memory_writes = excluded.memory_writes, error = excluded.error, logs = excluded.logs, usage = excluded.usage,
     condition = excluded.condition, continued = excluded.continued`;
+
+const SESSION_INSERT_SQLITE = 'INSERT INTO sessions (digest, token_id, actor_id, actor_name, role, workspace_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
 /**
  * Every write hookflow makes to SQLite. Runs only in the writer thread, which owns the one write
@@ -79,7 +81,22 @@ export class SqliteWrites {
   }
 
   revokeApiToken(args: { id: string; now: number }): boolean {
-    return this.sql('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(args.now, args.id).changes > 0;
+    const revoked = this.sql('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(args.now, args.id).changes > 0;
+    if (revoked) this.sql('DELETE FROM sessions WHERE token_id = ?').run(args.id);
+    return revoked;
+  }
+
+  createSession(session: SessionRecord): void {
+    this.sql('DELETE FROM sessions WHERE expires_at <= ?').run(session.createdAt);
+    this.sql(SESSION_INSERT_SQLITE).run(...sessionValues(session));
+  }
+
+  touchSession(args: { digestHex: string; now: number }): void {
+    this.sql('UPDATE sessions SET last_seen_at = ? WHERE digest = ?').run(args.now, args.digestHex);
+  }
+
+  deleteSession(digestHex: string): boolean {
+    return this.sql('DELETE FROM sessions WHERE digest = ?').run(digestHex).changes > 0;
   }
 
   appendAudit(record: AuditRecord): void {
