@@ -76,11 +76,19 @@ describe('the admin token on one node (SQLite)', () => {
     expect(files.some((bytes) => bytes.includes(digest))).toBe(true);
     expect(files.some((bytes) => bytes.includes(token))).toBe(false);
 
+    // A console session opened with the token ends with it.
+    const signIn = await fetch(`${first.url as string}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    expect(signIn.status).toBe(201);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const sessionStatus = async (): Promise<number> => (await fetch(`${first.url as string}/api/workspaces`, { headers: { cookie } })).status;
+    expect(await sessionStatus()).toBe(200);
+
     // Rotated from another process while the node runs: the node follows on its next call.
     const rotated = await rotateAdmin({ HOOKFLOW_DATA_DIR: dataDir });
     expect(rotated).not.toBe(token);
     expect(await status(first.url as string, token)).toBe(401);
     expect(await status(first.url as string, rotated)).toBe(200);
+    expect(await sessionStatus()).toBe(401);
     await stop(first);
 
     const stale = await outcome(serve(dataDir, { HOOKFLOW_ADMIN_TOKEN: token }), children);

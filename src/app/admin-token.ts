@@ -51,9 +51,13 @@ export function currentAdminTokenDigest(store: Store): () => Promise<Buffer | nu
   };
 }
 
-/** Replaces the admin token with a new random one and returns it (to show once); the old one stops working on every node. */
+/**
+ * Replaces the admin token with a new random one and returns it (to show once); the old one stops
+ * working on every node, and the console sessions opened with it end.
+ */
 export async function rotateAdminToken(store: Store): Promise<string> {
   const token = generateAdminToken();
   await store.putSetting(ADMIN_TOKEN_SETTING, adminTokenDigestHex(token));
+  await store.endAdminSessions();
   return token;
 }

@@ -477,6 +477,8 @@ export interface Store {
   touchSession(digestHex: string, now: number): Promise<void>;
   /** Ends a session; false when there was none. */
   deleteSession(digestHex: string): Promise<boolean>;
+  /** Ends every session opened with the admin token (its rotation); how many ended. */
+  endAdminSessions(): Promise<number>;
   appendAudit(record: AuditRecord): Promise<void>;
   /** Newest first; `workspaceId` narrows to one workspace's entries. */
   listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>>;

@@ -461,6 +461,10 @@ export class PostgresStore implements Store {
     return sessions.deleteSession(this.pool, digestHex);
   }
 
+  endAdminSessions(): Promise<number> {
+    return sessions.endAdminSessions(this.pool);
+  }
+
   async appendAudit(record: AuditRecord): Promise<void> {
     await this.rows('append audit', 'INSERT INTO audit_log (id, at, actor_id, actor_name, action, workspace_id, target, source_ip, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
       record.id, record.at, record.actorId, record.actorName, record.action, record.workspaceId, record.target, record.sourceIp, JSON.stringify(record.details),

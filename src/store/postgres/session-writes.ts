@@ -40,6 +40,15 @@ export async function touchSession(pool: Pool, digestHex: string, now: number): 
   }
 }
 
+/** Ends every session opened with the admin token (token_id is null only for those). */
+export async function endAdminSessions(pool: Pool): Promise<number> {
+  try {
+    return (await pool.query('DELETE FROM sessions WHERE token_id IS NULL')).rowCount ?? 0;
+  } catch (error) {
+    throw storageError(error, 'end admin sessions');
+  }
+}
+
 export async function deleteSession(pool: Pool, digestHex: string): Promise<boolean> {
   try {
     const result = await pool.query('DELETE FROM sessions WHERE digest = $1', [digestHex]);

@@ -427,6 +427,10 @@ export class SqliteStore implements Store {
     return this.writer.call('deleteSession', digestHex);
   }
 
+  endAdminSessions(): Promise<number> {
+    return this.writer.call('endAdminSessions', undefined);
+  }
+
   listAudit(filter: { workspaceId?: string | undefined }, page: PageRequest): Promise<Page<AuditRecord>> {
     return this.page<AuditRow, AuditRecord>({
       from: 'SELECT * FROM audit_log', where: filter.workspaceId === undefined ? '1 = 1' : 'workspace_id = ?', params: filter.workspaceId === undefined ? [] : [filter.workspaceId],

@@ -99,6 +99,10 @@ export class SqliteWrites {
     return this.sql('DELETE FROM sessions WHERE digest = ?').run(digestHex).changes > 0;
   }
 
+  endAdminSessions(_args: undefined): number {
+    return this.sql('DELETE FROM sessions WHERE token_id IS NULL').run().changes;
+  }
+
   appendAudit(record: AuditRecord): void {
     this.sql('INSERT INTO audit_log (id, at, actor_id, actor_name, action, workspace_id, target, source_ip, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
       record.id, record.at, record.actorId, record.actorName, record.action, record.workspaceId, record.target, record.sourceIp, JSON.stringify(record.details),
