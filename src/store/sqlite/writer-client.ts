@@ -87,6 +87,11 @@ export class WriterClient {
     });
   }
 
+  /** Asks the thread to checkpoint after what it has queued (main-thread ingest, see main-ingest.ts). */
+  requestCheckpoint(): void {
+    this.port?.postMessage({ type: 'checkpoint' } satisfies MainToWriter);
+  }
+
   /** Waits for pending writes (bounded by the write timeout), then closes the thread. */
   async close(): Promise<void> {
     this.closing = true;
@@ -184,8 +189,8 @@ export class WriterClient {
   }
 
   private pickThreadOptions(): WriterThreadOptions {
-    const { file, synchronous, busyTimeoutMs, maxBatch, probeFile } = this.options;
-    return { file, synchronous, busyTimeoutMs, maxBatch, probeFile };
+    const { file, synchronous, busyTimeoutMs, maxBatch, probeFile, walLock } = this.options;
+    return { file, synchronous, busyTimeoutMs, maxBatch, probeFile, walLock };
   }
 
   private settle(responses: WriteResponse[]): void {
