@@ -121,7 +121,9 @@ export class MainThreadIngest {
     return new Promise<IngestResult>((resolve, reject) => {
       this.gathering.push({ args: { record, now }, resolve, reject });
       this.waitingCount += 1;
-      if (!this.commitScheduled) {
+      // While an fsync runs, webhooks gather and commit when it ends (or once a batch is full):
+      // one commit per fsync, since a commit writes every page it touched whatever its size.
+      if (!this.commitScheduled && (!this.syncInFlight || this.gathering.length >= this.options.maxBatch)) {
         this.commitScheduled = true;
         setImmediate(() => this.commitGathered());
       }
@@ -202,6 +204,8 @@ export class MainThreadIngest {
       const covered = this.syncing;
       this.syncing = [];
       if (error === null) this.options.observer?.synced();
+      // What gathered meanwhile commits first, so its fsync starts before these answers go out.
+      this.commitGathered();
       for (const group of covered) {
         if (error === null) {
           this.answer(group.writes);
@@ -210,7 +214,6 @@ export class MainThreadIngest {
           for (const write of group.writes) write.reject(unavailable(`Storage error: ${error.message}`, error));
         }
       }
-      if (this.unsynced.length > 0) this.startSync();
     });
   }
 
