@@ -17,6 +17,7 @@ export async function openStore(config: ServerConfig): Promise<Store> {
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
     ingestPath: config.sqlite.ingestPath,
+    checkpointEveryRows: config.sqlite.checkpointEveryRows,
     maxBatch: config.commit.maxBatch,
     maxPending: config.commit.maxPending,
     writeTimeoutMs: config.commit.timeoutMs,

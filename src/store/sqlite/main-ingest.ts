@@ -144,16 +144,18 @@ export class MainThreadIngest {
     this.commitScheduled = false;
     while (this.gathering.length > 0) {
       const group = this.gathering.splice(0, this.options.maxBatch);
-      if (!this.commit(group)) {
+      const committed = this.commit(group);
+      if (!committed) {
         this.waitingCount -= group.length;
         for (const write of group) this.options.fallback(write.args.record, write.args.now).then(write.resolve, write.reject);
-        continue;
       }
+      // Both paths grow the WAL; the writer takes the request after the writes handed to it.
       this.rowsSinceCheckpoint += group.length;
       if (this.rowsSinceCheckpoint >= this.options.checkpointEveryRows) {
         this.rowsSinceCheckpoint = 0;
         this.options.requestCheckpoint();
       }
+      if (!committed) continue;
       if (this.options.sync) {
         this.unsynced.push({ writes: group, deadline: Date.now() + this.options.timeoutMs });
       } else {

@@ -31,14 +31,12 @@ export interface SqliteStoreOptions {
   writeTimeoutMs: number;
   /** Where webhooks commit: `main` (main thread + async fdatasync, main-ingest.ts) or `writer` (the writer thread). */
   ingestPath?: 'main' | 'writer' | undefined;
-  /** Main path: ingests between two checkpoints the writer thread is asked for. */
+  /** Main path: ingests between two checkpoints the writer thread is asked for (HOOKFLOW_SQLITE_CHECKPOINT_ROWS). */
   checkpointEveryRows?: number | undefined;
   /** Test-only seam: sees the main path's WAL fsyncs. */
   ingestObserver?: IngestSyncObserver | undefined;
 }
 
-/** Main path: ingests between checkpoints (a few MB of WAL with typical webhooks). */
-const CHECKPOINT_EVERY_ROWS = 1000;
 
 /**
  * The embedded store: one SQLite file in WAL mode. Webhooks commit on the main thread with an
@@ -90,7 +88,7 @@ export class SqliteStore implements Store {
       walLock: new Int32Array(walLock),
       fallback: (record, now) => writer.call('ingest', { record, now }),
       requestCheckpoint: () => writer.requestCheckpoint(),
-      checkpointEveryRows: options.checkpointEveryRows ?? CHECKPOINT_EVERY_ROWS,
+      checkpointEveryRows: options.checkpointEveryRows ?? 1000,
       observer: options.ingestObserver,
     });
     return new SqliteStore(writer, reader, { ingest, db });
