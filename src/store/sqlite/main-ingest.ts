@@ -77,6 +77,8 @@ interface Waiting {
   args: { record: IngestRecord; now: number };
   resolve: (result: IngestResult) => void;
   reject: (error: Error) => void;
+  /** Epoch ms after which it is answered 503 if still uncommitted. */
+  deadline: number;
   result?: IngestResult;
 }
 
@@ -119,7 +121,7 @@ export class MainThreadIngest {
     if (this.closed) return Promise.reject(unavailable('Store is closing'));
     if (this.waitingCount >= this.options.maxPending) return Promise.reject(unavailable('Too many writes waiting for a commit'));
     return new Promise<IngestResult>((resolve, reject) => {
-      this.gathering.push({ args: { record, now }, resolve, reject });
+      this.gathering.push({ args: { record, now }, resolve, reject, deadline: Date.now() + this.options.timeoutMs });
       this.waitingCount += 1;
       // While an fsync runs, webhooks gather and commit when it ends (or once a batch is full):
       // one commit per fsync, since a commit writes every page it touched whatever its size.
@@ -226,9 +228,16 @@ export class MainThreadIngest {
     }
   }
 
-  /** Groups still waiting for their fsync past the write timeout are answered 503. */
+  /** Webhooks still waiting for their commit or fsync past the write timeout are answered 503. */
   private expireOverdue(): void {
     const now = Date.now();
+    // Gathered while an fsync hangs: never committed, so refused for good.
+    const late = this.gathering.filter((write) => write.deadline <= now);
+    if (late.length > 0) {
+      this.gathering = this.gathering.filter((write) => write.deadline > now);
+      this.waitingCount -= late.length;
+      for (const write of late) write.reject(unavailable('Commit did not finish in time'));
+    }
     for (const list of [this.syncing, this.unsynced]) {
       for (const group of list) {
         if (group.deadline > now || group.writes.length === 0) continue;

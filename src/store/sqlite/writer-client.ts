@@ -3,7 +3,7 @@ import { startThread } from '../../util/start-thread.js';
 import { ERRORS, HookflowError, type ErrorCode } from '../../errors/catalogue.js';
 import type { PendingWrites } from '../readiness.js';
 import {
-  URGENT_WRITES, type MainToWriter, type SerializedError, type WriteArgs, type WriteOp, type WriteRequest, type WriteResponse, type WriteResult,
+  URGENT_WRITES, WAL_LOCK, type MainToWriter, type SerializedError, type WriteArgs, type WriteOp, type WriteRequest, type WriteResponse, type WriteResult,
   type WriterThreadOptions, type WriterToMain,
 } from './writer-protocol.js';
 
@@ -177,6 +177,8 @@ export class WriterClient {
       });
       worker.on('exit', () => {
         port1.close();
+        // A thread that died in a checkpoint cannot release the WAL lock itself.
+        if (this.options.walLock !== undefined) Atomics.compareExchange(new Int32Array(this.options.walLock), 0, WAL_LOCK.writer, WAL_LOCK.free);
         if (this.worker === worker) {
           this.atWriter = 0;
           this.worker = null;
