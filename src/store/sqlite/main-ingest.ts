@@ -102,6 +102,12 @@ export class MainThreadIngest {
   private waitingCount = 0;
   private rowsSinceCheckpoint = 0;
   private closed = false;
+  /**
+   * Set by a failed fsync. Linux may then drop the dirty pages and report success on the next
+   * fsync, so no later fsync here can vouch for the WAL: every later webhook goes to the writer
+   * thread (SQLite's own FULL commit and error handling), as with HOOKFLOW_SQLITE_INGEST_PATH=writer.
+   */
+  private failed = false;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: MainIngestOptions) {
@@ -119,6 +125,7 @@ export class MainThreadIngest {
 
   ingest(record: IngestRecord, now: number): Promise<IngestResult> {
     if (this.closed) return Promise.reject(unavailable('Store is closing'));
+    if (this.failed) return this.options.fallback(record, now);
     if (this.waitingCount >= this.options.maxPending) return Promise.reject(unavailable('Too many writes waiting for a commit'));
     return new Promise<IngestResult>((resolve, reject) => {
       this.gathering.push({ args: { record, now }, resolve, reject, deadline: Date.now() + this.options.timeoutMs });
@@ -169,11 +176,12 @@ export class MainThreadIngest {
 
   /**
    * Commits the group in one transaction; false when it must go to the writer thread instead
-   * (the WAL lock or SQLite's write lock is held elsewhere, or a write failed — the writer
+   * (an fsync failed before, the WAL lock or SQLite's write lock is held elsewhere, or a write failed — the writer
    * isolates failures per webhook and classifies storage errors).
    */
   private commit(group: Waiting[]): boolean {
     const { db, walLock } = this.options;
+    if (this.failed) return false;
     if (Atomics.compareExchange(walLock, 0, WAL_LOCK.free, WAL_LOCK.main) !== WAL_LOCK.free) return false;
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -208,6 +216,7 @@ export class MainThreadIngest {
       const covered = this.syncing;
       this.syncing = [];
       if (error === null) this.options.observer?.synced();
+      else this.failed = true;
       // What gathered meanwhile commits first, so its fsync starts before these answers go out.
       this.commitGathered();
       for (const group of covered) {
