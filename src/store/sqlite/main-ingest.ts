@@ -88,6 +88,12 @@ interface Committed {
 }
 
 const SWEEP_INTERVAL_MS = 100;
+/**
+ * A webhook whose stored headers and body exceed this many characters commits on the writer
+ * thread: copying megabytes into SQLite pages would hold the event loop for milliseconds
+ * (seconds for a batch of 32 MiB bodies), while the commit of a 1 KB webhook costs microseconds.
+ */
+const WRITER_THREAD_ABOVE_CHARS = 256 * 1024;
 
 export class MainThreadIngest {
   private readonly writes: SqliteWrites;
@@ -125,7 +131,7 @@ export class MainThreadIngest {
 
   ingest(record: IngestRecord, now: number): Promise<IngestResult> {
     if (this.closed) return Promise.reject(unavailable('Store is closing'));
-    if (this.failed) return this.options.fallback(record, now);
+    if (this.failed || record.event.bodyJson.length + record.event.headersJson.length > WRITER_THREAD_ABOVE_CHARS) return this.options.fallback(record, now);
     if (this.waitingCount >= this.options.maxPending) return Promise.reject(unavailable('Too many writes waiting for a commit'));
     return new Promise<IngestResult>((resolve, reject) => {
       this.gathering.push({ args: { record, now }, resolve, reject, deadline: Date.now() + this.options.timeoutMs });
