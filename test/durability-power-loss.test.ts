@@ -82,20 +82,22 @@ async function burst(synchronous: 'FULL' | 'NORMAL', total: number, cuts: Cut[])
   const dataDir = freshDir();
   const wal = join(dataDir, `${SQLITE_FILE}-wal`);
   let walEnd: WalEnd | null = null;
-  let starting = 0;
+  /** Where the valid frames ended when each fsync (by id) started. */
+  const starts = new Map<number, number>();
   let durable = 0;
   const store = await SqliteStore.open({
     dataDir, synchronous, busyTimeoutMs: 1000, maxBatch: 1000, maxPending: 100_000, writeTimeoutMs: 30_000,
     // No checkpoint during the burst (see above).
     checkpointEveryRows: 1_000_000,
     ingestObserver: {
-      syncStarting: () => {
-        starting = walEnd?.now() ?? 0;
+      syncStarting: (id) => {
+        starts.set(id, walEnd?.now() ?? 0);
         // The riskiest moment: a group has just committed and its fsync has not begun.
         cutIfDue('fsync');
       },
-      synced: () => {
-        durable = starting;
+      synced: (id) => {
+        // Everything before that fsync's start is durable, whatever other fsyncs still run.
+        durable = Math.max(durable, starts.get(id) ?? 0);
       },
     },
   });

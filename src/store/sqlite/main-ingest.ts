@@ -5,10 +5,9 @@
  * thread, as ONE transaction on a connection with `synchronous=NORMAL`: in WAL mode that commit
  * only appends frames to the `-wal` file (µs–ms of CPU, no fsync). Then ONE `fdatasync` of the
  * WAL file runs on libuv's thread pool, and the group's webhooks are answered when it completes.
- * The event loop never waits for an fsync, and no thread is woken per batch. A group that commits
- * while an fsync is in flight waits for the NEXT fsync, which starts after its commit (the one in
- * flight may not include its frames): a webhook is only answered after an fsync that started
- * after its commit. Everything else (claims, step results, retention, checkpoints) stays on the
+ * The event loop never waits for an fsync, and no thread is woken per batch. Up to two fsyncs run
+ * at once; a group is answered by the first fsync that STARTED after its commit ends (one already
+ * running may not include its frames) — never earlier. Everything else (claims, step results, retention, checkpoints) stays on the
  * writer thread.
  *
  * Why this is as durable as `synchronous=FULL` (see sqlite.org/wal.html, pragma.html#pragma_synchronous
@@ -50,8 +49,9 @@ import { WAL_LOCK } from './writer-protocol.js';
 
 /** Test-only seam: sees each WAL fsync start and finish (see test/durability-power-loss.test.ts). */
 export interface IngestSyncObserver {
-  syncStarting(): void;
-  synced(): void;
+  /** `id` names the fsync in `synced` (two may run at once). */
+  syncStarting(id: number): void;
+  synced(id: number): void;
 }
 
 export interface MainIngestOptions {
@@ -85,9 +85,17 @@ interface Waiting {
 interface Committed {
   writes: Waiting[];
   deadline: number;
+  /** Commit order: an fsync answers the groups up to the last one committed when it started. */
+  seq: number;
 }
 
 const SWEEP_INTERVAL_MS = 100;
+/**
+ * fsyncs at once: with one, a webhook arriving during an fsync waited for it to end, then for
+ * its own; with two, its group commits and its fsync starts at once. More would mean a commit
+ * per event-loop turn, and each commit writes every page it touched, however few webhooks.
+ */
+const MAX_SYNCS_IN_FLIGHT = 2;
 /**
  * A webhook whose stored headers and body exceed this many characters commits on the writer
  * thread: copying megabytes into SQLite pages would hold the event loop for milliseconds
@@ -100,11 +108,12 @@ export class MainThreadIngest {
   private readonly walFd: number;
   private gathering: Waiting[] = [];
   private commitScheduled = false;
-  /** Committed groups whose fsync has not started yet. */
-  private unsynced: Committed[] = [];
-  /** Committed groups the running fsync covers. */
-  private syncing: Committed[] = [];
-  private syncInFlight = false;
+  /** Committed groups not answered yet, in commit order. */
+  private committed: Committed[] = [];
+  private lastSeq = 0;
+  /** The last group an fsync already started covers. */
+  private coveredSeq = 0;
+  private syncsInFlight = 0;
   private waitingCount = 0;
   private rowsSinceCheckpoint = 0;
   private closed = false;
@@ -136,9 +145,9 @@ export class MainThreadIngest {
     return new Promise<IngestResult>((resolve, reject) => {
       this.gathering.push({ args: { record, now }, resolve, reject, deadline: Date.now() + this.options.timeoutMs });
       this.waitingCount += 1;
-      // While an fsync runs, webhooks gather and commit when it ends (or once a batch is full):
-      // one commit per fsync, since a commit writes every page it touched whatever its size.
-      if (!this.commitScheduled && (!this.syncInFlight || this.gathering.length >= this.options.maxBatch)) {
+      // While MAX_SYNCS_IN_FLIGHT fsyncs run, webhooks gather and commit when one ends (or once
+      // a batch is full): a commit writes every page it touched whatever its size.
+      if (!this.commitScheduled && (this.syncsInFlight < MAX_SYNCS_IN_FLIGHT || this.gathering.length >= this.options.maxBatch)) {
         this.commitScheduled = true;
         setImmediate(() => this.commitGathered());
       }
@@ -150,8 +159,8 @@ export class MainThreadIngest {
     this.closed = true;
     clearInterval(this.sweeper);
     const deadline = Date.now() + this.options.timeoutMs;
-    while ((this.waitingCount > 0 || this.syncInFlight) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    for (const group of [...this.unsynced, ...this.syncing]) for (const write of group.writes) write.reject(unavailable('Store closed'));
+    while ((this.waitingCount > 0 || this.syncsInFlight > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const group of this.committed) for (const write of group.writes) write.reject(unavailable('Store closed'));
     closeSync(this.walFd);
   }
 
@@ -172,12 +181,12 @@ export class MainThreadIngest {
       }
       if (!committed) continue;
       if (this.options.sync) {
-        this.unsynced.push({ writes: group, deadline: Date.now() + this.options.timeoutMs });
+        this.committed.push({ writes: group, deadline: Date.now() + this.options.timeoutMs, seq: ++this.lastSeq });
       } else {
         this.answer(group);
       }
     }
-    if (!this.syncInFlight && this.unsynced.length > 0) this.startSync();
+    if (this.syncsInFlight < MAX_SYNCS_IN_FLIGHT && this.lastSeq > this.coveredSeq) this.startSync();
   }
 
   /**
@@ -211,26 +220,25 @@ export class MainThreadIngest {
     }
   }
 
-  /** One fdatasync for every group committed before it starts; the next starts when it ends. */
+  /** One fdatasync for every group committed before it starts; it answers them when it ends. */
   private startSync(): void {
-    this.syncing = this.unsynced;
-    this.unsynced = [];
-    this.syncInFlight = true;
-    this.options.observer?.syncStarting();
+    const upTo = this.lastSeq;
+    this.coveredSeq = upTo;
+    this.syncsInFlight += 1;
+    this.options.observer?.syncStarting(upTo);
     fdatasync(this.walFd, (error) => {
-      this.syncInFlight = false;
-      const covered = this.syncing;
-      this.syncing = [];
-      if (error === null) this.options.observer?.synced();
-      else this.failed = true;
+      this.syncsInFlight -= 1;
+      if (error !== null) this.failed = true;
+      else this.options.observer?.synced(upTo);
       // What gathered meanwhile commits first, so its fsync starts before these answers go out.
       this.commitGathered();
-      for (const group of covered) {
-        if (error === null) {
+      while (this.committed.length > 0 && (this.committed[0] as Committed).seq <= upTo) {
+        const group = this.committed.shift() as Committed;
+        if (!this.failed) {
           this.answer(group.writes);
         } else {
           this.waitingCount -= group.writes.length;
-          for (const write of group.writes) write.reject(unavailable(`Storage error: ${error.message}`, error));
+          for (const write of group.writes) write.reject(unavailable(`Storage error: ${error?.message ?? 'an earlier WAL fsync failed'}`, error));
         }
       }
     });
@@ -253,13 +261,11 @@ export class MainThreadIngest {
       this.waitingCount -= late.length;
       for (const write of late) write.reject(unavailable('Commit did not finish in time'));
     }
-    for (const list of [this.syncing, this.unsynced]) {
-      for (const group of list) {
-        if (group.deadline > now || group.writes.length === 0) continue;
-        this.waitingCount -= group.writes.length;
-        for (const write of group.writes) write.reject(unavailable('Commit did not finish in time'));
-        group.writes = [];
-      }
+    for (const group of this.committed) {
+      if (group.deadline > now || group.writes.length === 0) continue;
+      this.waitingCount -= group.writes.length;
+      for (const write of group.writes) write.reject(unavailable('Commit did not finish in time'));
+      group.writes = [];
     }
   }
 }
