@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { finishedRuns } from './end-to-end.mjs';
 import { ADMIN, ORDER_BODY, REFERENCE_SERVERS, ROOT, api, startProcess, stopProcess } from './harness.mjs';
 
 const mode = process.argv[2] ?? 'ingest';
@@ -51,13 +52,6 @@ function snapshot(pid) {
   // The machine's first line: user nice system idle iowait irq softirq steal …, in ticks.
   const machine = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   return { threads: threadTicks(pid), main: { onCpuNs, waitingNs, timeslices }, io, machine, own: process.cpuUsage() };
-}
-
-async function finishedRuns(base) {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let total = 0;
-  for (const match of text.matchAll(/^hookflow_runs_finished_total\{status="\w+"\} (\d+)/gm)) total += Number(match[1]);
-  return total;
 }
 
 async function waitForRuns(base, expected) {

@@ -11,11 +11,11 @@ const BURST = Number(process.env.BENCH_E2E_RUNS ?? 5000);
 const WARM_UP = 2000;
 const CONCURRENCY = process.env.BENCH_WORKER_CONCURRENCY ?? '32';
 
-/** Finished runs, from the Prometheus counter: cheap enough to poll without disturbing the run. */
-async function finishedRuns(base) {
+/** Finished runs, from the Prometheus counter (summed over its labels): cheap enough to poll without disturbing the run. */
+export async function finishedRuns(base) {
   const text = await (await fetch(`${base}/metrics`)).text();
   let total = 0;
-  for (const match of text.matchAll(/^hookflow_runs_finished_total\{status="\w+"\} (\d+)/gm)) total += Number(match[1]);
+  for (const match of text.matchAll(/^hookflow_runs_finished_total\{[^}]*\} (\d+)/gm)) total += Number(match[1]);
   return total;
 }
 

@@ -14,6 +14,7 @@ export const REFERENCE_SERVERS = {
   baseline: join(ROOT, 'bench', 'baseline-server.mjs'),
   naive: join(ROOT, 'bench', 'naive-group-commit-server.mjs'),
   'store-floor': join(ROOT, 'bench', 'store-floor-server.mjs'),
+  'store-floor-writer': join(ROOT, 'bench', 'store-floor-writer-server.mjs'),
 };
 
 export const ORDER_BODY = JSON.stringify({

@@ -43,9 +43,9 @@ async function referenceLoad(name) {
 }
 
 /** Ingest on a fresh `hookflow serve` (its own data dir), so no run inherits another's database. */
-async function ingestOn(trigger, path, headers) {
+async function ingestOn(trigger, path, headers, env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
-  const node = await startHookflow(dataDir, { HOOKFLOW_WORKER_CONCURRENCY: '0' });
+  const node = await startHookflow(dataDir, { HOOKFLOW_WORKER_CONCURRENCY: '0', ...env });
   try {
     await api(node.url, 'POST', '/api/workspaces', { id: 'bench', name: 'Bench' });
     await api(node.url, 'POST', '/api/workspaces/bench/workflows', { id: 'orders', name: 'Orders', trigger });
@@ -58,10 +58,11 @@ async function ingestOn(trigger, path, headers) {
 
 const { createHmac } = await import('node:crypto');
 const signature = `sha256=${createHmac('sha256', 'bench-github-secret').update(ORDER_BODY).digest('hex')}`;
-const sharedKeyLoad = () => ingestOn(
+const sharedKeyLoad = (env) => ingestOn(
   { type: 'webhook', sharedKey: KEY, headerMemory: 'orderHeaders', bodyMemory: 'orderData' },
   `?key=${KEY}`,
   { 'content-type': 'application/json', 'user-agent': 'bench/1.0' },
+  env,
 );
 const signedLoad = () => ingestOn(
   { type: 'webhook', headerMemory: 'orderHeaders', bodyMemory: 'orderData', signature: { scheme: 'github', secret: 'bench-github-secret' } },
@@ -79,11 +80,15 @@ const filteredLoad = () => ingestOn(
 
 // Rounds alternate the servers, so a slow patch of this shared machine weighs on all of them
 // alike instead of on whichever happened to run then.
-const rounds = { base: [], naive: [], floor: [], ingest: [], signed: [], filter: [] };
+// "writer" rows: webhooks committed on the writer thread (HOOKFLOW_SQLITE_INGEST_PATH=writer),
+// the design before the main-thread path, kept as a reference.
+const rounds = { base: [], naive: [], floorWriter: [], floor: [], ingestWriter: [], ingest: [], signed: [], filter: [] };
 for (let round = 0; round < ROUNDS; round++) {
   rounds.base.push(await referenceLoad('baseline'));
   rounds.naive.push(await referenceLoad('naive'));
+  rounds.floorWriter.push(await referenceLoad('store-floor-writer'));
   rounds.floor.push(await referenceLoad('store-floor'));
+  rounds.ingestWriter.push(await sharedKeyLoad({ HOOKFLOW_SQLITE_INGEST_PATH: 'writer' }));
   rounds.ingest.push(await sharedKeyLoad());
   rounds.signed.push(await signedLoad());
   rounds.filter.push(await filteredLoad());
@@ -97,25 +102,30 @@ const combine = (results) => {
 const base = combine(rounds.base);
 const naive = combine(rounds.naive);
 const floor = combine(rounds.floor);
+const floorWriter = combine(rounds.floorWriter);
+const ingestWriter = combine(rounds.ingestWriter);
 const ingest = combine(rounds.ingest);
 const signed = combine(rounds.signed);
 const filter = combine(rounds.filter);
 
-console.log(`\ningest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL, loopback`);
+console.log(`\ningest: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION_S} s each, ${Buffer.byteLength(ORDER_BODY)} B JSON, SQLite synchronous=FULL (or NORMAL + fdatasync before the answer), loopback`);
 const ratioIn = (round, name) => (rounds[name][round].reqPerSec / rounds.base[round].reqPerSec).toFixed(2);
 for (let round = 0; round < ROUNDS; round++) {
   console.log(
     `  round ${round + 1}: baseline ${rounds.base[round].reqPerSec}, naive ${rounds.naive[round].reqPerSec} (${ratioIn(round, 'naive')}), ` +
-      `store floor ${rounds.floor[round].reqPerSec} (${ratioIn(round, 'floor')}), shared key ${rounds.ingest[round].reqPerSec} (${ratioIn(round, 'ingest')}, p99 ${rounds.ingest[round].p99} ms), ` +
+      `store floor writer ${rounds.floorWriter[round].reqPerSec} (${ratioIn(round, 'floorWriter')}), main ${rounds.floor[round].reqPerSec} (${ratioIn(round, 'floor')}), ` +
+      `shared key writer ${rounds.ingestWriter[round].reqPerSec} (${ratioIn(round, 'ingestWriter')}), main ${rounds.ingest[round].reqPerSec} (${ratioIn(round, 'ingest')}, p99 ${rounds.ingest[round].p99} ms), ` +
       `github signature ${rounds.signed[round].reqPerSec} req/s, with a filter ${rounds.filter[round].reqPerSec} req/s`,
   );
 }
 const medianRatio = (name) => rounds[name].map((r, i) => r.reqPerSec / rounds.base[i].reqPerSec).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)].toFixed(2);
-console.log(`  median of the rounds' ratios to the baseline: shared key ${medianRatio('ingest')}, store floor ${medianRatio('floor')}, naive ${medianRatio('naive')}`);
+console.log(`  median of the rounds' ratios to the baseline: shared key ${medianRatio('ingest')} (writer path ${medianRatio('ingestWriter')}), store floor ${medianRatio('floor')} (writer path ${medianRatio('floorWriter')}), naive ${medianRatio('naive')}`);
 console.log('mean req/s over the rounds; p50/p99 of the round with the worst p99:');
 console.log(row('bare Fastify (baseline)', base, base));
 console.log(row('naive group commit, main thread', naive, base));
+console.log(row('store floor, writer-thread ingest', floorWriter, base));
 console.log(row('store floor: Fastify + our store', floor, base));
+console.log(row('hookflow, shared key, writer path', ingestWriter, base));
 console.log(row('hookflow ingest (shared key)', ingest, base));
 console.log(row('hookflow ingest (github signature)', signed, base));
 console.log(row('ingest with a filter (shared key)', filter, base));

@@ -1,6 +1,8 @@
 // A reference point, not a product: the bare Fastify baseline plus hookflow's own durable write.
-// Each request is written through hookflow's real SQLite store (the writer thread, group commit,
-// synchronous=FULL, the same event + queued-run rows) and answered after its commit, with no key
+// Each request is written through hookflow's real SQLite store (its default ingest path: group
+// commit on the main thread and an async fdatasync, FULL durability; or with
+// STORE_FLOOR_INGEST_PATH=writer the writer thread, see store-floor-writer-server.mjs; the same
+// event + queued-run rows) and answered after it is durable, with no key
 // check, lookup, limits, body scan or metrics. What hookflow's storage alone costs: the floor
 // under hookflow's ingest on this machine.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +13,8 @@ import { SqliteStore } from '../dist/store/sqlite/sqlite-store.js';
 import { newId } from '../dist/store/ids.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-store-floor-'));
-const store = await SqliteStore.open({ dataDir, synchronous: 'FULL', busyTimeoutMs: 5000, maxBatch: 1000, maxPending: 10_000, writeTimeoutMs: 10_000 });
+const ingestPath = process.env.STORE_FLOOR_INGEST_PATH ?? 'main';
+const store = await SqliteStore.open({ dataDir, synchronous: 'FULL', busyTimeoutMs: 5000, maxBatch: 1000, maxPending: 10_000, writeTimeoutMs: 10_000, ingestPath });
 const now = Date.now();
 await store.createWorkspace({ id: 'ws', name: 'Floor', createdAt: now });
 await store.createWorkflow({ workspaceId: 'ws', id: 'wf', version: 1, name: 'Floor', enabled: true, definition: {}, createdAt: now, updatedAt: now }, []);

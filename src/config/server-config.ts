@@ -76,6 +76,10 @@ const envSchema = z.object({
     .default([]),
   /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL only a process crash. */
   HOOKFLOW_SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
+  /** Where webhooks commit: `main` (the event loop commits, an async fdatasync before the 200) or `writer` (the writer thread). */
+  HOOKFLOW_SQLITE_INGEST_PATH: z.enum(['main', 'writer']).default('main'),
+  /** Main ingest path: webhooks between two WAL checkpoints (run on the writer thread); bounds the WAL's size. */
+  HOOKFLOW_SQLITE_CHECKPOINT_ROWS: intFrom(1, 1_000_000).default(1000),
   /** How long a SQLite write waits for a lock before failing (→ 503), ms. */
   HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS: intFrom(0).default(5000),
   /** Most writes committed in one group-commit transaction. */
@@ -219,6 +223,8 @@ export interface ServerConfig {
   readonly sqlite: {
     readonly synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
     readonly busyTimeoutMs: number;
+    readonly ingestPath: 'main' | 'writer';
+    readonly checkpointEveryRows: number;
   };
   readonly commit: {
     readonly maxBatch: number;
@@ -328,7 +334,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     adminToken: e.HOOKFLOW_ADMIN_TOKEN,
     publicUrl: e.HOOKFLOW_PUBLIC_URL?.replace(/\/+$/, ''),
     egressAllowlist: e.HOOKFLOW_EGRESS_ALLOWLIST,
-    sqlite: { synchronous: e.HOOKFLOW_SQLITE_SYNCHRONOUS, busyTimeoutMs: e.HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS },
+    sqlite: { synchronous: e.HOOKFLOW_SQLITE_SYNCHRONOUS, busyTimeoutMs: e.HOOKFLOW_SQLITE_BUSY_TIMEOUT_MS, ingestPath: e.HOOKFLOW_SQLITE_INGEST_PATH, checkpointEveryRows: e.HOOKFLOW_SQLITE_CHECKPOINT_ROWS },
     commit: {
       maxBatch: e.HOOKFLOW_COMMIT_MAX_BATCH,
       maxPending: e.HOOKFLOW_MAX_PENDING_WRITES,

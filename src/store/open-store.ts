@@ -16,6 +16,8 @@ export async function openStore(config: ServerConfig): Promise<Store> {
     dataDir: config.dataDir,
     synchronous: config.sqlite.synchronous,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
+    ingestPath: config.sqlite.ingestPath,
+    checkpointEveryRows: config.sqlite.checkpointEveryRows,
     maxBatch: config.commit.maxBatch,
     maxPending: config.commit.maxPending,
     writeTimeoutMs: config.commit.timeoutMs,

@@ -2,13 +2,15 @@ import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 /** Opens the write connection with the pragmas durability depends on. */
-export function openWriteConnection(options: { file: string; synchronous: string; busyTimeoutMs: number }): Database.Database {
+export function openWriteConnection(options: { file: string; synchronous: string; busyTimeoutMs: number; autocheckpoint?: number | undefined }): Database.Database {
   const db = new Database(options.file);
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
   db.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an acknowledged webhook survives power loss.
   db.pragma(`synchronous = ${options.synchronous}`);
   db.pragma('foreign_keys = ON');
+  // 0: this connection never checkpoints; the writer thread does (see main-ingest.ts).
+  if (options.autocheckpoint !== undefined) db.pragma(`wal_autocheckpoint = ${Math.trunc(options.autocheckpoint)}`);
   return db;
 }
 

@@ -8,7 +8,8 @@ import type {
   RunStatus, SecretRecord, SessionRecord, StepResultRecord, Store, TestRunRecord, Workspace, WorkflowRecord, WorkspaceSecretRecord, QueueSnapshot, WebhookStatRow,
 } from '../store.js';
 import { isFinishedStep, stepCounts, type StepStatus } from '../store.js';
-import { openReadConnection } from './open-database.js';
+import { MainThreadIngest, type IngestSyncObserver } from './main-ingest.js';
+import { openReadConnection, openWriteConnection } from './open-database.js';
 import {
   serializeStep, toApiToken, toAudit, toSession, type SessionRow, toEvent, toJob, toRejectedCall, toRun, toSecret, toStepResult, toTestRun, toWorkflow, toWorkspace, toWorkspaceSecret, WORKFLOW_SELECT,
   TEST_RUN_LIST_COLUMNS, testRunValues, type TestRunRow,
@@ -31,11 +32,20 @@ export interface SqliteStoreOptions {
   maxBatch: number;
   maxPending: number;
   writeTimeoutMs: number;
+  /** Where webhooks commit: `main` (main thread + async fdatasync, main-ingest.ts) or `writer` (the writer thread). */
+  ingestPath?: 'main' | 'writer' | undefined;
+  /** Main path: ingests between two checkpoints the writer thread is asked for (HOOKFLOW_SQLITE_CHECKPOINT_ROWS). */
+  checkpointEveryRows?: number | undefined;
+  /** Test-only seam: sees the main path's WAL fsyncs. */
+  ingestObserver?: IngestSyncObserver | undefined;
 }
 
+
 /**
- * The embedded store: one SQLite file in WAL mode. Writes go to the writer thread (group
- * commit); reads run here on a read-only connection, which WAL lets proceed during commits.
+ * The embedded store: one SQLite file in WAL mode. Webhooks commit on the main thread with an
+ * asynchronous fsync (main-ingest.ts) unless `ingestPath` is `writer`; every other write goes to
+ * the writer thread (group commit); reads run here on a read-only connection, which WAL lets
+ * proceed during commits.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -45,6 +55,7 @@ export class SqliteStore implements Store {
   private constructor(
     private readonly writer: WriterClient,
     private readonly reader: Database.Database,
+    private readonly main: { ingest: MainThreadIngest; db: Database.Database } | null,
   ) {
     this.sql = statementCache(reader);
     this.alerts = new SqliteAlertStore(writer, reader);
@@ -58,8 +69,10 @@ export class SqliteStore implements Store {
     // Created owner-only before SQLite opens it: SQLite gives the WAL and SHM files the mode of
     // the database file, so all three stay private whatever the umask.
     closeSync(openSync(file, 'a', 0o600));
+    const walLock = options.ingestPath === 'writer' ? undefined : new SharedArrayBuffer(4);
     const writer = new WriterClient({
       file,
+      walLock,
       synchronous: options.synchronous,
       busyTimeoutMs: options.busyTimeoutMs,
       maxBatch: options.maxBatch,
@@ -68,7 +81,24 @@ export class SqliteStore implements Store {
       probeFile: join(options.dataDir, PROBE_FILE),
     });
     await writer.start();
-    return new SqliteStore(writer, openReadConnection({ file, busyTimeoutMs: options.busyTimeoutMs }));
+    const reader = openReadConnection({ file, busyTimeoutMs: options.busyTimeoutMs });
+    if (walLock === undefined) return new SqliteStore(writer, reader, null);
+    // busy_timeout 0: the event loop never waits for SQLite's lock; a busy group goes to the writer.
+    const db = openWriteConnection({ file, synchronous: 'NORMAL', busyTimeoutMs: 0, autocheckpoint: 0 });
+    const ingest = new MainThreadIngest({
+      db,
+      walFile: `${file}-wal`,
+      sync: options.synchronous !== 'NORMAL',
+      maxBatch: options.maxBatch,
+      maxPending: options.maxPending,
+      timeoutMs: options.writeTimeoutMs,
+      walLock: new Int32Array(walLock),
+      fallback: (record, now) => writer.call('ingest', { record, now }),
+      requestCheckpoint: () => writer.requestCheckpoint(),
+      checkpointEveryRows: options.checkpointEveryRows ?? 1000,
+      observer: options.ingestObserver,
+    });
+    return new SqliteStore(writer, reader, { ingest, db });
   }
 
   /** Runs a read, turning SQLite's storage errors into STORAGE_UNAVAILABLE. */
@@ -104,14 +134,19 @@ export class SqliteStore implements Store {
   }
 
   readiness(timeoutMs: number): Promise<Readiness> {
-    return checkReadiness({ probe: () => this.ping(), pending: this.writer.pendingWrites(), timeoutMs });
+    return checkReadiness({ probe: () => this.ping(), pending: this.pendingWrites(), timeoutMs });
   }
 
   pendingWrites(): PendingWrites {
-    return this.writer.pendingWrites();
+    const writer = this.writer.pendingWrites();
+    return this.main === null ? writer : { ...writer, queued: writer.queued + this.main.ingest.pending() };
   }
 
   async close(): Promise<void> {
+    if (this.main !== null) {
+      await this.main.ingest.close();
+      this.main.db.close();
+    }
     await this.writer.close();
     this.reader.close();
   }
@@ -221,6 +256,7 @@ export class SqliteStore implements Store {
   }
 
   ingest(record: IngestRecord, now: number): Promise<IngestResult> {
+    if (this.main !== null) return this.main.ingest.ingest(record, now);
     return this.writer.call('ingest', { record, now });
   }
 

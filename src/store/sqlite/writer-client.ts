@@ -3,7 +3,7 @@ import { startThread } from '../../util/start-thread.js';
 import { ERRORS, HookflowError, type ErrorCode } from '../../errors/catalogue.js';
 import type { PendingWrites } from '../readiness.js';
 import {
-  URGENT_WRITES, type MainToWriter, type SerializedError, type WriteArgs, type WriteOp, type WriteRequest, type WriteResponse, type WriteResult,
+  URGENT_WRITES, WAL_LOCK, type MainToWriter, type SerializedError, type WriteArgs, type WriteOp, type WriteRequest, type WriteResponse, type WriteResult,
   type WriterThreadOptions, type WriterToMain,
 } from './writer-protocol.js';
 
@@ -85,6 +85,11 @@ export class WriterClient {
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  /** Asks the thread to checkpoint after what it has queued (main-thread ingest, see main-ingest.ts). */
+  requestCheckpoint(): void {
+    this.port?.postMessage({ type: 'checkpoint' } satisfies MainToWriter);
   }
 
   /** Waits for pending writes (bounded by the write timeout), then closes the thread. */
@@ -172,6 +177,8 @@ export class WriterClient {
       });
       worker.on('exit', () => {
         port1.close();
+        // A thread that died in a checkpoint cannot release the WAL lock itself.
+        if (this.options.walLock !== undefined) Atomics.compareExchange(new Int32Array(this.options.walLock), 0, WAL_LOCK.writer, WAL_LOCK.free);
         if (this.worker === worker) {
           this.atWriter = 0;
           this.worker = null;
@@ -184,8 +191,8 @@ export class WriterClient {
   }
 
   private pickThreadOptions(): WriterThreadOptions {
-    const { file, synchronous, busyTimeoutMs, maxBatch, probeFile } = this.options;
-    return { file, synchronous, busyTimeoutMs, maxBatch, probeFile };
+    const { file, synchronous, busyTimeoutMs, maxBatch, probeFile, walLock } = this.options;
+    return { file, synchronous, busyTimeoutMs, maxBatch, probeFile, walLock };
   }
 
   private settle(responses: WriteResponse[]): void {

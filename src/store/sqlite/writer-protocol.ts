@@ -46,9 +46,22 @@ export interface WriterThreadOptions {
    * reuse WAL space already allocated, so only a fresh allocation shows that the disk is full.
    */
   probeFile: string;
+  /**
+   * Set when the main thread commits ingests itself (main-ingest.ts): an Int32Array(1) over this
+   * buffer is the WAL lock (see WAL_LOCK), and the thread then runs every checkpoint.
+   */
+  walLock?: SharedArrayBuffer | undefined;
 }
 
-export type MainToWriter = { type: 'batch'; requests: WriteRequest[] } | { type: 'close' };
+/**
+ * Values of the WAL lock shared by the main thread's ingest connection and the writer thread:
+ * the main thread holds it while it commits, the writer thread while it checkpoints and then
+ * restarts the WAL, so the main thread never begins a write on a fully backfilled WAL (that
+ * write would reset the WAL and fsync its header on the event loop). See main-ingest.ts.
+ */
+export const WAL_LOCK = { free: 0, main: 1, writer: 2 } as const;
+
+export type MainToWriter = { type: 'batch'; requests: WriteRequest[] } | { type: 'checkpoint' } | { type: 'close' };
 export type WriterToMain =
   | { type: 'ready' }
   | { type: 'results'; responses: WriteResponse[] }

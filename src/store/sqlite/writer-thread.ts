@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import { HookflowError } from '../../errors/catalogue.js';
 import { migrate, openWriteConnection } from './open-database.js';
 import { SqliteWrites } from './sqlite-writes.js';
-import type { MainToWriter, SerializedError, WriteRequest, WriteResponse, WriterThreadOptions, WriterToMain } from './writer-protocol.js';
+import { WAL_LOCK, type MainToWriter, type SerializedError, type WriteRequest, type WriteResponse, type WriterThreadOptions, type WriterToMain } from './writer-protocol.js';
 
 const { port, options } = workerData as { port: MessagePort; options: WriterThreadOptions };
 const send = (message: WriterToMain): void => port.postMessage(message);
@@ -19,9 +19,20 @@ let writes: SqliteWrites;
 let savepoint: Database.Statement;
 let release: Database.Statement;
 let rollbackToSavepoint: Database.Statement;
+/** Main-thread ingest on (main-ingest.ts): this thread runs every checkpoint, under the WAL lock. */
+const walLock = options.walLock === undefined ? null : new Int32Array(options.walLock);
+/** Own commits between two checkpoints when this thread runs them (the main thread asks too). */
+const COMMITS_PER_CHECKPOINT = 200;
+let commitsSinceCheckpoint = 0;
+let checkpointWanted = false;
+let walRestart: Database.Statement;
 try {
-  db = openWriteConnection(options);
+  db = openWriteConnection({ ...options, autocheckpoint: walLock === null ? undefined : 0 });
   migrate(db);
+  // Row 2 of the probe table: the small write that follows each checkpoint (see checkpoint()).
+  walRestart = db.prepare('INSERT INTO readiness_probe (id, checked_at) VALUES (2, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at');
+  // Leaves a WAL file with a synced header for the main thread's fd, restarted by this thread.
+  if (walLock !== null) checkpoint(walLock);
   writes = new SqliteWrites(db, { probeFile: options.probeFile });
   savepoint = db.prepare('SAVEPOINT request');
   release = db.prepare('RELEASE request');
@@ -50,13 +61,40 @@ port.on('message', (first: MainToWriter) => {
     const batch = urgent.splice(0, options.maxBatch);
     if (batch.length < options.maxBatch) batch.push(...waiting.splice(0, options.maxBatch - batch.length));
     send({ type: 'results', responses: commitBatch(batch) });
+    commitsSinceCheckpoint += 1;
   }
+  if (walLock !== null && (checkpointWanted || commitsSinceCheckpoint >= COMMITS_PER_CHECKPOINT)) checkpoint(walLock);
   if (closing) close();
 });
+
+/**
+ * Checkpoints (PASSIVE: never waits for readers or writers) holding the WAL lock, then, still
+ * holding it, commits one small write, which restarts the WAL when the checkpoint backfilled all
+ * of it (and syncs the new header here) or else appends to it. So the main thread's connection
+ * never starts a write on a fully backfilled WAL, which would restart it and fsync on the event
+ * loop. The main thread only holds the lock for one commit's CPU time, never across an await.
+ */
+function checkpoint(lock: Int32Array): void {
+  checkpointWanted = false;
+  commitsSinceCheckpoint = 0;
+  while (Atomics.compareExchange(lock, 0, WAL_LOCK.free, WAL_LOCK.writer) !== WAL_LOCK.free) Atomics.wait(lock, 0, WAL_LOCK.main, 1);
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    db.transaction(() => walRestart.run(Date.now())).immediate();
+  } catch {
+    // Busy (another process holds the lock) or an I/O error: the next checkpoint tries again.
+  } finally {
+    Atomics.store(lock, 0, WAL_LOCK.free);
+  }
+}
 
 /** Queues a message's writes; true for the request to close (after what is queued). */
 function take(message: MainToWriter): boolean {
   if (message.type === 'close') return true;
+  if (message.type === 'checkpoint') {
+    checkpointWanted = true;
+    return false;
+  }
   for (const request of message.requests) (request.urgent ? urgent : waiting).push(request);
   return false;
 }
