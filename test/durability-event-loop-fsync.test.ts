@@ -19,6 +19,7 @@ const CHECKPOINT_ROWS = 200;
 const ROUNDS = 12;
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
+if (!hasStrace && process.env['HOOKFLOW_REQUIRE_STRACE'] === '1') throw new Error('strace is required (HOOKFLOW_REQUIRE_STRACE=1): apt-get install -y strace');
 if (!hasStrace) console.warn('durability-event-loop-fsync: strace is not installed; skipping');
 
 const dirs: string[] = [];
