@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from './helpers/app.js';
-import { ensureConsoleBuilt, launchChromium, screenshotBothWidths, seriousViolations } from './helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, screenshotBothWidths, seriousViolations, signIn } from './helpers/browser.js';
 
 /*
  * The web console in a real browser (Debian's Chromium through playwright-core) against the real
@@ -235,10 +235,7 @@ describe('the console for a viewer token', { timeout: 150_000 }, () => {
     viewerContext.on('request', (request) => requested.push(request.url()));
     viewer = await viewerContext.newPage();
     viewer.setDefaultTimeout(20_000);
-    await viewer.goto(test.url);
-    await viewer.getByLabel('Token').fill(viewerToken);
-    await viewer.getByRole('button', { name: 'Sign in' }).click();
-    await viewer.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    await signIn(viewer, test.url, viewerToken);
   });
   afterAll(() => viewerContext?.close());
 
