@@ -83,7 +83,7 @@ export function AlertChannels(props: { ws: string; channels: ChannelItem[] | und
             <tbody>
               {props.channels.map((c) => (
                 <tr key={c.id}>
-                  <td>{c.name}<div className="muted mono">{c.id}</div></td>
+                  <td>{c.name}<div className="muted mono wrap">{c.id}</div></td>
                   <td className="mono wrap">{c.url}</td>
                   <td className="opt">{when(c.createdAt)}</td>
                   {props.canEdit && (
