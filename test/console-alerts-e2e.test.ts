@@ -23,11 +23,13 @@ let page: Page;
 let secret = '';
 let channelId = '';
 let webhookUrl = '';
+/** What the receiver answers. */
+let answerStatus = 200;
 
 beforeAll(async () => {
   ensureConsoleBuilt();
   receiver = await startLoopbackServer((_request, response) => {
-    response.statusCode = 200;
+    response.statusCode = answerStatus;
     response.end();
   });
   // Loopback channel URLs are opened for this server only; the evaluator runs when the test says.
@@ -61,6 +63,13 @@ describe('alerts in the console, as the admin', { timeout: 120_000 }, () => {
     await page.goto(`${test.url}/w/${WS}`);
     await page.getByRole('link', { name: 'Alerts', exact: true }).click();
     await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    // An address the egress guard refuses is a clear error, and nothing is created.
+    await page.getByLabel('Channel name').fill('metadata');
+    await page.getByLabel(/^Channel URL/).fill('http://169.254.169.254/latest');
+    await page.getByRole('button', { name: 'Create channel' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('169.254.0.0/16');
+    expect((await test.api('GET', `/api/workspaces/${WS}/alert-channels`)).body.items).toEqual([]);
+
     await page.getByLabel('Channel name').fill('ops');
     await page.getByLabel(/^Channel URL/).fill(`${receiver.url}/hook`);
     await page.getByRole('button', { name: 'Create channel' }).click();
@@ -93,6 +102,27 @@ describe('alerts in the console, as the admin', { timeout: 120_000 }, () => {
     const body = verifiedNotification(got[0]!, secret);
     expect(body.metadata.event_payload['status']).toBe('test');
     expect(() => verifiedNotification(got[0]!, `whsec_${Buffer.alloc(24).toString('base64')}`)).toThrow();
+
+    answerStatus = 503;
+    try {
+      await page.getByRole('button', { name: 'Send test to ops' }).click();
+      await expect.poll(() => page.getByTestId(`test-outcome-${channelId}`).textContent()).toBe('Not delivered: answered HTTP 503');
+    } finally {
+      answerStatus = 200;
+    }
+  });
+
+  it('deletes a channel after asking', async () => {
+    await page.getByLabel('Channel name').fill('spare');
+    await page.getByLabel(/^Channel URL/).fill(`${receiver.url}/spare`);
+    await page.getByRole('button', { name: 'Create channel' }).click();
+    await page.getByRole('button', { name: 'Delete channel spare' }).waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete channel spare' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Delete channel spare' }).count()).toBe(0);
+    expect((await test.api('GET', `/api/workspaces/${WS}/alert-channels`)).body.items.map((c: { name: string }) => c.name)).toEqual(['ops']);
+    await page.getByRole('button', { name: 'Done' }).click();
+    expect(await page.getByTestId('channel-secret').count()).toBe(0);
   });
 
   it('creates a rule with the documented defaults, edits it, disables and enables it', async () => {
@@ -121,6 +151,18 @@ describe('alerts in the console, as the admin', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Disable rule orders stuck' }).waitFor();
     rule = (await test.api('GET', `/api/workspaces/${WS}/alert-rules/${rule.id}`)).body;
     expect([rule.params, rule.enabled]).toEqual([{ thresholdSeconds: 1 }, true]);
+
+    // A workspace-wide rule with a kind's defaults as filled in, then deleted after asking.
+    await page.getByLabel('Rule name').fill('spare rule');
+    await page.getByLabel('Kind').selectOption('dead_letters');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('button', { name: 'Delete rule spare rule' }).waitFor();
+    const spare = (await test.api('GET', `/api/workspaces/${WS}/alert-rules`)).body.items.find((r: { name: string }) => r.name === 'spare rule');
+    expect(spare).toMatchObject({ kind: 'dead_letters', workflowId: null, params: { windowMinutes: 10, threshold: 1 }, channelIds: [] });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete rule spare rule' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Delete rule spare rule' }).count()).toBe(0);
+    expect((await test.api('GET', `/api/workspaces/${WS}/alert-rules`)).body.items.map((r: { name: string }) => r.name)).toEqual(['orders stuck']);
 
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'alerts');
