@@ -81,6 +81,7 @@ describe('alerts in the console, as the admin', { timeout: 120_000 }, () => {
     await expect.poll(() => page.evaluate<string>('navigator.clipboard.readText()')).toMatch(/^whsec_/);
     secret = await page.evaluate<string>('navigator.clipboard.readText()');
     expect(await shown.textContent()).toBe(secret);
+    expect(await seriousViolations(page)).toEqual([]); // with the secret shown
     const listed = await test.api('GET', `/api/workspaces/${WS}/alert-channels`);
     expect(listed.body.items.map((c: { name: string }) => c.name)).toEqual(['ops']);
     channelId = listed.body.items[0].id;
