@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from './helpers/app.js';
-import { ensureConsoleBuilt, launchChromium, screenshotBothWidths, seriousViolations } from './helpers/browser.js';
+import { ensureConsoleBuilt, launchChromium, screenshotBothWidths, seriousViolations, signIn } from './helpers/browser.js';
 
 /*
  * The web console in a real browser (Debian's Chromium through playwright-core) against the real
@@ -197,10 +197,10 @@ describe('the console, signed in as the admin', { timeout: 150_000 }, () => {
     expect(await page.getByTestId('output-check').textContent()).toContain('fine');
   });
 
-  it('shows health charts, dead letters and the alerts placeholder; secrets by name only', async () => {
+  it('shows health charts, dead letters and the alerts section; secrets by name only', async () => {
     await page.goto(`${test.url}/w/${WS}/f/${WF}/health`);
     await page.locator('.chart canvas').first().waitFor();
-    expect(await page.getByTestId('alerts-empty').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('alerts-panel').textContent()).toContain('No enabled alert rule watches this workflow');
     expect(await seriousViolations(page)).toEqual([]);
     await screenshotBothWidths(page, 'health');
 
@@ -235,10 +235,7 @@ describe('the console for a viewer token', { timeout: 150_000 }, () => {
     viewerContext.on('request', (request) => requested.push(request.url()));
     viewer = await viewerContext.newPage();
     viewer.setDefaultTimeout(20_000);
-    await viewer.goto(test.url);
-    await viewer.getByLabel('Token').fill(viewerToken);
-    await viewer.getByRole('button', { name: 'Sign in' }).click();
-    await viewer.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    await signIn(viewer, test.url, viewerToken);
   });
   afterAll(() => viewerContext?.close());
 

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { Link, Route, Switch, useLocation } from 'wouter';
 import { api, setCsrfToken, whenUnauthorized } from './api';
 import { SessionContext, type SessionInfo } from './session';
@@ -9,6 +9,9 @@ import { Secrets } from './pages/Secrets';
 import { WorkflowEditor } from './pages/WorkflowEditor';
 import { Workflow } from './pages/Workflow';
 import { RunDetail } from './pages/RunDetail';
+
+/** The alerts page is loaded when first visited (it keeps the initial bundle small). */
+const Alerts = lazy(() => import('./pages/Alerts'));
 
 /** The console: sign-in until a session exists, then the pages. */
 export function App() {
@@ -56,6 +59,7 @@ export function App() {
           <Route path="/"><Workspaces /></Route>
           <Route path="/w/:ws">{(p) => <Workspace ws={p.ws} />}</Route>
           <Route path="/w/:ws/secrets">{(p) => <Secrets ws={p.ws} />}</Route>
+          <Route path="/w/:ws/alerts">{(p) => <Suspense fallback={<p className="muted">Loading…</p>}><Alerts ws={p.ws} /></Suspense>}</Route>
           <Route path="/w/:ws/new">{(p) => <WorkflowEditor ws={p.ws} />}</Route>
           <Route path="/w/:ws/f/:wf/edit">{(p) => <WorkflowEditor ws={p.ws} wf={p.wf} />}</Route>
           <Route path="/w/:ws/f/:wf/:tab?">{(p) => <Workflow ws={p.ws} wf={p.wf} tab={p.tab ?? 'overview'} />}</Route>

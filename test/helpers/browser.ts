@@ -56,3 +56,11 @@ export async function screenshotBothWidths(page: Page, name: string): Promise<vo
   await page.screenshot({ path: join(SCREENSHOTS, `console-${name}-1280-dark.png`), fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
 }
+
+/** Signs `page` in to the console at `url` with `token` and waits for the workspaces list. */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+}

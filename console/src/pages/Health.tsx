@@ -1,6 +1,7 @@
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link } from 'wouter';
 import { seg } from '../api';
+import { AlertsPanel } from '../components/AlertsPanel';
 import { ErrorBox, useLoad, when } from '../components/common';
 import type { RunSummary } from './Runs';
 import type { WorkflowItem } from './Workspace';
@@ -60,7 +61,7 @@ export function StatsPanel(props: { statsPath: string; label: string }) {
   );
 }
 
-/** A workflow's health: its stats, dead letters, and where alerts will be. */
+/** A workflow's health: its stats, dead letters, and its firing alerts and alert history. */
 export function Health(props: { ws: string; wf: WorkflowItem }) {
   const base = `/api/workspaces/${seg(props.ws)}/workflows/${seg(props.wf.id)}`;
   const dead = useLoad<{ items: RunSummary[] }>(`${base}/runs?status=failed&limit=20`);
@@ -73,8 +74,7 @@ export function Health(props: { ws: string; wf: WorkflowItem }) {
       {dead.data && dead.data.items.length > 0 && (
         <ul>{dead.data.items.map((run) => <li key={run.id}><Link href={`/w/${seg(props.ws)}/runs/${seg(run.id)}`} className="mono">{run.id}</Link> · {when(run.finishedAt)} · {run.error}</li>)}</ul>
       )}
-      <h2>Alerts</h2>
-      <p className="empty" data-testid="alerts-empty">Alert rules and channels are not available on this server yet (they come with built-in alerts); firing alerts, rules and test sends will show here.</p>
+      <AlertsPanel ws={props.ws} workflowId={props.wf.id} />
     </>
   );
 }

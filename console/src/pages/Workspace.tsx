@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'wouter';
 import { api, seg } from '../api';
+import { AlertsPanel } from '../components/AlertsPanel';
 import { Badge, ErrorBox, useLoad } from '../components/common';
 import { useCanEdit } from '../session';
 import { StatsPanel } from './Health';
@@ -35,6 +36,7 @@ export function Workspace(props: { ws: string }) {
         <h1>{workspace.data?.name ?? props.ws}</h1>
         <div className="row">
           <Link className="btn" href={`/w/${seg(props.ws)}/secrets`}>Secrets</Link>
+          <Link className="btn" href={`/w/${seg(props.ws)}/alerts`}>Alerts</Link>
           {canEdit && <Link className="btn primary" href={`/w/${seg(props.ws)}/new`}>New workflow</Link>}
         </div>
       </div>
@@ -66,6 +68,7 @@ export function Workspace(props: { ws: string }) {
       )}
       <h2>Health of the workspace</h2>
       <StatsPanel statsPath={`/api/workspaces/${seg(props.ws)}/stats`} label="Workspace health" />
+      <AlertsPanel ws={props.ws} />
     </>
   );
 }
