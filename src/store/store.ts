@@ -100,6 +100,8 @@ export interface RunRecord {
   leaseExpiresAt: number | null;
   lastError: string | null;
   replayOf: string | null;
+  /** The run's `concurrency.key` value (docs/runs.md); absent when its workflow orders none. */
+  concurrencyKey?: string;
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped';
@@ -173,7 +175,7 @@ export interface IngestRecord {
     idempotencyKey: string | null;
   };
   /** Absent for test events, which start no run. */
-  run: { id: string; maxAttempts: number } | null;
+  run: { id: string; maxAttempts: number; /** The workflow's `concurrency.key` value, if it has one. */ concurrencyKey?: string | null } | null;
   /** Deduplicate on this key until `expiresAt`. */
   idempotency: { key: string; expiresAt: number } | null;
 }

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { HookflowError } from '../../errors/catalogue.js';
 import type { SecretRecord, WorkflowRecord } from '../store.js';
+import { claimLimitsOf } from '../claim-order.js';
 import { storageError } from './pg-errors.js';
 import { withTransaction } from './pg-pool.js';
 import { notifyWorkflowChanged, WORKFLOW_CHANGED_CHANNEL } from './run-notifier.js';
@@ -20,6 +21,14 @@ async function insertSecrets(client: PoolClient, secrets: SecretRecord[]): Promi
   await client.query(INSERT_SECRETS_SQL, [
     secrets.map((s) => s.id), secrets.map((s) => s.workspaceId), secrets.map((s) => s.workflowId), secrets.map((s) => s.purpose),
     secrets.map((s) => s.ciphertext), secrets.map((s) => s.createdAt), secrets.map((s) => s.expiresAt), secrets.map((s) => s.origin ?? null),
+  ]);
+}
+
+/** The latest version's ordering limits, where the claim reads them (claim-order.ts). */
+async function setClaimLimits(client: PoolClient, workflow: WorkflowRecord): Promise<void> {
+  const limits = claimLimitsOf(workflow.definition);
+  await client.query('UPDATE workflows SET concurrency_limit = $1, max_concurrent_runs = $2 WHERE workspace_id = $3 AND id = $4', [
+    limits.concurrencyLimit, limits.maxConcurrentRuns, workflow.workspaceId, workflow.id,
   ]);
 }
 
@@ -59,6 +68,7 @@ export async function createWorkflow(pool: Pool, workflow: WorkflowRecord, secre
       if (inserted.rowCount === 0) throw conflict;
     }
     await insertVersion(client, workflow, version);
+    await setClaimLimits(client, workflow);
     await insertSecrets(client, secrets);
     await notifyWorkflowChanged(client, workflow.workspaceId, workflow.id);
   });
@@ -74,6 +84,7 @@ export async function updateWorkflow(pool: Pool, workflow: WorkflowRecord, secre
     const version = bumped.rows[0]?.latest_version;
     if (version === undefined) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflow.id}" not found`);
     await insertVersion(client, workflow, version);
+    await setClaimLimits(client, workflow);
     if (replaceSecretPurposes.length > 0) {
       await client.query('DELETE FROM secrets WHERE workspace_id = $1 AND workflow_id = $2 AND purpose = ANY($3::text[])', [
         workflow.workspaceId, workflow.id, replaceSecretPurposes,

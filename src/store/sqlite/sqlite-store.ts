@@ -408,7 +408,7 @@ export class SqliteStore implements Store {
   }
 
   async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
-    const runs = await this.writer.call('claimRuns', options);
+    const runs = await this.writer.call('claimRuns', { ...options, sentAt: Date.now() });
     const claimed: ClaimedRun[] = [];
     for (const run of runs) {
       const [event, workflow, steps] = await Promise.all([

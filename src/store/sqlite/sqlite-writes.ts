@@ -5,6 +5,7 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
+import { chooseClaims, claimLimitsOf, type CandidateLoad, type ClaimCandidate } from '../claim-order.js';
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
 /**
@@ -106,6 +107,7 @@ export class SqliteWrites {
     } else {
       this.sql('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES (?, ?, ?, ?)').run(workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt);
     }
+    this.setClaimLimits(workflow);
     this.insertVersion(workflow);
     this.insertSecrets(args.secrets);
   }
@@ -118,10 +120,19 @@ export class SqliteWrites {
     if (current === undefined) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflow.id}" not found`);
     workflow.version = current.latest_version + 1;
     this.sql('UPDATE workflows SET latest_version = ? WHERE workspace_id = ? AND id = ?').run(workflow.version, workflow.workspaceId, workflow.id);
+    this.setClaimLimits(workflow);
     this.insertVersion(workflow);
     const deletePurpose = this.sql('DELETE FROM secrets WHERE workspace_id = ? AND workflow_id = ? AND purpose = ?');
     for (const purpose of args.replaceSecretPurposes) deletePurpose.run(workflow.workspaceId, workflow.id, purpose);
     this.insertSecrets(args.secrets);
+  }
+
+  /** The latest version's ordering limits, where the claim reads them. */
+  private setClaimLimits(workflow: WorkflowRecord): void {
+    const limits = claimLimitsOf(workflow.definition);
+    this.sql('UPDATE workflows SET concurrency_limit = ?, max_concurrent_runs = ? WHERE workspace_id = ? AND id = ?').run(
+      limits.concurrencyLimit, limits.maxConcurrentRuns, workflow.workspaceId, workflow.id,
+    );
   }
 
   private insertVersion(workflow: WorkflowRecord): void {
@@ -198,8 +209,8 @@ export class SqliteWrites {
       event.headersJson, event.bodyJson, event.metaJson, event.idempotencyKey,
     );
     if (run !== null) {
-      this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)").run(
-        run.id, event.workspaceId, event.workflowId, event.workflowVersion, event.id, run.maxAttempts, event.receivedAt, event.receivedAt,
+      this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, concurrency_key) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)").run(
+        run.id, event.workspaceId, event.workflowId, event.workflowVersion, event.id, run.maxAttempts, event.receivedAt, event.receivedAt, run.concurrencyKey ?? null,
       );
     }
     if (idempotency !== null) {
@@ -229,8 +240,9 @@ export class SqliteWrites {
     if (original === undefined) return null;
     const latest = this.sql('SELECT latest_version FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(original.workspace_id, original.workflow_id) as { latest_version: number } | undefined;
     if (latest === undefined) return null;
-    this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)").run(
-      args.newRunId, original.workspace_id, original.workflow_id, latest.latest_version, original.event_id, original.max_attempts, args.now, args.now, original.id,
+    // A replay keeps the event's key and queues behind the runs of that key that arrived before it.
+    this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of, concurrency_key) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)").run(
+      args.newRunId, original.workspace_id, original.workflow_id, latest.latest_version, original.event_id, original.max_attempts, args.now, args.now, original.id, original.concurrency_key ?? null,
     );
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
   }
@@ -274,16 +286,55 @@ export class SqliteWrites {
    * Leases up to `limit` due runs to `workerId`. Only the lease is written here; the main
    * thread reads each run's event and workflow afterwards, keeping the write transaction short.
    */
-  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number }): RunRecord[] {
+  claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number; sentAt?: number }): RunRecord[] {
+    // `now` plus the time the call waited in the writer's queue: a run that waited for its key
+    // behind one completed meanwhile must not appear to start before that one finished.
+    const args = { ...options, now: options.now + Math.max(0, Date.now() - (options.sentAt ?? Date.now())) };
     this.recoverExpiredLeases(args.now);
-    const due = this.sql("SELECT id FROM runs WHERE status = 'queued' AND available_at <= ? ORDER BY available_at, id LIMIT ?").all(args.now, args.limit) as { id: string }[];
+    const due = this.claimable(args.now, args.limit);
     const claim = this.sql("UPDATE runs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued' RETURNING *");
     const claimed: RunRecord[] = [];
-    for (const { id } of due) {
+    for (const id of due) {
       const row = claim.get(args.workerId, args.now + args.leaseMs, args.now, id) as RunRow | undefined;
       if (row !== undefined) claimed.push(toRun(row));
     }
     return claimed;
+  }
+
+  /**
+   * Ids of up to `limit` due runs that may start now (claim-order.ts), in queue order. Runs
+   * held back by their key or their workflow's cap are skipped, so the queue is read in growing
+   * pages until enough are found, the due runs run out, or MAX_CLAIM_SCAN rows were looked at.
+   */
+  private claimable(now: number, limit: number): string[] {
+    const page = this.sql(`
+      SELECT r.id, r.workspace_id AS workspaceId, r.workflow_id AS workflowId, r.concurrency_key AS concurrencyKey, r.arrival,
+             w.concurrency_limit AS concurrencyLimit, w.max_concurrent_runs AS maxConcurrentRuns
+      FROM runs r LEFT JOIN workflows w ON w.workspace_id = r.workspace_id AND w.id = r.workflow_id
+      WHERE r.status = 'queued' AND r.available_at <= ? ORDER BY r.available_at, r.id LIMIT ? OFFSET ?`);
+    const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs WHERE workspace_id = ? AND workflow_id = ? AND concurrency_key = ?
+      AND status IN ('queued', 'running') AND arrival < ? ORDER BY arrival DESC LIMIT ?)`);
+    const keyRunning = this.sql("SELECT COUNT(*) AS n FROM runs WHERE workspace_id = ? AND workflow_id = ? AND concurrency_key = ? AND status = 'running'");
+    const workflowRunning = this.sql("SELECT COUNT(*) AS n FROM runs WHERE workspace_id = ? AND workflow_id = ? AND status = 'running'");
+    const count = (statement: Database.Statement, ...values: unknown[]): number => (statement.get(...values) as { n: number }).n;
+    const load = (c: ClaimCandidate): CandidateLoad => {
+      const keyed = c.concurrencyKey !== null && c.concurrencyLimit !== null;
+      return {
+        aheadActive: keyed ? count(ahead, c.workspaceId, c.workflowId, c.concurrencyKey, c.arrival ?? 0, c.concurrencyLimit) : 0,
+        keyRunning: keyed ? count(keyRunning, c.workspaceId, c.workflowId, c.concurrencyKey) : 0,
+        workflowRunning: c.maxConcurrentRuns !== null ? count(workflowRunning, c.workspaceId, c.workflowId) : 0,
+      };
+    };
+    const candidates: ClaimCandidate[] = [];
+    let size = limit;
+    while (candidates.length < MAX_CLAIM_SCAN) {
+      const rows = page.all(now, size, candidates.length) as ClaimCandidate[];
+      candidates.push(...rows);
+      const chosen = chooseClaims(candidates, limit, load);
+      if (chosen.length >= limit || rows.length < size) return chosen;
+      size *= 4;
+    }
+    return chooseClaims(candidates, limit, load);
   }
 
   /** A lapsed lease means its worker died: give the run another attempt, or dead-letter it. */
@@ -341,6 +392,9 @@ export class SqliteWrites {
     return { runs, events };
   }
 }
+
+/** Most queued rows one claim looks at to find runs their key or cap lets start. */
+const MAX_CLAIM_SCAN = 10_000;
 
 /** What the space probe writes: enough for a few pages, so a nearly full disk shows too. */
 const PROBE_BYTES = Buffer.alloc(64 * 1024);
