@@ -87,7 +87,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // One compiler for the whole process: filters, conditions and save-time checks share its limits.
   const expressions = new ExpressionCompiler(config.expressions);
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
-  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth, expressions, secretNames: (workspaceId) => workspaceSecrets.listSecretNames(workspaceId) });
+  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth, expressions, secretNames: (workspaceId) => workspaceSecrets.listSecretNames(workspaceId), onDeleted: (workspaceId, workflowId) => stats.forget(workspaceId, workflowId) });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));

@@ -87,7 +87,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description: 'RFC 7386 applied to the workflow as GET shows it, then saved like PUT (same validation). null removes a member; e.g. {"enabled": false}.',
     responses: { 200: json('The new version', workflowAnswer) },
   },
-  'DELETE /api/workspaces/:ws/workflows/:wf': { tag: 'workflows', summary: 'Delete a workflow (its runs and events stay)', responses: { 204: noContent } },
+  'DELETE /api/workspaces/:ws/workflows/:wf': { tag: 'workflows', summary: 'Delete a workflow with its versions, secrets, runs, events and stats', responses: { 204: noContent } },
   'GET /api/workspaces/:ws/workflows/:wf/webhook-url': {
     tag: 'workflows', summary: 'The production and test webhook URLs', query: webhookUrlQuery,
     description: 'With reveal=true both carry the current shared key: needs the editor role, and is written to the audit log.',

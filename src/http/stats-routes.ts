@@ -47,9 +47,11 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
     const windowSeconds = parseWindow(request.query);
     const workflow = await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
     const window = { windowSeconds, now: options.clock() };
-    const since = window.now - windowSeconds * 1000;
+    // Nothing from before the workflow was created: counts another node saved late for a deleted
+    // workflow of the same id are not this one's (docs/runs.md "Deleting a workflow").
+    const since = Math.max(window.now - windowSeconds * 1000, workflow.createdAt);
     const [rows, runs, tokensToday, steps] = await Promise.all([
-      store.listWebhookStats(request.params.ws, request.params.wf, statsSince(window)),
+      store.listWebhookStats(request.params.ws, request.params.wf, Math.max(statsSince(window), workflow.createdAt - (workflow.createdAt % 60_000))),
       store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS),
       store.getLlmUsage(request.params.ws, request.params.wf, utcDay(window.now)),
       // Steps by status: skipped by their `if`, failed (continued past or not), succeeded.

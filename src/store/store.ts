@@ -329,7 +329,11 @@ export interface Store {
   /** Latest version (or the given one); null when the workflow is unknown or deleted. */
   getWorkflow(workspaceId: string, workflowId: string, version?: number): Promise<WorkflowRecord | null>;
   listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<WorkflowRecord>>;
-  /** Deletes the workflow and its secrets; its events and runs stay as history. */
+  /**
+   * Deletes the workflow and everything it owns: versions, secrets, runs and their steps, events,
+   * idempotency keys, rejected calls, webhook stats, LLM usage, bulk jobs (store/workflow-owned.ts).
+   * A workflow created later under the same id starts at version 1 with none of them.
+   */
   deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean>;
 
   listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]>;

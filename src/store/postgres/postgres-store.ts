@@ -171,8 +171,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean> {
-    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId, now);
+  deleteWorkflow(workspaceId: string, workflowId: string, _now: number): Promise<boolean> {
+    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId);
   }
 
   async listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]> {

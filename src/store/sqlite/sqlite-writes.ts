@@ -6,6 +6,7 @@ import type {
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
 import { chooseClaims, claimLimitsOf, type CandidateLoad, type ClaimCandidate } from '../claim-order.js';
+import { WORKFLOW_OWNED_TABLES } from '../workflow-owned.js';
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
 /**
@@ -99,14 +100,10 @@ export class SqliteWrites {
     if (existing !== undefined && existing.deleted_at === null) {
       throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Workflow "${workflow.id}" already exists`);
     }
-    if (existing !== undefined) {
-      // Re-creating a deleted id continues its version numbers, so old runs keep pointing at their version.
-      const { latest } = this.sql('SELECT MAX(version) AS latest FROM workflow_versions WHERE workspace_id = ? AND workflow_id = ?').get(workflow.workspaceId, workflow.id) as { latest: number };
-      workflow.version = latest + 1;
-      this.sql('UPDATE workflows SET deleted_at = NULL, latest_version = ?, created_at = ? WHERE workspace_id = ? AND id = ?').run(workflow.version, workflow.createdAt, workflow.workspaceId, workflow.id);
-    } else {
-      this.sql('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES (?, ?, ?, ?)').run(workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt);
-    }
+    // A new workflow under a used id starts clean: whatever the old one left (a workflow deleted
+    // before migration 14, a webhook stored while it was being deleted) goes first.
+    this.purgeWorkflow(workflow.workspaceId, workflow.id);
+    this.sql('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES (?, ?, ?, ?)').run(workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt);
     this.setClaimLimits(workflow);
     this.insertVersion(workflow);
     this.insertSecrets(args.secrets);
@@ -147,9 +144,15 @@ export class SqliteWrites {
   }
 
   deleteWorkflow(args: { workspaceId: string; workflowId: string; now: number }): boolean {
-    const changed = this.sql('UPDATE workflows SET deleted_at = ? WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').run(args.now, args.workspaceId, args.workflowId).changes;
-    this.sql('DELETE FROM secrets WHERE workspace_id = ? AND workflow_id = ?').run(args.workspaceId, args.workflowId);
-    return changed > 0;
+    const live = this.sql('SELECT 1 FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(args.workspaceId, args.workflowId) !== undefined;
+    if (live) this.purgeWorkflow(args.workspaceId, args.workflowId);
+    return live;
+  }
+
+  /** Deletes everything a workflow id owns (WORKFLOW_OWNED_TABLES); the audit log keeps what was done to it. */
+  private purgeWorkflow(workspaceId: string, workflowId: string): void {
+    this.sql('DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = ? AND workflow_id = ?)').run(workspaceId, workflowId);
+    for (const [table, column] of WORKFLOW_OWNED_TABLES) this.sql(`DELETE FROM ${table} WHERE workspace_id = ? AND ${column} = ?`).run(workspaceId, workflowId);
   }
 
   rotateSecrets(args: { add: SecretRecord[]; expire: { id: string; expiresAt: number }[] }): void {
