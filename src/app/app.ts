@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowLabels } from '../telemetry/workflow-labels.js';
 import { WebhookObserver } from '../ingress/webhook-observer.js';
+import { collectStartupGarbage } from './startup-garbage.js';
 import { WebhookStatsRecorder } from '../ingress/webhook-stats-recorder.js';
 import { WorkspaceDirectory } from '../ingress/workspace-directory.js';
 import { secretDigest } from '../secrets/constant-time.js';
@@ -30,6 +31,9 @@ import { TestRunService } from '../workflows/test-runs.js';
 import { WorkspaceSecretService } from '../workflows/workspace-secrets.js';
 import { bodyBytesCeiling, createLoadShedder, createMemoryBudget, startOpsListener } from './pressure.js';
 import { createStepRunner } from './step-runner.js';
+
+/** When the one collection of start-up garbage runs, ms after start (startup-garbage.ts). */
+const STARTUP_GC_DELAY_MS = 5000;
 
 export interface AppOptions {
   config: ServerConfig;
@@ -103,7 +107,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, maxJsonDepth: config.ingress.maxJsonDepth, expressions, logger, clock });
+    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, scriptIdleMs: config.workers.scriptIdleMs, maxJsonDepth: config.ingress.maxJsonDepth, expressions, logger, clock });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -217,6 +221,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     logger.info({ concurrency: config.workers.concurrency, workerId: workers.workerId }, 'workers started');
   }
 
+  // Idle footprint: give back start-up's garbage once the process is up.
+  const cancelStartupGc = collectStartupGarbage(STARTUP_GC_DELAY_MS);
+
   let stopping: Promise<void> | null = null;
   return {
     store,
@@ -226,6 +233,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     opsUrl: ops?.url ?? null,
     stop() {
       stopping ??= (async () => {
+        cancelStartupGc();
         runWaiter.close();
         await bulkJobs?.stop();
         await server?.close();
