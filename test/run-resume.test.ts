@@ -248,4 +248,39 @@ describe('LLM budgets', () => {
       await llm.close();
     }
   });
+
+  it('a workspace budget caps all its workflows\' LLM steps together', async () => {
+    const llm = await startLoopbackServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'ok' } }], usage: { total_tokens: 40 } }));
+    });
+    try {
+      const definition = (name: string) => ({
+        name, maxAttempts: 1, trigger: { type: 'webhook', bodyMemory: 'alert' },
+        steps: [{ id: 'summarise', type: 'llm', baseUrl: llm.url, model: 'test-model', prompt: 'Summarise {{alert}}' }],
+      });
+      const first = await createWorkflow(test, definition('first'));
+      const second = await test.api('POST', `/api/workspaces/${first.workspaceId}/workflows`, definition('second'));
+      expect(second.status).toBe(201);
+      expect((await test.api('PUT', `/api/workspaces/${first.workspaceId}/llm-budget`, { tokensPerDay: 0 })).status).toBe(400);
+      const set = await test.api('PUT', `/api/workspaces/${first.workspaceId}/llm-budget`, { tokensPerDay: 100 });
+      expect(set.body).toStrictEqual({ workspaceId: first.workspaceId, tokensToday: 0, tokensPerDay: 100, remainingToday: 100 });
+
+      const outcomes: string[] = [];
+      for (const url of [first.webhookUrl, second.body.webhookUrl, first.webhookUrl, second.body.webhookUrl]) outcomes.push((await finished(first.workspaceId, await start(url))).status);
+      // 40 + 40 + 40 (the third starts at 80, below the budget), then the fourth is refused before calling.
+      expect(outcomes).toStrictEqual(['succeeded', 'succeeded', 'succeeded', 'failed']);
+      expect(llm.received).toHaveLength(3);
+      const failed = await test.api('GET', `/api/workspaces/${first.workspaceId}/workflows/${second.body.id}/runs?status=failed`);
+      expect(failed.body.items[0].error).toBe('HOOKFLOW_ERR_BUDGET_EXCEEDED: Workspace LLM budget used up: 120 of 100 tokens today (UTC); it resets at 00:00 UTC');
+      const stats = await test.api('GET', `/api/workspaces/${first.workspaceId}/stats`);
+      expect(stats.body.llm).toStrictEqual({ tokensToday: 120, tokensPerDay: 100, remainingToday: 0 });
+
+      // Removed, the workspace no longer holds its workflows back.
+      expect((await test.api('PUT', `/api/workspaces/${first.workspaceId}/llm-budget`, { tokensPerDay: null })).body.tokensPerDay).toBeNull();
+      expect((await finished(first.workspaceId, await start(first.webhookUrl))).status).toBe('succeeded');
+    } finally {
+      await llm.close();
+    }
+  });
 });

@@ -661,6 +661,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.checkpointStep(ref, stepResult(ref.runId, 'ship', 0, 1, 'succeeded', base + 3))).toBe(true);
         await store.addWebhookStats([{ workspaceId: ws, workflowId: wf, minute: base, outcome: 'accepted', status: 200, latencyBucket: 0, count: 2 }]);
         await store.addLlmUsage(ws, wf, '2096-10-01', 500);
+        await store.addLlmUsage(ws, 'other-workflow', '2096-10-01', 70);
+        expect(await store.getWorkspaceLlmUsage(ws, '2096-10-01')).toBe(570);
         await store.recordRejectedCall({ id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: base, status: 401, reason: 'bad key', sourceIp: '127.0.0.1', bodyBytes: 2, userAgent: null });
         await store.saveJob({ id: newId('job'), workspaceId: ws, workflowId: wf, kind: 'replay', status: 'running', options: {}, runIds: [ref.runId], done: 0, failed: 0, lastError: null, createdAt: base, updatedAt: base, finishedAt: null });
 
@@ -679,6 +681,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect((await store.listRejectedCalls(ws, wf, { limit: 10 })).items).toEqual([]);
         expect(await store.listWebhookStats(ws, wf, 0)).toEqual([]);
         expect(await store.getLlmUsage(ws, wf, '2096-10-01')).toBe(0);
+        expect(await store.getWorkspaceLlmUsage(ws, '2096-10-01')).toBe(70);
         expect((await store.listJobs(ws, { limit: 10 })).items).toEqual([]);
         expect(await store.listRunsSince(ws, wf, 0, 10)).toEqual([]);
         // The old delivery id is free again: the new workflow runs it.

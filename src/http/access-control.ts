@@ -63,6 +63,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/workspaces/:ws/workflows/:wf/events': { role: 'viewer' },
   'GET /api/workspaces/:ws/workflows/:wf/stats': { role: 'viewer' },
   'GET /api/workspaces/:ws/stats': { role: 'viewer' },
+  'PUT /api/workspaces/:ws/llm-budget': { role: 'editor', audit: 'workspace.llm_budget' },
   'POST /api/tokens': { role: 'admin', audit: 'token.create' },
   'GET /api/tokens': { role: 'admin' },
   'DELETE /api/tokens/:id': { role: 'admin', audit: 'token.revoke' },

@@ -7,7 +7,7 @@ import {
   rotateKeysBody, runDetail, runSummary, statsAnswer, tokenAnswer, webhookAccepted, webhookUrlsAnswer, workflowAnswer, workflowInput, workspaceAnswer,
 } from './api-schemas.js';
 import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, webhookUrlQuery } from './management-routes.js';
-import { statsQuery } from './stats-routes.js';
+import { statsQuery, workspaceBudgetBody } from './stats-routes.js';
 import type { RouteDoc } from './openapi.js';
 import { testRunRequestSchema } from '../workflows/test-runs.js';
 
@@ -140,6 +140,10 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   'GET /api/workspaces/:ws/workflows/:wf/stats': { tag: 'runs', summary: 'Webhooks by outcome, errorRate, p50Ms/p95Ms/p99Ms, runs and a chart series over a window', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
   'GET /api/workspaces/:ws/stats': { tag: 'runs', summary: 'The same for the whole workspace, with a per-workflow breakdown', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
+  'PUT /api/workspaces/:ws/llm-budget': {
+    tag: 'runs', summary: 'Set (or, with null, remove) the tokens all the workspace\'s LLM steps may use per UTC day', body: { schema: workspaceBudgetBody },
+    responses: { 200: json('The budget and today\'s usage', z.object({ workspaceId: z.string(), tokensToday: z.number().int(), tokensPerDay: z.number().int().nullable(), remainingToday: z.number().int().nullable() })) },
+  },
 
   'POST /api/tokens': {
     tag: 'access', summary: 'Create an API token', body: { schema: createTokenSchema },

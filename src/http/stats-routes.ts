@@ -6,11 +6,21 @@ import { HookflowError } from '../errors/catalogue.js';
 import type { Store } from '../store/store.js';
 import { STATS_MAX_RUNS, statsSince, statsView } from '../workflows/stats-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import { setWorkspaceTokensPerDay, workspaceTokensPerDay } from '../workflows/workspace-llm-budget.js';
+import { parseQuery } from './list-query.js';
 
 export interface StatsRoutesOptions {
   store: Store;
   workflows: WorkflowService;
   clock: () => number;
+}
+
+/** `PUT …/llm-budget`: the workspace's tokens per UTC day, null for none (also in the OpenAPI document). */
+export const workspaceBudgetBody = z.object({ tokensPerDay: z.number().int().min(1).max(1_000_000_000_000).nullable() }).strict();
+
+/** Today's LLM tokens against a budget, as the stats answers show them. */
+function llmFigures(tokensToday: number, tokensPerDay: number | null) {
+  return { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
 }
 
 /** The stats routes' query (also in the OpenAPI document). */
@@ -36,11 +46,21 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
     const windowSeconds = parseWindow(request.query);
     await workflows.requireWorkspace(request.params.ws);
     const window = { windowSeconds, now: options.clock() };
-    const [rows, runs] = await Promise.all([
+    const [rows, runs, tokensToday, tokensPerDay] = await Promise.all([
       store.listWebhookStats(request.params.ws, null, statsSince(window)),
       store.listRunsSince(request.params.ws, null, window.now - windowSeconds * 1000, STATS_MAX_RUNS),
+      store.getWorkspaceLlmUsage(request.params.ws, utcDay(window.now)),
+      workspaceTokensPerDay(store, request.params.ws),
     ]);
-    return { workspaceId: request.params.ws, ...statsView(window, rows, runs, { byWorkflow: true }) };
+    return { workspaceId: request.params.ws, ...statsView(window, rows, runs, { byWorkflow: true }), llm: llmFigures(tokensToday, tokensPerDay) };
+  });
+
+  app.put<{ Params: { ws: string } }>('/api/workspaces/:ws/llm-budget', async (request) => {
+    const body = parseQuery(workspaceBudgetBody, request.body ?? {});
+    await workflows.requireWorkspace(request.params.ws);
+    await setWorkspaceTokensPerDay(store, request.params.ws, body.tokensPerDay);
+    const tokensToday = await store.getWorkspaceLlmUsage(request.params.ws, utcDay(options.clock()));
+    return { workspaceId: request.params.ws, ...llmFigures(tokensToday, body.tokensPerDay) };
   });
 
   app.get<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
@@ -59,7 +79,7 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
     ]);
     // The workflow's LLM budget for today (llmBudget.tokensPerDay), next to its traffic.
     const tokensPerDay = (workflow.definition as WorkflowDefinition).llmBudget?.tokensPerDay ?? null;
-    const llm = { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
+    const llm = llmFigures(tokensToday, tokensPerDay);
     return { workspaceId: request.params.ws, workflowId: request.params.wf, ...statsView(window, rows, runs, { byWorkflow: false }), steps, llm };
   });
 }

@@ -403,6 +403,8 @@ export interface Store {
   addLlmUsage(workspaceId: string, workflowId: string, day: string, tokens: number): Promise<void>;
   /** LLM tokens a workflow used on a UTC day. */
   getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
+  /** LLM tokens all of a workspace's workflows used on a UTC day (the workspace budget). */
+  getWorkspaceLlmUsage(workspaceId: string, day: string): Promise<number>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint); `workflowId` null: the whole workspace. */
   listRunsSince(workspaceId: string, workflowId: string | null, since: number, limit: number): Promise<RunRecord[]>;
   /** Step results by status over the runs created at or after `since` (the stats endpoint). */

@@ -315,6 +315,11 @@ export class PostgresStore implements Store {
     return row?.tokens ?? 0;
   }
 
+  async getWorkspaceLlmUsage(workspaceId: string, day: string): Promise<number> {
+    const [row] = await this.rows<{ tokens: number }>('read', 'SELECT COALESCE(SUM(tokens), 0)::bigint AS tokens FROM llm_usage WHERE workspace_id = $1 AND day = $2', [workspaceId, day]);
+    return row?.tokens ?? 0;
+  }
+
   async saveJob(job: JobRecord): Promise<void> {
     await this.rows('write', `INSERT INTO jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, jobValues(job));
   }

@@ -301,6 +301,10 @@ export class SqliteStore implements Store {
     return this.read(() => (this.sql('SELECT tokens FROM llm_usage WHERE workspace_id = ? AND workflow_id = ? AND day = ?').get(workspaceId, workflowId, day) as { tokens: number } | undefined)?.tokens ?? 0);
   }
 
+  getWorkspaceLlmUsage(workspaceId: string, day: string): Promise<number> {
+    return this.read(() => (this.sql('SELECT COALESCE(SUM(tokens), 0) AS tokens FROM llm_usage WHERE workspace_id = ? AND day = ?').get(workspaceId, day) as { tokens: number }).tokens);
+  }
+
   saveJob(job: JobRecord): Promise<void> {
     return this.writer.call('saveJob', job);
   }
