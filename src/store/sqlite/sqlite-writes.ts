@@ -5,7 +5,8 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord,
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
-import { chooseClaims, claimLimitsOf, type CandidateLoad, type ClaimCandidate } from '../claim-order.js';
+import { claimLimitsOf } from '../claim-order.js';
+import { claimableRuns } from './claim-candidates.js';
 import { WORKFLOW_OWNED_TABLES } from '../workflow-owned.js';
 import { JOB_COLUMNS, jobValues, toRun, type RunRow, type SerializedStep } from '../rows.js';
 
@@ -289,55 +290,20 @@ export class SqliteWrites {
    * Leases up to `limit` due runs to `workerId`. Only the lease is written here; the main
    * thread reads each run's event and workflow afterwards, keeping the write transaction short.
    */
-  claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number; sentAt?: number }): RunRecord[] {
-    // `now` plus the time the call waited in the writer's queue: a run that waited for its key
-    // behind one completed meanwhile must not appear to start before that one finished.
-    const args = { ...options, now: options.now + Math.max(0, Date.now() - (options.sentAt ?? Date.now())) };
+  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number; sentAt?: number }): RunRecord[] {
     this.recoverExpiredLeases(args.now);
-    const due = this.claimable(args.now, args.limit);
+    const due = claimableRuns((text) => this.sql(text), args.now, args.limit);
+    // A run held to its key or cap starts at `now` plus the time the call waited in the writer's
+    // queue: one that waited behind a run completed meanwhile must not appear to start before it.
+    const orderedNow = args.now + Math.max(0, Date.now() - (args.sentAt ?? Date.now()));
     const claim = this.sql("UPDATE runs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued' RETURNING *");
     const claimed: RunRecord[] = [];
-    for (const id of due) {
-      const row = claim.get(args.workerId, args.now + args.leaseMs, args.now, id) as RunRow | undefined;
+    for (const { id, constrained } of due) {
+      const at = constrained ? orderedNow : args.now;
+      const row = claim.get(args.workerId, at + args.leaseMs, at, id) as RunRow | undefined;
       if (row !== undefined) claimed.push(toRun(row));
     }
     return claimed;
-  }
-
-  /**
-   * Ids of up to `limit` due runs that may start now (claim-order.ts), in queue order. Runs
-   * held back by their key or their workflow's cap are skipped, so the queue is read in growing
-   * pages until enough are found, the due runs run out, or MAX_CLAIM_SCAN rows were looked at.
-   */
-  private claimable(now: number, limit: number): string[] {
-    const page = this.sql(`
-      SELECT r.id, r.workspace_id AS workspaceId, r.workflow_id AS workflowId, r.concurrency_key AS concurrencyKey, r.arrival,
-             w.concurrency_limit AS concurrencyLimit, w.max_concurrent_runs AS maxConcurrentRuns
-      FROM runs r LEFT JOIN workflows w ON w.workspace_id = r.workspace_id AND w.id = r.workflow_id
-      WHERE r.status = 'queued' AND r.available_at <= ? ORDER BY r.available_at, r.id LIMIT ? OFFSET ?`);
-    const ahead = this.sql(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM runs WHERE workspace_id = ? AND workflow_id = ? AND concurrency_key = ?
-      AND status IN ('queued', 'running') AND arrival < ? ORDER BY arrival DESC LIMIT ?)`);
-    const keyRunning = this.sql("SELECT COUNT(*) AS n FROM runs WHERE workspace_id = ? AND workflow_id = ? AND concurrency_key = ? AND status = 'running'");
-    const workflowRunning = this.sql("SELECT COUNT(*) AS n FROM runs WHERE workspace_id = ? AND workflow_id = ? AND status = 'running'");
-    const count = (statement: Database.Statement, ...values: unknown[]): number => (statement.get(...values) as { n: number }).n;
-    const load = (c: ClaimCandidate): CandidateLoad => {
-      const keyed = c.concurrencyKey !== null && c.concurrencyLimit !== null;
-      return {
-        aheadActive: keyed ? count(ahead, c.workspaceId, c.workflowId, c.concurrencyKey, c.arrival ?? 0, c.concurrencyLimit) : 0,
-        keyRunning: keyed ? count(keyRunning, c.workspaceId, c.workflowId, c.concurrencyKey) : 0,
-        workflowRunning: c.maxConcurrentRuns !== null ? count(workflowRunning, c.workspaceId, c.workflowId) : 0,
-      };
-    };
-    const candidates: ClaimCandidate[] = [];
-    let size = limit;
-    while (candidates.length < MAX_CLAIM_SCAN) {
-      const rows = page.all(now, size, candidates.length) as ClaimCandidate[];
-      candidates.push(...rows);
-      const chosen = chooseClaims(candidates, limit, load);
-      if (chosen.length >= limit || rows.length < size) return chosen;
-      size *= 4;
-    }
-    return chooseClaims(candidates, limit, load);
   }
 
   /** A lapsed lease means its worker died: give the run another attempt, or dead-letter it. */
@@ -395,9 +361,6 @@ export class SqliteWrites {
     return { runs, events };
   }
 }
-
-/** Most queued rows one claim looks at to find runs their key or cap lets start. */
-const MAX_CLAIM_SCAN = 10_000;
 
 /** What the space probe writes: enough for a few pages, so a nearly full disk shows too. */
 const PROBE_BYTES = Buffer.alloc(64 * 1024);
