@@ -211,20 +211,15 @@ describe('bulk resume and replay', () => {
     expect((await test.api('POST', `/api/workspaces/${workspaceId}/jobs/${created.body.id}/cancel`)).status).toBe(409);
   });
 
-  it('a bulk resume skips, as failed, the runs it reaches after their workflow was deleted (also on the original version)', async () => {
+  it('deleting the workflow during a bulk resume takes the job and the runs with it', async () => {
     const { workspaceId, workflowId, runIds } = await failedRuns(3, '/bulk-deleted');
-    down.delete('/bulk-deleted');
     const created = await test.api('POST', `/api/workspaces/${workspaceId}/workflows/${workflowId}/runs/resume`, { ratePerSecond: 1, version: 'original' });
     expect(created.status).toBe(202);
     await eventually(async () => ((await test.api('GET', `/api/workspaces/${workspaceId}/jobs/${created.body.id}`)).body.done >= 1 ? true : undefined));
     expect((await test.api('DELETE', `/api/workspaces/${workspaceId}/workflows/${workflowId}`)).status).toBe(204);
-    const job = await jobDone(workspaceId, created.body.id);
-    expect(job).toMatchObject({ status: 'succeeded', total: 3, done: 3 });
-    expect(job.failed).toBeGreaterThanOrEqual(1);
-    expect(job.lastError).toMatch(/workflow was deleted/);
-    // The runs reached after the deletion stay failed: nothing of a deleted workflow is called again.
-    const statuses = await Promise.all(runIds.map(async (runId) => (await test.api('GET', `/api/workspaces/${workspaceId}/runs/${runId}`)).body.status));
-    expect(statuses.filter((status) => status === 'failed')).toHaveLength(job.failed);
+    expect((await test.api('GET', `/api/workspaces/${workspaceId}/jobs/${created.body.id}`)).status).toBe(404);
+    for (const runId of runIds) expect((await test.api('GET', `/api/workspaces/${workspaceId}/runs/${runId}`)).status).toBe(404);
+    expect((await test.api('GET', `/api/workspaces/${workspaceId}/jobs`)).body.items).toEqual([]);
   });
 });
 
@@ -249,6 +244,41 @@ describe('LLM budgets', () => {
       expect(runs.body.items[0].error).toBe('HOOKFLOW_ERR_BUDGET_EXCEEDED: LLM budget used up: 120 of 100 tokens today (UTC); it resets at 00:00 UTC');
       const stats = await test.api('GET', `/api/workspaces/${workspaceId}/workflows/${workflowId}/stats`);
       expect(stats.body.llm).toStrictEqual({ tokensToday: 120, tokensPerDay: 100, remainingToday: 0 });
+    } finally {
+      await llm.close();
+    }
+  });
+
+  it('a workspace budget caps all its workflows\' LLM steps together', async () => {
+    const llm = await startLoopbackServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'ok' } }], usage: { total_tokens: 40 } }));
+    });
+    try {
+      const definition = (name: string) => ({
+        name, maxAttempts: 1, trigger: { type: 'webhook', bodyMemory: 'alert' },
+        steps: [{ id: 'summarise', type: 'llm', baseUrl: llm.url, model: 'test-model', prompt: 'Summarise {{alert}}' }],
+      });
+      const first = await createWorkflow(test, definition('first'));
+      const second = await test.api('POST', `/api/workspaces/${first.workspaceId}/workflows`, definition('second'));
+      expect(second.status).toBe(201);
+      expect((await test.api('PUT', `/api/workspaces/${first.workspaceId}/llm-budget`, { tokensPerDay: 0 })).status).toBe(400);
+      const set = await test.api('PUT', `/api/workspaces/${first.workspaceId}/llm-budget`, { tokensPerDay: 100 });
+      expect(set.body).toStrictEqual({ workspaceId: first.workspaceId, tokensToday: 0, tokensPerDay: 100, remainingToday: 100 });
+
+      const outcomes: string[] = [];
+      for (const url of [first.webhookUrl, second.body.webhookUrl, first.webhookUrl, second.body.webhookUrl]) outcomes.push((await finished(first.workspaceId, await start(url))).status);
+      // 40 + 40 + 40 (the third starts at 80, below the budget), then the fourth is refused before calling.
+      expect(outcomes).toStrictEqual(['succeeded', 'succeeded', 'succeeded', 'failed']);
+      expect(llm.received).toHaveLength(3);
+      const failed = await test.api('GET', `/api/workspaces/${first.workspaceId}/workflows/${second.body.id}/runs?status=failed`);
+      expect(failed.body.items[0].error).toBe('HOOKFLOW_ERR_BUDGET_EXCEEDED: Workspace LLM budget used up: 120 of 100 tokens today (UTC); it resets at 00:00 UTC');
+      const stats = await test.api('GET', `/api/workspaces/${first.workspaceId}/stats`);
+      expect(stats.body.llm).toStrictEqual({ tokensToday: 120, tokensPerDay: 100, remainingToday: 0 });
+
+      // Removed, the workspace no longer holds its workflows back.
+      expect((await test.api('PUT', `/api/workspaces/${first.workspaceId}/llm-budget`, { tokensPerDay: null })).body.tokensPerDay).toBeNull();
+      expect((await finished(first.workspaceId, await start(first.webhookUrl))).status).toBe('succeeded');
     } finally {
       await llm.close();
     }

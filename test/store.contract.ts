@@ -180,7 +180,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.listSecrets(ws, record.id)).toEqual([sharedKey, newLlmKey]);
       });
 
-      it('deletes a workflow with its secrets; re-creating continues the version numbers', async () => {
+      it('deletes a workflow with its secrets; re-creating the id starts again at version 1', async () => {
         const ws = await workspace();
         const record = workflowRecord(ws);
         await store.createWorkflow(record, [secret(ws, record.id, 'shared-key')]);
@@ -193,8 +193,8 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await expect(store.updateWorkflow(record, [], [])).rejects.toMatchObject(code('HOOKFLOW_ERR_NOT_FOUND'));
 
         await store.createWorkflow({ ...record, name: 'Reborn', createdAt: T0 + 2, updatedAt: T0 + 2 }, []);
-        expect(await store.getWorkflow(ws, record.id)).toMatchObject({ version: 3, name: 'Reborn', createdAt: T0 + 2 });
-        expect(await store.getWorkflow(ws, record.id, 1)).toMatchObject({ version: 1, name: record.name });
+        expect(await store.getWorkflow(ws, record.id)).toMatchObject({ version: 1, name: 'Reborn', createdAt: T0 + 2 });
+        expect(await store.getWorkflow(ws, record.id, 2)).toBeNull();
       });
 
       it('answers NOT_FOUND when updating an unknown workflow', async () => {
@@ -654,13 +654,43 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         expect(await store.countStepsSince(record.event.workspaceId, record.event.workflowId, base + 1_000_000)).toEqual({ succeeded: 0, failed: 0, skipped: 0 });
       });
 
-      it('resuming on the latest version of a deleted workflow finds nothing (null), whatever the run\'s status', async () => {
-        const { ws, wf, base, enqueue } = await queueFixture();
+      it('a deleted workflow takes its runs, events, steps, stats, keys, usage and jobs with it; a new one of that id sees none', async () => {
+        const { ws, wf, base, enqueue } = await queueFixture(1);
         const record = await enqueue();
-        expect(await store.deleteWorkflow(ws, wf, base + 1)).toBe(true);
-        // Queued, not failed: with the workflow gone there is no latest version to resume on.
-        await expect(store.resumeRun(ws, runIdOf(record), { latestVersion: true, now: base + 2 })).resolves.toBeNull();
-        await expect(store.resumeRun(ws, runIdOf(record), { latestVersion: false, now: base + 2 })).rejects.toMatchObject({ code: 'HOOKFLOW_ERR_CONFLICT' });
+        const keyed = ingestRecord(ws, wf, { receivedAt: base + 1, maxAttempts: 1 });
+        await store.ingest({ ...keyed, idempotency: { key: 'delivery-1', expiresAt: base + HOUR } }, base + 1);
+        const [claimed] = await store.claimRuns({ workerId: 'w1', limit: 1, leaseMs: 60_000, now: base + 2 });
+        const ref = { runId: claimed?.run.id ?? '', attempt: 1, workerId: 'w1' };
+        expect(await store.checkpointStep(ref, stepResult(ref.runId, 'ship', 0, 1, 'succeeded', base + 3))).toBe(true);
+        await store.addWebhookStats([{ workspaceId: ws, workflowId: wf, minute: base, outcome: 'accepted', status: 200, latencyBucket: 0, count: 2 }]);
+        await store.addLlmUsage(ws, wf, '2096-10-01', 500);
+        await store.addLlmUsage(ws, 'other-workflow', '2096-10-01', 70);
+        expect(await store.getWorkspaceLlmUsage(ws, '2096-10-01')).toBe(570);
+        await store.recordRejectedCall({ id: newId('rej'), workspaceId: ws, workflowId: wf, receivedAt: base, status: 401, reason: 'bad key', sourceIp: '127.0.0.1', bodyBytes: 2, userAgent: null });
+        await store.saveJob({ id: newId('job'), workspaceId: ws, workflowId: wf, kind: 'replay', status: 'running', options: {}, runIds: [ref.runId], done: 0, failed: 0, lastError: null, createdAt: base, updatedAt: base, finishedAt: null });
+
+        expect(await store.deleteWorkflow(ws, wf, base + 4)).toBe(true);
+        // The attempt under way finds its run gone and cannot write it back.
+        expect(await store.completeRun(ref, base + 5)).toBe(false);
+        const v1 = workflowRecord(ws, { id: wf, createdAt: base + 6, updatedAt: base + 6 });
+        await store.createWorkflow(v1, []);
+        expect(await store.getWorkflow(ws, wf)).toMatchObject({ version: 1 });
+        expect(await store.getRun(ws, runIdOf(record))).toBeNull();
+        expect(await store.getRun(ws, ref.runId)).toBeNull();
+        expect(await store.getEvent(ws, record.event.id)).toBeNull();
+        expect(await store.listStepResults(ref.runId)).toEqual([]);
+        expect((await store.listRuns(ws, wf, {}, { limit: 10 })).items).toEqual([]);
+        expect((await store.listEvents(ws, wf, {}, { limit: 10 })).items).toEqual([]);
+        expect((await store.listRejectedCalls(ws, wf, { limit: 10 })).items).toEqual([]);
+        expect(await store.listWebhookStats(ws, wf, 0)).toEqual([]);
+        expect(await store.getLlmUsage(ws, wf, '2096-10-01')).toBe(0);
+        expect(await store.getWorkspaceLlmUsage(ws, '2096-10-01')).toBe(70);
+        expect((await store.listJobs(ws, { limit: 10 })).items).toEqual([]);
+        expect(await store.listRunsSince(ws, wf, 0, 10)).toEqual([]);
+        // The old delivery id is free again: the new workflow runs it.
+        const again = ingestRecord(ws, wf, { receivedAt: base + 7, maxAttempts: 1 });
+        expect(await store.ingest({ ...again, idempotency: { key: 'delivery-1', expiresAt: base + HOUR } }, base + 7)).toMatchObject({ duplicate: false });
+        await expect(store.resumeRun(ws, runIdOf(record), { latestVersion: false, now: base + 8 })).resolves.toBeNull();
       });
 
       it('replays a run as a new queued run of the same event on the latest version', async () => {

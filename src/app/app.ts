@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { WorkflowLabels } from '../telemetry/workflow-labels.js';
 import { WebhookObserver } from '../ingress/webhook-observer.js';
+import { collectStartupGarbage } from './startup-garbage.js';
 import { WebhookStatsRecorder } from '../ingress/webhook-stats-recorder.js';
 import { WorkspaceDirectory } from '../ingress/workspace-directory.js';
 import { secretDigest } from '../secrets/constant-time.js';
@@ -36,6 +37,9 @@ import type { AlertEvaluator } from '../alerts/alert-evaluator.js';
 
 /** The built web console (`npm run build` → dist/console), beside src/ and dist/ alike. */
 const CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+
+/** When the one collection of start-up garbage runs, ms after start (startup-garbage.ts). */
+const STARTUP_GC_DELAY_MS = 5000;
 
 export interface AppOptions {
   config: ServerConfig;
@@ -102,7 +106,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   // One compiler for the whole process: filters, conditions and save-time checks share its limits.
   const expressions = new ExpressionCompiler(config.expressions);
   const workspaceSecrets = new WorkspaceSecretService({ store, cipher, clock, ...config.workspaceSecrets });
-  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth, expressions, secretNames: (workspaceId) => workspaceSecrets.listSecretNames(workspaceId) });
+  const workflows = new WorkflowService({ store, cipher, registry, clock, publicUrl: () => publicUrl, maxJsonDepth: config.ingress.maxJsonDepth, expressions, secretNames: (workspaceId) => workspaceSecrets.listSecretNames(workspaceId), onDeleted: (workspaceId, workflowId) => stats.forget(workspaceId, workflowId) });
 
   // Changes made through other nodes reach this node's trigger cache at once (PostgreSQL).
   const stopChangeNotices = store.onWorkflowChanged?.((change) => (change === null ? registry.invalidateAll() : registry.invalidate(change.workspaceId, change.workflowId)));
@@ -118,7 +122,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   let steps: ReturnType<typeof createStepRunner> | undefined;
   // One set of step kinds for workers and test runs; made on first use (a serve without workers makes it only for a test run).
   const stepRunner = (): ReturnType<typeof createStepRunner> => {
-    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, maxJsonDepth: config.ingress.maxJsonDepth, expressions, logger, clock });
+    steps ??= createStepRunner({ budget, workflows, workspaceSecrets, store, egressAllowlist: config.egressAllowlist, ownEndpoints: () => ownEndpoints, scriptThreads: config.workers.scriptThreads, scriptIdleMs: config.workers.scriptIdleMs, maxJsonDepth: config.ingress.maxJsonDepth, expressions, logger, clock });
     return steps;
   };
   let stopWakeUps: (() => void) | undefined;
@@ -232,6 +236,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
 
   alerts.evaluator.start();
+  // Idle footprint: give back start-up's garbage once the process is up.
+  const cancelStartupGc = collectStartupGarbage(STARTUP_GC_DELAY_MS);
 
   let stopping: Promise<void> | null = null;
   return {
@@ -243,6 +249,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     opsUrl: ops?.url ?? null,
     stop() {
       stopping ??= (async () => {
+        cancelStartupGc();
         runWaiter.close();
         await bulkJobs?.stop();
         await server?.close();

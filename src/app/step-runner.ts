@@ -32,6 +32,8 @@ export function createStepRunner(options: {
   /** Where this process's server listens, read at each outbound connection (never reachable by steps). */
   ownEndpoints: () => readonly OwnEndpoint[];
   scriptThreads: number;
+  /** A script thread idle this long stops, ms. */
+  scriptIdleMs?: number;
   /** Deepest JSON nesting a step may bring in (HOOKFLOW_MAX_JSON_DEPTH). */
   maxJsonDepth: number;
   logger: Logger;
@@ -49,7 +51,7 @@ export function createStepRunner(options: {
     names: async (workspaceId) => [...(await options.workspaceSecrets.listSecretNames(workspaceId))],
     reveal: (workspaceId, names) => options.workspaceSecrets.reveal(workspaceId, names),
   };
-  const pool = createScriptPool({ threads: options.scriptThreads });
+  const pool = createScriptPool({ threads: options.scriptThreads, ...(options.scriptIdleMs === undefined ? {} : { idleMs: options.scriptIdleMs }) });
   const kinds: StepKinds = {
     http: createHttpStep({ client, secrets, maxJsonDepth: options.maxJsonDepth }),
     script: createScriptStep({ pool, maxJsonDepth: options.maxJsonDepth }),

@@ -100,6 +100,8 @@ const envSchema = z.object({
   HOOKFLOW_WORKER_CONCURRENCY: intFrom(0, 1024).default(16),
   /** Threads that run script steps (off the event loop that answers webhooks). */
   HOOKFLOW_SCRIPT_THREADS: intFrom(1, 64).default(2),
+  /** A script thread with nothing to run stops after this, ms (threads start on first use). */
+  HOOKFLOW_SCRIPT_IDLE_MS: intFrom(1000, 86_400_000).default(60_000),
   /** A claimed run whose worker stops heartbeating is retried after this, ms. */
   HOOKFLOW_LEASE_MS: intFrom(1000).default(30_000),
   /** Default attempts per run before it is dead-lettered; a workflow may set its own. */
@@ -250,6 +252,7 @@ export interface ServerConfig {
   readonly workers: {
     readonly concurrency: number;
     readonly scriptThreads: number;
+    readonly scriptIdleMs: number;
     readonly leaseMs: number;
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
@@ -359,6 +362,7 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
     workers: {
       concurrency: e.HOOKFLOW_WORKER_CONCURRENCY,
       scriptThreads: e.HOOKFLOW_SCRIPT_THREADS,
+      scriptIdleMs: e.HOOKFLOW_SCRIPT_IDLE_MS,
       leaseMs: e.HOOKFLOW_LEASE_MS,
       maxAttempts: e.HOOKFLOW_MAX_ATTEMPTS,
       retryBaseMs: e.HOOKFLOW_RETRY_BASE_MS,

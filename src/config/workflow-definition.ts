@@ -224,6 +224,13 @@ export const workflowDefinitionSchema = z
     maxAttempts: z.number().int().min(1).max(100).optional(),
     /** Most LLM tokens this workflow's LLM steps may use per UTC day; an LLM step past it fails (permanently). */
     llmBudget: z.object({ tokensPerDay: z.number().int().min(1).max(1_000_000_000_000) }).strict().optional(),
+    /**
+     * Per-key ordering (docs/runs.md): runs whose CEL `key` (over the run's starting memory) is
+     * equal run at most `limit` at a time, in arrival order, enforced by the store's claim.
+     */
+    concurrency: z.object({ key: z.string().min(1).max(2000), limit: z.number().int().min(1).max(1000).default(1) }).strict().optional(),
+    /** Most runs of this workflow running at once, across every worker and node. */
+    maxConcurrentRuns: z.number().int().min(1).max(100_000).optional(),
     trigger: triggerSchema,
     steps: z.array(stepSchema).max(100).default([]),
   })

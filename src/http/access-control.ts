@@ -80,6 +80,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /api/workspaces/:ws/alert-channels/:channelId/test': { role: 'editor', audit: 'alert.channel.test' },
   'GET /api/workspaces/:ws/alerts': { role: 'viewer' },
   'GET /api/workspaces/:ws/alerts/history': { role: 'viewer' },
+  'PUT /api/workspaces/:ws/llm-budget': { role: 'editor', audit: 'workspace.llm_budget' },
   'POST /api/tokens': { role: 'admin', audit: 'token.create' },
   'GET /api/tokens': { role: 'admin' },
   'DELETE /api/tokens/:id': { role: 'admin', audit: 'token.revoke' },

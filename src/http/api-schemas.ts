@@ -55,6 +55,7 @@ export const runSummary = z
     status: z.enum(RUN_STATUSES as [string, ...string[]]), attempts: z.number().int(), maxAttempts: z.number().int(),
     createdAt: isoTime, startedAt: nullableTime, finishedAt: nullableTime, nextAttemptAt: nullableTime,
     error: z.string().nullable(), replayOf: z.string().nullable(),
+    concurrencyKey: z.string().optional().describe('The run\'s `concurrency.key` value: it waits, `queued`, behind earlier runs of that key'),
   });
 
 export const runDetail = runSummary

@@ -8,8 +8,8 @@ import {
 } from './api-schemas.js';
 import { bulkBody, eventsQuery, pageQuery, resumeBody, runsQuery, webhookUrlQuery } from './management-routes.js';
 import { sessionBody } from './session-routes.js';
-import { statsQuery } from './stats-routes.js';
 import { ALERT_ROUTE_DOCS } from './alert-route-docs.js';
+import { statsQuery, workspaceBudgetBody } from './stats-routes.js';
 import type { RouteDoc } from './openapi.js';
 import { testRunRequestSchema } from '../workflows/test-runs.js';
 
@@ -104,7 +104,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description: 'RFC 7386 applied to the workflow as GET shows it, then saved like PUT (same validation). null removes a member; e.g. {"enabled": false}.',
     responses: { 200: json('The new version', workflowAnswer) },
   },
-  'DELETE /api/workspaces/:ws/workflows/:wf': { tag: 'workflows', summary: 'Delete a workflow (its runs and events stay)', responses: { 204: noContent } },
+  'DELETE /api/workspaces/:ws/workflows/:wf': { tag: 'workflows', summary: 'Delete a workflow with its versions, secrets, runs, events and stats', responses: { 204: noContent } },
   'GET /api/workspaces/:ws/workflows/:wf/webhook-url': {
     tag: 'workflows', summary: 'The production and test webhook URLs', query: webhookUrlQuery,
     description: 'With reveal=true both carry the current shared key: needs the editor role, and is written to the audit log.',
@@ -166,6 +166,10 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /api/workspaces/:ws/workflows/:wf/stats': { tag: 'runs', summary: 'Webhooks by outcome, errorRate, p50Ms/p95Ms/p99Ms, runs and a chart series over a window', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
   'GET /api/workspaces/:ws/stats': { tag: 'runs', summary: 'The same for the whole workspace, with a per-workflow breakdown', query: statsQuery, responses: { 200: json('The figures', statsAnswer) } },
   ...ALERT_ROUTE_DOCS,
+  'PUT /api/workspaces/:ws/llm-budget': {
+    tag: 'runs', summary: 'Set (or, with null, remove) the tokens all the workspace\'s LLM steps may use per UTC day', body: { schema: workspaceBudgetBody },
+    responses: { 200: json('The budget and today\'s usage', z.object({ workspaceId: z.string(), tokensToday: z.number().int(), tokensPerDay: z.number().int().nullable(), remainingToday: z.number().int().nullable() })) },
+  },
 
   'POST /api/tokens': {
     tag: 'access', summary: 'Create an API token', body: { schema: createTokenSchema },

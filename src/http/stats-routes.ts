@@ -6,11 +6,21 @@ import { HookflowError } from '../errors/catalogue.js';
 import type { Store } from '../store/store.js';
 import { STATS_MAX_RUNS, statsSince, statsView } from '../workflows/stats-view.js';
 import type { WorkflowService } from '../workflows/workflow-service.js';
+import { setWorkspaceTokensPerDay, workspaceTokensPerDay } from '../workflows/workspace-llm-budget.js';
+import { parseQuery } from './list-query.js';
 
 export interface StatsRoutesOptions {
   store: Store;
   workflows: WorkflowService;
   clock: () => number;
+}
+
+/** `PUT …/llm-budget`: the workspace's tokens per UTC day, null for none (also in the OpenAPI document). */
+export const workspaceBudgetBody = z.object({ tokensPerDay: z.number().int().min(1).max(1_000_000_000_000).nullable() }).strict();
+
+/** Today's LLM tokens against a budget, as the stats answers show them. */
+function llmFigures(tokensToday: number, tokensPerDay: number | null) {
+  return { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
 }
 
 /** The stats routes' query (also in the OpenAPI document). */
@@ -36,20 +46,32 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
     const windowSeconds = parseWindow(request.query);
     await workflows.requireWorkspace(request.params.ws);
     const window = { windowSeconds, now: options.clock() };
-    const [rows, runs] = await Promise.all([
+    const [rows, runs, tokensToday, tokensPerDay] = await Promise.all([
       store.listWebhookStats(request.params.ws, null, statsSince(window)),
       store.listRunsSince(request.params.ws, null, window.now - windowSeconds * 1000, STATS_MAX_RUNS),
+      store.getWorkspaceLlmUsage(request.params.ws, utcDay(window.now)),
+      workspaceTokensPerDay(store, request.params.ws),
     ]);
-    return { workspaceId: request.params.ws, ...statsView(window, rows, runs, { byWorkflow: true }) };
+    return { workspaceId: request.params.ws, ...statsView(window, rows, runs, { byWorkflow: true }), llm: llmFigures(tokensToday, tokensPerDay) };
+  });
+
+  app.put<{ Params: { ws: string } }>('/api/workspaces/:ws/llm-budget', async (request) => {
+    const body = parseQuery(workspaceBudgetBody, request.body ?? {});
+    await workflows.requireWorkspace(request.params.ws);
+    await setWorkspaceTokensPerDay(store, request.params.ws, body.tokensPerDay);
+    const tokensToday = await store.getWorkspaceLlmUsage(request.params.ws, utcDay(options.clock()));
+    return { workspaceId: request.params.ws, ...llmFigures(tokensToday, body.tokensPerDay) };
   });
 
   app.get<{ Params: { ws: string; wf: string } }>('/api/workspaces/:ws/workflows/:wf/stats', async (request) => {
     const windowSeconds = parseWindow(request.query);
     const workflow = await workflows.requireWorkflowRecord(request.params.ws, request.params.wf);
     const window = { windowSeconds, now: options.clock() };
-    const since = window.now - windowSeconds * 1000;
+    // Nothing from before the workflow was created: counts another node saved late for a deleted
+    // workflow of the same id are not this one's (docs/runs.md "Deleting a workflow").
+    const since = Math.max(window.now - windowSeconds * 1000, workflow.createdAt);
     const [rows, runs, tokensToday, steps] = await Promise.all([
-      store.listWebhookStats(request.params.ws, request.params.wf, statsSince(window)),
+      store.listWebhookStats(request.params.ws, request.params.wf, Math.max(statsSince(window), workflow.createdAt - (workflow.createdAt % 60_000))),
       store.listRunsSince(request.params.ws, request.params.wf, since, STATS_MAX_RUNS),
       store.getLlmUsage(request.params.ws, request.params.wf, utcDay(window.now)),
       // Steps by status: skipped by their `if`, failed (continued past or not), succeeded.
@@ -57,7 +79,7 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRoutesOpti
     ]);
     // The workflow's LLM budget for today (llmBudget.tokensPerDay), next to its traffic.
     const tokensPerDay = (workflow.definition as WorkflowDefinition).llmBudget?.tokensPerDay ?? null;
-    const llm = { tokensToday, tokensPerDay, remainingToday: tokensPerDay === null ? null : Math.max(0, tokensPerDay - tokensToday) };
+    const llm = llmFigures(tokensToday, tokensPerDay);
     return { workspaceId: request.params.ws, workflowId: request.params.wf, ...statsView(window, rows, runs, { byWorkflow: false }), steps, llm };
   });
 }

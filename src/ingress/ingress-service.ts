@@ -13,6 +13,7 @@ import { RateLimiter, type RateLimits } from './rate-limiter.js';
 import type { RejectionLog } from './rejection-log.js';
 import { findPresentedKey, firstHeaderValue, headersForStorage, type PresentedKey } from './request-key.js';
 import { getSignatureScheme } from './signatures/index.js';
+import { ConcurrencyKeys } from './concurrency-key.js';
 import { TriggerFilters } from './trigger-filter.js';
 import { validAt, type ResolvedTrigger, type TriggerRegistry } from './trigger-registry.js';
 
@@ -90,12 +91,14 @@ export class IngressService {
   private readonly ipLimits: RateLimits;
   private readonly allowlists = new WeakMap<ResolvedTrigger, (ip: string) => boolean>();
   private readonly filters: TriggerFilters;
+  private readonly concurrencyKeys: ConcurrencyKeys;
 
   constructor(private readonly options: IngressServiceOptions) {
     // Shared across nodes when given (Redis); else this process's own buckets.
     this.triggerLimits = options.rateLimits ?? new RateLimiter();
     this.ipLimits = options.rateLimits ?? new RateLimiter();
     this.filters = new TriggerFilters(options.expressions);
+    this.concurrencyKeys = new ConcurrencyKeys(options.expressions);
   }
 
   /**
@@ -275,7 +278,9 @@ export class IngressService {
       ? undefined
       : this.filters.judge(trigger, { headers: headersForStorage(incoming.headers, admitted.presentedKey), bodyJson: body.json, query: queryWithoutKey(incoming) });
     const filtered = verdict !== undefined && !verdict.matched;
-    const meta = {
+    const startsRun = !incoming.test && !filtered;
+    const storedHeaders = () => headersForStorage(incoming.headers, admitted.presentedKey);
+    const metaBase = {
       ...this.metaOf(admitted, eventId),
       bodyBytes: rawBody.length,
       ...(idempotencyKey === null ? {} : { idempotencyKey }),
@@ -283,10 +288,14 @@ export class IngressService {
       ...(filtered ? { filtered: true } : {}),
       ...(verdict !== undefined && !verdict.matched && verdict.error !== undefined ? { filterError: verdict.error } : {}),
     };
+    const ordering = startsRun ? this.concurrencyKeys.keyFor(trigger, { headers: storedHeaders(), bodyJson: body.json, meta: metaBase }) : undefined;
+    const meta = ordering?.error === undefined ? metaBase : { ...metaBase, concurrencyKeyError: ordering.error };
     const result = await this.options.store.ingest(
       {
         event: { ...eventRecord(admitted, { id: eventId, bodyJson: body.json, meta, idempotencyKey }), ...(filtered ? { filtered: true } : {}) },
-        run: incoming.test || filtered ? null : { id: newId('run', now), maxAttempts: trigger.maxAttempts ?? this.options.defaults.maxAttempts },
+        run: startsRun
+          ? { id: newId('run', now), maxAttempts: trigger.maxAttempts ?? this.options.defaults.maxAttempts, ...(ordering === undefined ? {} : { concurrencyKey: ordering.key }) }
+          : null,
         // A filtered call started nothing a repeat could duplicate.
         idempotency: idempotencyKey === null || filtered ? null : { key: idempotencyKey, expiresAt: now + this.options.defaults.idempotencyTtlSeconds * 1000 },
       },

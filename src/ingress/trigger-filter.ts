@@ -1,7 +1,8 @@
-import type { CompiledExpression, ExpressionCompiler } from '../engine/expressions/cel-engine.js';
+import type { ExpressionCompiler } from '../engine/expressions/cel-engine.js';
 import { evaluateBoolean } from '../engine/expressions/conditions.js';
 import { toError } from '../errors/catalogue.js';
 import { parseExactJson } from '../util/exact-json.js';
+import { TriggerExpressions } from './trigger-expressions.js';
 import type { ResolvedTrigger } from './trigger-registry.js';
 
 /** What a filter sees of a call: the stored headers, the parsed body, the query without the key. */
@@ -18,20 +19,21 @@ export type FilterVerdict = { matched: true } | { matched: false; error?: string
 const MATCHED: FilterVerdict = Object.freeze({ matched: true });
 
 /**
- * `trigger.filter` at ingest. Compiled once per resolved trigger (the registry's cached object,
- * so an update or a TTL reload compiles the new version), evaluated per call. A filter that
+ * `trigger.filter` at ingest, compiled once per resolved trigger, evaluated per call. A filter that
  * fails to compile or evaluate (a key missing from this payload, say) does not match: the call is
  * stored as filtered with the reason, visible in the events list, and starts no run.
  */
 export class TriggerFilters {
-  private readonly compiled = new WeakMap<ResolvedTrigger, CompiledExpression | Error>();
+  private readonly expressions: TriggerExpressions;
 
-  constructor(private readonly compiler: ExpressionCompiler) {}
+  constructor(compiler: ExpressionCompiler) {
+    this.expressions = new TriggerExpressions(compiler);
+  }
 
   judge(trigger: ResolvedTrigger, input: FilterInput): FilterVerdict {
     const source = trigger.trigger.filter;
     if (source === undefined) return MATCHED;
-    const compiled = this.compiledFor(trigger, source);
+    const compiled = this.expressions.compiledFor(trigger, source);
     if (compiled instanceof Error) return { matched: false, error: compiled.message };
     try {
       const matched = evaluateBoolean(compiled, { headers: input.headers, body: parseExactJson(input.bodyJson), query: input.query }, 'The filter');
@@ -39,18 +41,5 @@ export class TriggerFilters {
     } catch (thrown) {
       return { matched: false, error: toError(thrown).message };
     }
-  }
-
-  private compiledFor(trigger: ResolvedTrigger, source: string): CompiledExpression | Error {
-    let compiled = this.compiled.get(trigger);
-    if (compiled === undefined) {
-      try {
-        compiled = this.compiler.compile(source);
-      } catch (thrown) {
-        compiled = toError(thrown);
-      }
-      this.compiled.set(trigger, compiled);
-    }
-    return compiled;
   }
 }

@@ -17,6 +17,8 @@ export interface ResolvedTrigger {
   version: number;
   enabled: boolean;
   maxAttempts: number | undefined;
+  /** The workflow's `concurrency.key` expression, if it orders its runs. */
+  concurrencyKey: string | undefined;
   trigger: TriggerDefinition;
   /** SHA-256 digests of the valid shared keys: the plaintext is not kept. */
   keyDigests: TimedSecret<Buffer>[];
@@ -108,7 +110,7 @@ export class TriggerRegistry {
     const { store, cipher } = this.options;
     const workflow = await store.getWorkflow(workspaceId, workflowId);
     if (workflow === null) return null;
-    const definition = workflow.definition as { trigger: TriggerDefinition; maxAttempts?: number };
+    const definition = workflow.definition as { trigger: TriggerDefinition; maxAttempts?: number; concurrency?: { key: string } };
     const secrets = await store.listSecrets(workspaceId, workflowId);
     const keyDigests: TimedSecret<Buffer>[] = [];
     const signatureSecrets: TimedSecret<string>[] = [];
@@ -128,6 +130,7 @@ export class TriggerRegistry {
       version: workflow.version,
       enabled: workflow.enabled,
       maxAttempts: definition.maxAttempts,
+      concurrencyKey: definition.concurrency?.key,
       trigger: definition.trigger,
       keyDigests,
       signatureSecrets,

@@ -35,6 +35,11 @@ export class WebhookStatsRecorder {
     else this.pending.set(key, { workspaceId, workflowId, minute, outcome, status, latencyBucket, count: 1 });
   }
 
+  /** Drops the unsaved counts of a workflow that was deleted: they must not reach a new workflow of that id. */
+  forget(workspaceId: string, workflowId: string): void {
+    for (const [key, row] of this.pending) if (row.workspaceId === workspaceId && row.workflowId === workflowId) this.pending.delete(key);
+  }
+
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.options.flushMs);
     // The flush timer alone must not keep a process alive.

@@ -57,6 +57,8 @@ const STORAGE_BACKOFF_MS = 500;
 const RECORD_RETRY_MIN_MS = 100;
 const RECORD_RETRY_MAX_MS = 2000;
 const MIN_IDLE_MS = 5;
+/** Longest wait after claims that found due runs but none that could start. */
+const MAX_EMPTY_BACKOFF_MS = 200;
 const ABORT_GRACE_MS = 5000;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -74,6 +76,8 @@ export class WorkerPool {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private woken = false;
+  /** Claims in a row that got nothing (see claimLoop's backoff). */
+  private emptyClaims = 0;
   private lastPrune = 0;
   private pruning = false;
   /** Aborted on stop: ends a wait for room in the memory budget. */
@@ -139,8 +143,14 @@ export class WorkerPool {
       // At once: a claimed run's lease runs from the claim, and its heartbeat starts with it.
       for (const run of claimed) this.execute(run);
       this.maybePrune();
-      // Nothing claimable although a run is due (another node holds its row lock): don't spin.
-      if (claimed.length === 0 && !this.woken) await this.idle(Math.max(MIN_IDLE_MS, await this.sleepBudget()));
+      // Nothing claimable although a run may be due (another node holds its row lock, or it waits
+      // behind its key or its workflow's cap): don't spin; back off further each empty claim
+      // until a wake-up (a run finished here, or one was queued) or the poll interval.
+      this.emptyClaims = claimed.length === 0 ? this.emptyClaims + 1 : 0;
+      if (claimed.length === 0 && !this.woken) {
+        const untilDue = await this.sleepBudget();
+        await this.idle(untilDue > 0 ? Math.max(MIN_IDLE_MS, untilDue) : Math.min(MIN_IDLE_MS * 2 ** Math.min(this.emptyClaims - 1, 16), MAX_EMPTY_BACKOFF_MS));
+      }
       else if (claimed.length < free && !this.woken) await this.idle(await this.sleepBudget());
     }
   }

@@ -42,6 +42,8 @@ export interface RunRow {
   status: RunStatus; attempts: number; max_attempts: number; created_at: number; available_at: number;
   started_at: number | null; finished_at: number | null; lease_owner: string | null;
   lease_expires_at: number | null; last_error: string | null; replay_of: string | null;
+  /** Migration 14; absent from rows read before it. */
+  concurrency_key?: string | null;
 }
 /** A `step_results` row. */
 export interface StepRow {
@@ -143,6 +145,7 @@ export const toRun = (row: RunRow): RunRecord => ({
   leaseExpiresAt: row.lease_expires_at,
   lastError: row.last_error,
   replayOf: row.replay_of,
+  ...(row.concurrency_key == null ? {} : { concurrencyKey: row.concurrency_key }),
 });
 
 /** Maps a step_results row; output, memory writes, logs and usage are parsed. */

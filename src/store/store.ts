@@ -101,6 +101,8 @@ export interface RunRecord {
   leaseExpiresAt: number | null;
   lastError: string | null;
   replayOf: string | null;
+  /** The run's `concurrency.key` value (docs/runs.md); absent when its workflow orders none. */
+  concurrencyKey?: string;
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped';
@@ -174,7 +176,7 @@ export interface IngestRecord {
     idempotencyKey: string | null;
   };
   /** Absent for test events, which start no run. */
-  run: { id: string; maxAttempts: number } | null;
+  run: { id: string; maxAttempts: number; /** The workflow's `concurrency.key` value, if it has one. */ concurrencyKey?: string | null } | null;
   /** Deduplicate on this key until `expiresAt`. */
   idempotency: { key: string; expiresAt: number } | null;
 }
@@ -371,7 +373,11 @@ export interface Store {
   /** Latest version (or the given one); null when the workflow is unknown or deleted. */
   getWorkflow(workspaceId: string, workflowId: string, version?: number): Promise<WorkflowRecord | null>;
   listWorkflows(workspaceId: string, page: PageRequest): Promise<Page<WorkflowRecord>>;
-  /** Deletes the workflow and its secrets; its events and runs stay as history. */
+  /**
+   * Deletes the workflow and everything it owns: versions, secrets, runs and their steps, events,
+   * idempotency keys, rejected calls, webhook stats, LLM usage, bulk jobs (store/workflow-owned.ts).
+   * A workflow created later under the same id starts at version 1 with none of them.
+   */
   deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean>;
 
   listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]>;
@@ -441,6 +447,8 @@ export interface Store {
   addLlmUsage(workspaceId: string, workflowId: string, day: string, tokens: number): Promise<void>;
   /** LLM tokens a workflow used on a UTC day. */
   getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number>;
+  /** LLM tokens all of a workspace's workflows used on a UTC day (the workspace budget). */
+  getWorkspaceLlmUsage(workspaceId: string, day: string): Promise<number>;
   /** Runs created at or after `since`, newest first, at most `limit` (the stats endpoint); `workflowId` null: the whole workspace. */
   listRunsSince(workspaceId: string, workflowId: string | null, since: number, limit: number): Promise<RunRecord[]>;
   /** Step results by status over the runs created at or after `since` (the stats endpoint). */

@@ -51,6 +51,7 @@ export function runSummaryView(run: RunRecord): Record<string, unknown> {
     nextAttemptAt: run.status === 'queued' && run.attempts > 0 ? iso(run.availableAt) : null,
     error: run.lastError,
     replayOf: run.replayOf,
+    ...(run.concurrencyKey === undefined ? {} : { concurrencyKey: run.concurrencyKey }),
   };
 }
 

@@ -28,6 +28,8 @@ export interface WorkflowServiceOptions {
   expressions: ExpressionCompiler;
   /** The names of a workspace's secrets, for `{{secrets.NAME}}` checks. Default: none exist. */
   secretNames?: (workspaceId: string) => Promise<ReadonlySet<string>>;
+  /** Told when a workflow was deleted, to drop what this process still holds of it (unsaved webhook counts). */
+  onDeleted?: (workspaceId: string, workflowId: string) => void;
 }
 
 /** Grace period of the old key after a rotation, seconds (API.md). */
@@ -205,6 +207,7 @@ export class WorkflowService {
   async deleteWorkflow(workspaceId: string, workflowId: string): Promise<void> {
     const deleted = await this.options.store.deleteWorkflow(workspaceId, workflowId, this.options.clock());
     this.options.registry.invalidate(workspaceId, workflowId);
+    if (deleted) this.options.onDeleted?.(workspaceId, workflowId);
     if (!deleted) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflowId}" not found`);
   }
 

@@ -71,6 +71,7 @@ export async function checkDefinition(definition: WorkflowDefinition, options: D
   const { trigger } = definition;
 
   if (trigger.filter !== undefined) checkFilter(trigger.filter, options.expressions, trigger, result);
+  if (definition.concurrency !== undefined) checkConcurrencyKey(definition.concurrency.key, options.expressions, trigger, result);
 
   const scope: Scope = { known: new Set([WEBHOOK_ROOT]), saved: new Map(), dynamicSavers: [], outputs: new Map() };
   if (trigger.headerMemory !== undefined) scope.known.add(trigger.headerMemory);
@@ -141,6 +142,21 @@ function checkFilter(source: string, compiler: ExpressionCompiler, trigger: Work
     const memoryName = use.name === trigger.headerMemory ? 'headers' : use.name === trigger.bodyMemory ? 'body' : undefined;
     const hint = memoryName !== undefined ? `; a filter runs before any memory exists: write "${memoryName}"` : didYouMean(use.name, FILTER_VARIABLES);
     result.errors.push({ ...where, position: `position ${use.position}`, message: `Unknown variable "${use.name}" (a filter sees headers, body and query)${hint}` });
+  }
+}
+
+/** The concurrency key is computed at ingest, from the memory a run starts with (no step has run). */
+function checkConcurrencyKey(source: string, compiler: ExpressionCompiler, trigger: WorkflowDefinition['trigger'], result: DefinitionCheckResult): void {
+  const where = { step: null, field: 'concurrency.key', position: '' };
+  const compiled = compileInto(source, compiler, where, result);
+  if (compiled === undefined) return;
+  const known = [WEBHOOK_ROOT, trigger.headerMemory, trigger.bodyMemory].filter((name): name is string => name !== undefined);
+  for (const use of compiled.variables) {
+    if (known.includes(use.name)) continue;
+    result.errors.push({
+      ...where, position: `position ${use.position}`,
+      message: `Unknown variable "${use.name}" (the key sees only the trigger's memory: ${known.join(', ')})${didYouMean(use.name, known)}`,
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isHookflowError } from '../../errors/catalogue.js';
 import { createScriptPool } from './script-pool.js';
 
@@ -79,6 +79,22 @@ describe('ScriptPool', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await closing.close();
     expect(await Promise.all(outcomes)).toEqual(['Script pool closed', 'Script pool closed', 'Script pool closed', 'Script pool closed']);
+  });
+
+  it('starts threads on first use, no more than it may, and stops them when idle; the next script starts one again', async () => {
+    const lazy = createScriptPool({ threads: 2, idleMs: 1000 });
+    try {
+      expect(lazy.threads()).toBe(0);
+      const spin = 'const end = Date.now() + 100; while (Date.now() < end) {} return memory.load("i");';
+      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => lazy.run({ code: spin, memory: { i }, timeoutMs: 1000, memoryLimitBytes: 32 * 1024 * 1024 })));
+      expect(results.map((r) => r.output)).toEqual([0, 1, 2, 3, 4]);
+      expect(lazy.threads()).toBe(2);
+      await vi.waitFor(() => expect(lazy.threads()).toBe(0), { timeout: 10_000, interval: 50 });
+      await expect(lazy.run({ code: 'return 7;', memory: {}, timeoutMs: 1000, memoryLimitBytes: 32 * 1024 * 1024 })).resolves.toMatchObject({ output: 7 });
+      expect(lazy.threads()).toBe(1);
+    } finally {
+      await lazy.close();
+    }
   });
 
   it('replaces a hung thread: the script it ran fails, the one queued behind it runs on the new thread', async () => {

@@ -24,11 +24,18 @@ export interface ScriptPoolOptions {
   tasksPerThread?: number;
   /** The thread's module (tests substitute one that hangs on demand); default script-thread.js. */
   threadModule?: URL;
+  /**
+   * A thread with nothing to run for this long stops, ms (default 60 000); the next script
+   * starts one again. Threads start on first use, so a server without script steps has none.
+   */
+  idleMs?: number;
 }
 
 /** Runs scripts on worker threads, so a script's CPU time never stalls the HTTP event loop. */
 export interface ScriptPool {
   run(options: ScriptRunOptions): Promise<ScriptRunResult>;
+  /** Threads alive now (started on demand, stopped when idle). */
+  threads(): number;
   close(): Promise<void>;
 }
 
@@ -45,12 +52,16 @@ interface Slot {
   sent: Task[];
   /** Armed for the running task only, once the thread is online. */
   watchdog: NodeJS.Timeout | null;
+  /** Armed while the thread has nothing to run: it stops when this fires. */
+  idle: NodeJS.Timeout | null;
   online: boolean;
 }
 
-/** Starts `threads` script threads; tasks beyond what they hold wait in order. */
+/** Up to `threads` script threads, started on demand; tasks beyond what they hold wait in order. */
 export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
   const grace = options.watchdogGraceMs ?? 2000;
+  const idleMs = options.idleMs ?? 60_000;
+  const maxThreads = Math.max(1, options.threads);
   const tasksPerThread = Math.max(1, options.tasksPerThread ?? 2);
   const threadModule = options.threadModule ?? new URL('./script-thread.js', import.meta.url);
   const waiting: Task[] = [];
@@ -59,7 +70,7 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: startThread(threadModule, {}), sent: [], watchdog: null, online: false };
+    const slot: Slot = { worker: startThread(threadModule, {}), sent: [], watchdog: null, idle: null, online: false };
     slot.worker.unref();
     // A thread's start-up (slow on a loaded machine) is not the script's time: the watchdog of a
     // task handed over before then starts when the thread does.
@@ -73,6 +84,7 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
       slot.sent.shift();
       // The thread went straight on to its next task: time that one from now.
       armWatchdog(slot);
+      if (slot.sent.length === 0 && waiting.length === 0) armIdle(slot);
       if (reply.ok) task.resolve(reply.result);
       else task.reject(new HookflowError(toCode(reply.error.code), reply.error.message, { transient: reply.error.transient }));
       dispatch();
@@ -93,6 +105,19 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
     );
   }
 
+  /** Stops `slot` after idleMs with nothing to run; removed first, so its exit starts no replacement. */
+  function armIdle(slot: Slot): void {
+    if (slot.idle !== null) clearTimeout(slot.idle);
+    slot.idle = setTimeout(() => {
+      slot.idle = null;
+      const index = slots.indexOf(slot);
+      if (index === -1 || slot.sent.length > 0) return;
+      slots.splice(index, 1);
+      void slot.worker.terminate();
+    }, idleMs);
+    slot.idle.unref();
+  }
+
   /**
    * A thread that died or hung: fail the task it was running, give the ones queued behind it
    * back to the front of the line (they never started), start a fresh thread in its place.
@@ -101,19 +126,22 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
     const index = slots.indexOf(slot);
     if (index === -1) return;
     if (slot.watchdog !== null) clearTimeout(slot.watchdog);
+    if (slot.idle !== null) clearTimeout(slot.idle);
     const [running, ...notStarted] = slot.sent.splice(0);
     slots.splice(index, 1);
     void slot.worker.terminate();
     running?.reject(error);
     waiting.unshift(...notStarted);
-    if (!closed) {
-      slots.push(spawn());
-      dispatch();
-    }
+    // A fresh thread (started by dispatch) only when work is waiting: an idle pool stays empty.
+    if (!closed) dispatch();
   }
 
-  /** Hands waiting tasks to the least busy threads, up to `tasksPerThread` each. */
+  /**
+   * Hands waiting tasks to the least busy threads, up to `tasksPerThread` each, first starting a
+   * thread while there is work, none is free and fewer than `threads` run.
+   */
   function dispatch(): void {
+    while (waiting.length > 0 && slots.length < maxThreads && !slots.some((slot) => slot.sent.length === 0)) slots.push(spawn());
     for (let depth = 0; depth < tasksPerThread && waiting.length > 0; depth++) {
       for (const slot of slots) {
         if (slot.sent.length !== depth) continue;
@@ -128,12 +156,12 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
           continue;
         }
         slot.sent.push(task);
+        if (slot.idle !== null) clearTimeout(slot.idle);
+        slot.idle = null;
         if (slot.sent.length === 1) armWatchdog(slot);
       }
     }
   }
-
-  for (let i = 0; i < Math.max(1, options.threads); i++) slots.push(spawn());
 
   return {
     run(runOptions) {
@@ -144,9 +172,13 @@ export function createScriptPool(options: ScriptPoolOptions): ScriptPool {
         dispatch();
       });
     },
+    threads: () => slots.length,
     async close() {
       closed = true;
-      for (const slot of slots) if (slot.watchdog !== null) clearTimeout(slot.watchdog);
+      for (const slot of slots) {
+        if (slot.watchdog !== null) clearTimeout(slot.watchdog);
+        if (slot.idle !== null) clearTimeout(slot.idle);
+      }
       const unfinished = [...waiting.splice(0), ...slots.flatMap((slot) => slot.sent.splice(0))];
       for (const task of unfinished) task.reject(new HookflowError('HOOKFLOW_ERR_SANDBOX', 'Script pool closed', { transient: true }));
       await Promise.all(slots.splice(0).map((slot) => slot.worker.terminate()));

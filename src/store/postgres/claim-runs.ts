@@ -1,7 +1,9 @@
 import type { Pool } from 'pg';
 import type { ClaimedRun, StepResultRecord } from '../store.js';
 import { failRun, releaseRun } from './attempt-writes.js';
+import { chooseClaims, type CandidateLoad, type ClaimCandidate } from '../claim-order.js';
 import { storageError } from './pg-errors.js';
+import { withTransaction } from './pg-pool.js';
 import { toEvent, toRun, toStepResult, toWorkflow, WORKFLOW_SELECT, type EventRow, type RunRow, type StepRow, type WorkflowRow } from '../rows.js';
 
 /**
@@ -21,6 +23,51 @@ const RECOVER_SQL = `
   FROM (SELECT id FROM runs WHERE status = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED) AS expired
   WHERE r.id = expired.id`;
 
+/** A claim's write: the next attempt, leased to $3 until $4, started at $1 unless it started before. */
+const START_ATTEMPT = `status = 'running', attempts = r.attempts + 1, lease_owner = $3, lease_expires_at = $4, started_at = COALESCE(r.started_at, $1)`;
+
+/**
+ * Whether the run at hand (`runs`) is held to its key or its workflow's cap (claim-order.ts):
+ * such runs are left to CLAIM_ORDERED_SQL.
+ */
+const CONSTRAINED_WORKFLOW = `SELECT 1 FROM workflows w WHERE w.workspace_id = runs.workspace_id AND w.id = runs.workflow_id
+        AND (w.max_concurrent_runs IS NOT NULL OR (w.concurrency_limit IS NOT NULL AND runs.concurrency_key IS NOT NULL))`;
+
+/**
+ * Due runs held to a key or a cap, in queue order, with how busy their key and workflow are;
+ * claim-order.ts picks the ones that may start. Runs only under ORDERED_CLAIM_LOCK, so each
+ * claim sees every earlier claim committed: two nodes cannot both start the head of one key.
+ * No row locks: CLAIM_CHOSEN_SQL re-checks `queued`, which settles a race with a resume.
+ */
+const CANDIDATES_SQL = `
+  SELECT r.id, r.workspace_id AS "workspaceId", r.workflow_id AS "workflowId", r.concurrency_key AS "concurrencyKey", r.arrival,
+    w.concurrency_limit AS "concurrencyLimit", w.max_concurrent_runs AS "maxConcurrentRuns",
+    CASE WHEN r.concurrency_key IS NULL OR w.concurrency_limit IS NULL THEN 0 ELSE (
+      SELECT count(*)::int FROM (SELECT 1 FROM runs o WHERE o.workspace_id = r.workspace_id AND o.workflow_id = r.workflow_id
+        AND o.concurrency_key = r.concurrency_key AND o.status IN ('queued', 'running') AND o.arrival < r.arrival
+        ORDER BY o.arrival DESC LIMIT w.concurrency_limit) AS ahead) END AS "aheadActive",
+    CASE WHEN r.concurrency_key IS NULL OR w.concurrency_limit IS NULL THEN 0 ELSE (
+      SELECT count(*)::int FROM runs o WHERE o.workspace_id = r.workspace_id AND o.workflow_id = r.workflow_id
+        AND o.concurrency_key = r.concurrency_key AND o.status = 'running') END AS "keyRunning",
+    CASE WHEN w.max_concurrent_runs IS NULL THEN 0 ELSE (
+      SELECT count(*)::int FROM runs o WHERE o.workspace_id = r.workspace_id AND o.workflow_id = r.workflow_id AND o.status = 'running') END AS "workflowRunning"
+  FROM runs r JOIN workflows w ON w.workspace_id = r.workspace_id AND w.id = r.workflow_id
+  WHERE r.status = 'queued' AND r.available_at <= $1
+    AND (w.max_concurrent_runs IS NOT NULL OR (w.concurrency_limit IS NOT NULL AND r.concurrency_key IS NOT NULL))
+  ORDER BY r.available_at, r.id
+  LIMIT $2`;
+
+const CLAIM_CHOSEN_SQL = `
+  UPDATE runs r SET ${START_ATTEMPT}
+  WHERE r.id = ANY($2::text[]) AND r.status = 'queued'
+  RETURNING r.*`;
+
+/** Serialises ordered claims across every node sharing the schema (transaction-scoped). */
+const ORDERED_CLAIM_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hookflow.ordered-claim'), hashtext(current_schema()))";
+
+/** Most queued runs one ordered claim looks at to find runs their key or cap lets start. */
+const MAX_CLAIM_SCAN = 2000;
+
 /**
  * Claims due runs, oldest first, and starts their next attempt. FOR UPDATE SKIP LOCKED lets
  * any number of workers on any number of nodes claim at once: each skips the rows another is
@@ -31,16 +78,12 @@ const CLAIM_SQL = `
   WITH due AS (
     SELECT id FROM runs
     WHERE status = 'queued' AND available_at <= $1
+      AND NOT EXISTS (${CONSTRAINED_WORKFLOW})
     ORDER BY available_at, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   )
-  UPDATE runs r SET
-    status = 'running',
-    attempts = r.attempts + 1,
-    lease_owner = $3,
-    lease_expires_at = $4,
-    started_at = COALESCE(r.started_at, $1)
+  UPDATE runs r SET ${START_ATTEMPT}
   FROM due
   WHERE r.id = due.id
   RETURNING r.*`;
@@ -55,6 +98,7 @@ export async function claimRuns(pool: Pool, options: { workerId: string; limit: 
   try {
     await pool.query({ name: 'hookflow_recover_leases', text: RECOVER_SQL, values: [now] });
     claimed = (await pool.query<RunRow>({ name: 'hookflow_claim_runs', text: CLAIM_SQL, values: [now, limit, workerId, now + leaseMs] })).rows;
+    if (claimed.length < limit) claimed = claimed.concat(await claimOrdered(pool, { workerId, limit: limit - claimed.length, leaseMs, now }));
   } catch (error) {
     throw storageError(error, 'claim');
   }
@@ -82,6 +126,22 @@ export async function claimRuns(pool: Pool, options: { workerId: string; limit: 
     await failRun(pool, { runId: row.id, attempt: row.attempts, workerId }, `Could not read the run's event or workflow: ${reason}`, retryAt, now).catch(() => false);
   }
   return loaded.ready;
+}
+
+/** Claims runs held to a key or a cap: see CANDIDATES_SQL. */
+async function claimOrdered(pool: Pool, options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<RunRow[]> {
+  const { workerId, limit, leaseMs } = options;
+  const calledAt = Date.now();
+  return withTransaction(pool, 'claim', async (client) => {
+    await client.query(ORDERED_CLAIM_LOCK);
+    // `now` plus the wait for the lock: a run that waited for its key behind one completed
+    // meanwhile must not appear to start before that one finished.
+    const now = options.now + Math.max(0, Date.now() - calledAt);
+    const candidates = (await client.query<ClaimCandidate & CandidateLoad>({ name: 'hookflow_claim_candidates', text: CANDIDATES_SQL, values: [now, MAX_CLAIM_SCAN] })).rows;
+    const chosen = chooseClaims(candidates, limit, (candidate) => candidate as ClaimCandidate & CandidateLoad);
+    if (chosen.length === 0) return [];
+    return (await client.query<RunRow>({ name: 'hookflow_claim_chosen', text: CLAIM_CHOSEN_SQL, values: [now, chosen, workerId, now + leaseMs] })).rows;
+  });
 }
 
 interface Loaded {

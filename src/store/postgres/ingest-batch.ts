@@ -15,16 +15,16 @@ import { notifyIfAny } from './run-notifier.js';
  * 2. Only calls without a key or whose key now points at their own event are `accepted`; their
  *    events and queued runs are inserted.
  * 3. One NOTIFY wakes workers on every node when any run was queued.
- * The batch's arrays are 17 parameters whatever its size, so it never nears the bind limit.
+ * The batch's arrays are 18 parameters whatever its size, so it never nears the bind limit.
  */
 const INGEST_SQL = `
   WITH input AS (
     SELECT * FROM unnest(
       $1::int[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::boolean[], $8::text[],
       $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::bigint[], $16::bigint[],
-      $17::boolean[]
+      $17::boolean[], $18::text[]
     ) AS t(idx, event_id, workspace_id, workflow_id, workflow_version, received_at, test, headers,
-           body, meta, event_key, run_id, max_attempts, idem_key, idem_expires_at, now, filtered)
+           body, meta, event_key, run_id, max_attempts, idem_key, idem_expires_at, now, filtered, concurrency_key)
   ),
   keys AS (
     INSERT INTO idempotency_keys AS k (workspace_id, workflow_id, key, event_id, run_id, expires_at)
@@ -49,9 +49,9 @@ const INGEST_SQL = `
     SELECT event_id, workspace_id, workflow_id, workflow_version, received_at, test, filtered, headers, body, meta, event_key FROM accepted
   ),
   written_runs AS (
-    INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at)
-    SELECT run_id, workspace_id, workflow_id, workflow_version, event_id, 'queued', 0, max_attempts, received_at, received_at
-    FROM accepted WHERE run_id IS NOT NULL
+    INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, concurrency_key)
+    SELECT run_id, workspace_id, workflow_id, workflow_version, event_id, 'queued', 0, max_attempts, received_at, received_at, concurrency_key
+    FROM accepted WHERE run_id IS NOT NULL ORDER BY idx
     RETURNING id
   )
   SELECT i.idx, k.event_id AS key_event_id, k.run_id AS key_run_id, ${notifyIfAny('written_runs')} AS notified
@@ -68,13 +68,13 @@ interface Call {
  * in one statement and returns each call's result, in order. Throws what `pg` threw.
  */
 async function writeBatch(pool: Pool, calls: readonly Call[], timeoutMs: number): Promise<IngestResult[]> {
-  const columns: unknown[][] = Array.from({ length: 17 }, () => []);
+  const columns: unknown[][] = Array.from({ length: 18 }, () => []);
   calls.forEach(({ record, now }, index) => {
     const { event, run, idempotency } = record;
     const row = [
       index, event.id, event.workspaceId, event.workflowId, event.workflowVersion, event.receivedAt, event.test, event.headersJson,
       event.bodyJson, event.metaJson, event.idempotencyKey, run?.id ?? null, run?.maxAttempts ?? null, idempotency?.key ?? null,
-      idempotency?.expiresAt ?? null, now, event.filtered === true,
+      idempotency?.expiresAt ?? null, now, event.filtered === true, run?.concurrencyKey ?? null,
     ];
     row.forEach((value, column) => columns[column]?.push(value));
   });

@@ -342,6 +342,23 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   {
+    version: 14,
+    name: 'per-key ordering and concurrency caps (claim)',
+    // arrival: the order runs reached the database in; the default is set after the column is
+    // added so existing rows are not rewritten.
+    sql: `
+      ALTER TABLE runs ADD COLUMN concurrency_key TEXT COLLATE "C";
+      ALTER TABLE runs ADD COLUMN arrival BIGINT;
+      CREATE SEQUENCE runs_arrival_seq;
+      ALTER TABLE runs ALTER COLUMN arrival SET DEFAULT nextval('runs_arrival_seq');
+      ALTER TABLE workflows ADD COLUMN concurrency_limit INTEGER;
+      ALTER TABLE workflows ADD COLUMN max_concurrent_runs INTEGER;
+      CREATE INDEX runs_by_key ON runs (workspace_id, workflow_id, concurrency_key, arrival)
+        WHERE concurrency_key IS NOT NULL AND status IN ('queued', 'running');
+      CREATE INDEX runs_running_by_workflow ON runs (workspace_id, workflow_id) WHERE status = 'running';
+    `,
+  },
+  {
     version: 15,
     name: 'test runs, stored apart from runs',
     sql: `

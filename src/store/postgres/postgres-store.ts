@@ -177,8 +177,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  deleteWorkflow(workspaceId: string, workflowId: string, now: number): Promise<boolean> {
-    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId, now);
+  deleteWorkflow(workspaceId: string, workflowId: string, _now: number): Promise<boolean> {
+    return workflows.deleteWorkflow(this.pool, workspaceId, workflowId);
   }
 
   async listSecrets(workspaceId: string, workflowId: string): Promise<SecretRecord[]> {
@@ -318,6 +318,11 @@ export class PostgresStore implements Store {
 
   async getLlmUsage(workspaceId: string, workflowId: string, day: string): Promise<number> {
     const [row] = await this.rows<{ tokens: number }>('read', 'SELECT tokens FROM llm_usage WHERE workspace_id = $1 AND workflow_id = $2 AND day = $3', [workspaceId, workflowId, day]);
+    return row?.tokens ?? 0;
+  }
+
+  async getWorkspaceLlmUsage(workspaceId: string, day: string): Promise<number> {
+    const [row] = await this.rows<{ tokens: number }>('read', 'SELECT COALESCE(SUM(tokens), 0)::bigint AS tokens FROM llm_usage WHERE workspace_id = $1 AND day = $2', [workspaceId, day]);
     return row?.tokens ?? 0;
   }
 

@@ -13,14 +13,14 @@ import { toRun, type RunRow } from '../rows.js';
  */
 const REPLAY_SQL = `
   WITH original AS (
-    SELECT r.id, r.workspace_id, r.workflow_id, r.event_id, r.max_attempts, w.latest_version
+    SELECT r.id, r.workspace_id, r.workflow_id, r.event_id, r.max_attempts, r.concurrency_key, w.latest_version
     FROM runs r JOIN workflows w ON w.workspace_id = r.workspace_id AND w.id = r.workflow_id AND w.deleted_at IS NULL
     JOIN events e ON e.id = r.event_id
     WHERE r.workspace_id = $1 AND r.id = $2
   ),
   created AS (
-    INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of)
-    SELECT $3, workspace_id, workflow_id, latest_version, event_id, 'queued', 0, max_attempts, $4, $4, id FROM original
+    INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of, concurrency_key)
+    SELECT $3, workspace_id, workflow_id, latest_version, event_id, 'queued', 0, max_attempts, $4, $4, id, concurrency_key FROM original
     RETURNING *
   )
   SELECT created.*, ${notifyIfAny('created')} AS notified FROM created`;

@@ -1,9 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
 import { HookflowError } from '../../errors/catalogue.js';
 import type { SecretRecord, WorkflowRecord } from '../store.js';
+import { claimLimitsOf } from '../claim-order.js';
 import { storageError } from './pg-errors.js';
-import { withTransaction } from './pg-pool.js';
-import { notifyWorkflowChanged, WORKFLOW_CHANGED_CHANNEL } from './run-notifier.js';
+import { longQuery, withTransaction } from './pg-pool.js';
+import { notifyWorkflowChanged } from './run-notifier.js';
+import { WORKFLOW_OWNED_TABLES } from '../workflow-owned.js';
 
 /*
  * Workflow and secret writes: management-API traffic, rare and small, so plain transactions.
@@ -23,6 +25,14 @@ async function insertSecrets(client: PoolClient, secrets: SecretRecord[]): Promi
   ]);
 }
 
+/** The latest version's ordering limits, where the claim reads them (claim-order.ts). */
+async function setClaimLimits(client: PoolClient, workflow: WorkflowRecord): Promise<void> {
+  const limits = claimLimitsOf(workflow.definition);
+  await client.query('UPDATE workflows SET concurrency_limit = $1, max_concurrent_runs = $2 WHERE workspace_id = $3 AND id = $4', [
+    limits.concurrencyLimit, limits.maxConcurrentRuns, workflow.workspaceId, workflow.id,
+  ]);
+}
+
 async function insertVersion(client: PoolClient, workflow: WorkflowRecord, version: number): Promise<void> {
   await client.query(
     'INSERT INTO workflow_versions (workspace_id, workflow_id, version, name, enabled, definition, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
@@ -31,8 +41,8 @@ async function insertVersion(client: PoolClient, workflow: WorkflowRecord, versi
 }
 
 /**
- * Creates version 1 with its secrets. Re-creating a deleted id continues its version numbers,
- * so old runs keep pointing at the version they ran.
+ * Creates version 1 with its secrets. A used id starts clean: whatever an old workflow of that
+ * id left (deleted before migration 14, or a webhook stored while it was being deleted) goes first.
  */
 export async function createWorkflow(pool: Pool, workflow: WorkflowRecord, secrets: SecretRecord[]): Promise<void> {
   await withTransaction(pool, 'create workflow', async (client) => {
@@ -42,26 +52,25 @@ export async function createWorkflow(pool: Pool, workflow: WorkflowRecord, secre
     );
     const row = existing.rows[0];
     if (row !== undefined && row.deleted_at === null) throw conflict;
-    let version = workflow.version;
-    if (row !== undefined) {
-      const latest = await client.query<{ latest: number }>(
-        'SELECT MAX(version) AS latest FROM workflow_versions WHERE workspace_id = $1 AND workflow_id = $2', [workflow.workspaceId, workflow.id],
-      );
-      version = (latest.rows[0]?.latest ?? 0) + 1;
-      await client.query('UPDATE workflows SET deleted_at = NULL, latest_version = $1, created_at = $2 WHERE workspace_id = $3 AND id = $4', [
-        version, workflow.createdAt, workflow.workspaceId, workflow.id,
-      ]);
-    } else {
-      // Two creates of one new id at once: the second waits for the first, then inserts nothing.
-      const inserted = await client.query('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
-        workflow.workspaceId, workflow.id, version, workflow.createdAt,
-      ]);
-      if (inserted.rowCount === 0) throw conflict;
-    }
-    await insertVersion(client, workflow, version);
+    await purgeWorkflow(client, workflow.workspaceId, workflow.id);
+    // Two creates of one new id at once: the second waits for the first, then inserts nothing.
+    const inserted = await client.query('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt,
+    ]);
+    if (inserted.rowCount === 0) throw conflict;
+    await insertVersion(client, workflow, workflow.version);
+    await setClaimLimits(client, workflow);
     await insertSecrets(client, secrets);
     await notifyWorkflowChanged(client, workflow.workspaceId, workflow.id);
   });
+}
+
+/** Deletes everything a workflow id owns (store/workflow-owned.ts); may take long for a big history. */
+async function purgeWorkflow(client: PoolClient, workspaceId: string, workflowId: string): Promise<void> {
+  await client.query(longQuery('DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1 AND workflow_id = $2)', [workspaceId, workflowId]));
+  for (const [table, column] of WORKFLOW_OWNED_TABLES) {
+    await client.query(longQuery(`DELETE FROM ${table} WHERE workspace_id = $1 AND ${column} = $2`, [workspaceId, workflowId]));
+  }
 }
 
 /** Adds the next version; replaces the secrets of `replaceSecretPurposes`; NOT_FOUND when unknown or deleted. */
@@ -74,6 +83,7 @@ export async function updateWorkflow(pool: Pool, workflow: WorkflowRecord, secre
     const version = bumped.rows[0]?.latest_version;
     if (version === undefined) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflow.id}" not found`);
     await insertVersion(client, workflow, version);
+    await setClaimLimits(client, workflow);
     if (replaceSecretPurposes.length > 0) {
       await client.query('DELETE FROM secrets WHERE workspace_id = $1 AND workflow_id = $2 AND purpose = ANY($3::text[])', [
         workflow.workspaceId, workflow.id, replaceSecretPurposes,
@@ -84,23 +94,15 @@ export async function updateWorkflow(pool: Pool, workflow: WorkflowRecord, secre
   });
 }
 
-const DELETE_WORKFLOW_SQL = `
-  WITH deleted AS (
-    UPDATE workflows SET deleted_at = $3 WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING id
-  ),
-  gone_secrets AS (
-    DELETE FROM secrets WHERE workspace_id = $1 AND workflow_id = $2
-  )
-  SELECT (SELECT count(*) FROM deleted)::int AS deleted, pg_notify('${WORKFLOW_CHANGED_CHANNEL}', $1 || '/' || $2) AS notified`;
-
-/** Marks the workflow deleted and deletes its secrets; its versions, events and runs stay as history. */
-export async function deleteWorkflow(pool: Pool, workspaceId: string, workflowId: string, now: number): Promise<boolean> {
-  try {
-    const { rows } = await pool.query<{ deleted: number }>(DELETE_WORKFLOW_SQL, [workspaceId, workflowId, now]);
-    return (rows[0]?.deleted ?? 0) > 0;
-  } catch (error) {
-    throw storageError(error, 'delete workflow');
-  }
+/** Deletes the workflow with its versions, secrets, runs, events and stats; false when there was no such (live) workflow. */
+export async function deleteWorkflow(pool: Pool, workspaceId: string, workflowId: string): Promise<boolean> {
+  return withTransaction(pool, 'delete workflow', async (client) => {
+    const live = await client.query('SELECT 1 FROM workflows WHERE workspace_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE', [workspaceId, workflowId]);
+    if (live.rowCount === 0) return false;
+    await purgeWorkflow(client, workspaceId, workflowId);
+    await notifyWorkflowChanged(client, workspaceId, workflowId);
+    return true;
+  });
 }
 
 /** Sets the expiry of `expire` and inserts `add`, in one transaction (key rotation). */

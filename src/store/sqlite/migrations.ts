@@ -335,6 +335,26 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 14,
+    name: 'per-key ordering and concurrency caps (claim)',
+    // arrival: the order keyed runs arrived in, from a trigger so every INSERT path gets it
+    // (MAX over an index, not the rowid: VACUUM may renumber rowids).
+    sql: `
+      ALTER TABLE runs ADD COLUMN concurrency_key TEXT;
+      ALTER TABLE runs ADD COLUMN arrival INTEGER;
+      ALTER TABLE workflows ADD COLUMN concurrency_limit INTEGER;
+      ALTER TABLE workflows ADD COLUMN max_concurrent_runs INTEGER;
+      CREATE INDEX runs_arrival ON runs (arrival) WHERE arrival IS NOT NULL;
+      CREATE INDEX runs_by_key ON runs (workspace_id, workflow_id, concurrency_key, arrival)
+        WHERE concurrency_key IS NOT NULL AND status IN ('queued', 'running');
+      CREATE INDEX runs_running_by_workflow ON runs (workspace_id, workflow_id) WHERE status = 'running';
+      CREATE TRIGGER runs_arrival AFTER INSERT ON runs WHEN NEW.concurrency_key IS NOT NULL
+      BEGIN
+        UPDATE runs SET arrival = (SELECT COALESCE(MAX(arrival), 0) + 1 FROM runs WHERE arrival IS NOT NULL) WHERE id = NEW.id;
+      END;
+    `,
+  },
+  {
     version: 15,
     name: 'test runs, stored apart from runs',
     sql: `

@@ -331,6 +331,10 @@ export class SqliteStore implements Store {
     return this.read(() => (this.sql('SELECT tokens FROM llm_usage WHERE workspace_id = ? AND workflow_id = ? AND day = ?').get(workspaceId, workflowId, day) as { tokens: number } | undefined)?.tokens ?? 0);
   }
 
+  getWorkspaceLlmUsage(workspaceId: string, day: string): Promise<number> {
+    return this.read(() => (this.sql('SELECT COALESCE(SUM(tokens), 0) AS tokens FROM llm_usage WHERE workspace_id = ? AND day = ?').get(workspaceId, day) as { tokens: number }).tokens);
+  }
+
   saveJob(job: JobRecord): Promise<void> {
     return this.writer.call('saveJob', job);
   }
@@ -479,7 +483,7 @@ export class SqliteStore implements Store {
   }
 
   async claimRuns(options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
-    const runs = await this.writer.call('claimRuns', options);
+    const runs = await this.writer.call('claimRuns', { ...options, sentAt: Date.now() });
     const claimed: ClaimedRun[] = [];
     for (const run of runs) {
       const ref = { runId: run.id, attempt: run.attempts, workerId: options.workerId };

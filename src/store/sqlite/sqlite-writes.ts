@@ -5,6 +5,9 @@ import type {
   ApiTokenRecord, AttemptRef, AuditRecord, IngestRecord, IngestResult, JobRecord, RejectedCallRecord, RunRecord, SecretRecord, SessionRecord,
   WorkflowRecord, Workspace, WorkspaceSecretRecord, WebhookStatRow,
 } from '../store.js';
+import { claimLimitsOf } from '../claim-order.js';
+import { claimableRuns } from './claim-candidates.js';
+import { WORKFLOW_OWNED_TABLES } from '../workflow-owned.js';
 import { JOB_COLUMNS, jobValues, sessionValues, TEST_RUN_LIST_COLUMNS, toRun, type RunRow, type SerializedStep } from '../rows.js';
 import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTransition } from '../alert-store.js';
 import { SqliteAlertWrites } from './sqlite-alert-writes.js';
@@ -117,14 +120,11 @@ export class SqliteWrites {
     if (existing !== undefined && existing.deleted_at === null) {
       throw new HookflowError('HOOKFLOW_ERR_CONFLICT', `Workflow "${workflow.id}" already exists`);
     }
-    if (existing !== undefined) {
-      // Re-creating a deleted id continues its version numbers, so old runs keep pointing at their version.
-      const { latest } = this.sql('SELECT MAX(version) AS latest FROM workflow_versions WHERE workspace_id = ? AND workflow_id = ?').get(workflow.workspaceId, workflow.id) as { latest: number };
-      workflow.version = latest + 1;
-      this.sql('UPDATE workflows SET deleted_at = NULL, latest_version = ?, created_at = ? WHERE workspace_id = ? AND id = ?').run(workflow.version, workflow.createdAt, workflow.workspaceId, workflow.id);
-    } else {
-      this.sql('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES (?, ?, ?, ?)').run(workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt);
-    }
+    // A new workflow under a used id starts clean: whatever the old one left (a workflow deleted
+    // before migration 14, a webhook stored while it was being deleted) goes first.
+    this.purgeWorkflow(workflow.workspaceId, workflow.id);
+    this.sql('INSERT INTO workflows (workspace_id, id, latest_version, created_at) VALUES (?, ?, ?, ?)').run(workflow.workspaceId, workflow.id, workflow.version, workflow.createdAt);
+    this.setClaimLimits(workflow);
     this.insertVersion(workflow);
     this.insertSecrets(args.secrets);
   }
@@ -137,10 +137,19 @@ export class SqliteWrites {
     if (current === undefined) throw new HookflowError('HOOKFLOW_ERR_NOT_FOUND', `Workflow "${workflow.id}" not found`);
     workflow.version = current.latest_version + 1;
     this.sql('UPDATE workflows SET latest_version = ? WHERE workspace_id = ? AND id = ?').run(workflow.version, workflow.workspaceId, workflow.id);
+    this.setClaimLimits(workflow);
     this.insertVersion(workflow);
     const deletePurpose = this.sql('DELETE FROM secrets WHERE workspace_id = ? AND workflow_id = ? AND purpose = ?');
     for (const purpose of args.replaceSecretPurposes) deletePurpose.run(workflow.workspaceId, workflow.id, purpose);
     this.insertSecrets(args.secrets);
+  }
+
+  /** The latest version's ordering limits, where the claim reads them. */
+  private setClaimLimits(workflow: WorkflowRecord): void {
+    const limits = claimLimitsOf(workflow.definition);
+    this.sql('UPDATE workflows SET concurrency_limit = ?, max_concurrent_runs = ? WHERE workspace_id = ? AND id = ?').run(
+      limits.concurrencyLimit, limits.maxConcurrentRuns, workflow.workspaceId, workflow.id,
+    );
   }
 
   private insertVersion(workflow: WorkflowRecord): void {
@@ -155,9 +164,15 @@ export class SqliteWrites {
   }
 
   deleteWorkflow(args: { workspaceId: string; workflowId: string; now: number }): boolean {
-    const changed = this.sql('UPDATE workflows SET deleted_at = ? WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').run(args.now, args.workspaceId, args.workflowId).changes;
-    this.sql('DELETE FROM secrets WHERE workspace_id = ? AND workflow_id = ?').run(args.workspaceId, args.workflowId);
-    return changed > 0;
+    const live = this.sql('SELECT 1 FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(args.workspaceId, args.workflowId) !== undefined;
+    if (live) this.purgeWorkflow(args.workspaceId, args.workflowId);
+    return live;
+  }
+
+  /** Deletes everything a workflow id owns (WORKFLOW_OWNED_TABLES); the audit log keeps what was done to it. */
+  private purgeWorkflow(workspaceId: string, workflowId: string): void {
+    this.sql('DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = ? AND workflow_id = ?)').run(workspaceId, workflowId);
+    for (const [table, column] of WORKFLOW_OWNED_TABLES) this.sql(`DELETE FROM ${table} WHERE workspace_id = ? AND ${column} = ?`).run(workspaceId, workflowId);
   }
 
   rotateSecrets(args: { add: SecretRecord[]; expire: { id: string; expiresAt: number }[] }): void {
@@ -217,8 +232,8 @@ export class SqliteWrites {
       event.headersJson, event.bodyJson, event.metaJson, event.idempotencyKey,
     );
     if (run !== null) {
-      this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)").run(
-        run.id, event.workspaceId, event.workflowId, event.workflowVersion, event.id, run.maxAttempts, event.receivedAt, event.receivedAt,
+      this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, concurrency_key) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)").run(
+        run.id, event.workspaceId, event.workflowId, event.workflowVersion, event.id, run.maxAttempts, event.receivedAt, event.receivedAt, run.concurrencyKey ?? null,
       );
     }
     if (idempotency !== null) {
@@ -248,8 +263,9 @@ export class SqliteWrites {
     if (original === undefined) return null;
     const latest = this.sql('SELECT latest_version FROM workflows WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL').get(original.workspace_id, original.workflow_id) as { latest_version: number } | undefined;
     if (latest === undefined) return null;
-    this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)").run(
-      args.newRunId, original.workspace_id, original.workflow_id, latest.latest_version, original.event_id, original.max_attempts, args.now, args.now, original.id,
+    // A replay keeps the event's key and queues behind the runs of that key that arrived before it.
+    this.sql("INSERT INTO runs (id, workspace_id, workflow_id, workflow_version, event_id, status, attempts, max_attempts, created_at, available_at, replay_of, concurrency_key) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?)").run(
+      args.newRunId, original.workspace_id, original.workflow_id, latest.latest_version, original.event_id, original.max_attempts, args.now, args.now, original.id, original.concurrency_key ?? null,
     );
     return toRun(this.sql('SELECT * FROM runs WHERE id = ?').get(args.newRunId) as RunRow);
   }
@@ -301,13 +317,17 @@ export class SqliteWrites {
    * Leases up to `limit` due runs to `workerId`. Only the lease is written here; the main
    * thread reads each run's event and workflow afterwards, keeping the write transaction short.
    */
-  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number }): RunRecord[] {
+  claimRuns(args: { workerId: string; limit: number; leaseMs: number; now: number; sentAt?: number }): RunRecord[] {
     this.recoverExpiredLeases(args.now);
-    const due = this.sql("SELECT id FROM runs WHERE status = 'queued' AND available_at <= ? ORDER BY available_at, id LIMIT ?").all(args.now, args.limit) as { id: string }[];
+    const due = claimableRuns((text) => this.sql(text), args.now, args.limit);
+    // A run held to its key or cap starts at `now` plus the time the call waited in the writer's
+    // queue: one that waited behind a run completed meanwhile must not appear to start before it.
+    const orderedNow = args.now + Math.max(0, Date.now() - (args.sentAt ?? Date.now()));
     const claim = this.sql("UPDATE runs SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'queued' RETURNING *");
     const claimed: RunRecord[] = [];
-    for (const { id } of due) {
-      const row = claim.get(args.workerId, args.now + args.leaseMs, args.now, id) as RunRow | undefined;
+    for (const { id, constrained } of due) {
+      const at = constrained ? orderedNow : args.now;
+      const row = claim.get(args.workerId, at + args.leaseMs, at, id) as RunRow | undefined;
       if (row !== undefined) claimed.push(toRun(row));
     }
     return claimed;

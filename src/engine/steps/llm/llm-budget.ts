@@ -23,6 +23,7 @@ export function tokensOf(usage: Record<string, unknown> | undefined): number {
 }
 
 /** The error of an LLM step whose workflow used up its tokens for today: permanent, and says when it resets. */
-export function budgetExceeded(tokensPerDay: number, used: number): HookflowError {
-  return new HookflowError('HOOKFLOW_ERR_BUDGET_EXCEEDED', `LLM budget used up: ${used} of ${tokensPerDay} tokens today (UTC); it resets at 00:00 UTC`);
+export function budgetExceeded(tokensPerDay: number, used: number, whose: 'workflow' | 'workspace' = 'workflow'): HookflowError {
+  const what = whose === 'workflow' ? 'LLM budget' : 'Workspace LLM budget';
+  return new HookflowError('HOOKFLOW_ERR_BUDGET_EXCEEDED', `${what} used up: ${used} of ${tokensPerDay} tokens today (UTC); it resets at 00:00 UTC`);
 }
