@@ -94,11 +94,14 @@ const CLAIM_SQL = `
  */
 export async function claimRuns(pool: Pool, options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<ClaimedRun[]> {
   const { workerId, limit, leaseMs, now } = options;
+  // Measured from here: the recovery and unordered claim queries before the ordered claim take
+  // time too (seconds under load), and `now` must account for it (see claimOrdered).
+  const calledAt = Date.now();
   let claimed: RunRow[];
   try {
     await pool.query({ name: 'hookflow_recover_leases', text: RECOVER_SQL, values: [now] });
     claimed = (await pool.query<RunRow>({ name: 'hookflow_claim_runs', text: CLAIM_SQL, values: [now, limit, workerId, now + leaseMs] })).rows;
-    if (claimed.length < limit) claimed = claimed.concat(await claimOrdered(pool, { workerId, limit: limit - claimed.length, leaseMs, now }));
+    if (claimed.length < limit) claimed = claimed.concat(await claimOrdered(pool, { workerId, limit: limit - claimed.length, leaseMs, now, calledAt }));
   } catch (error) {
     throw storageError(error, 'claim');
   }
@@ -129,13 +132,13 @@ export async function claimRuns(pool: Pool, options: { workerId: string; limit: 
 }
 
 /** Claims runs held to a key or a cap: see CANDIDATES_SQL. */
-async function claimOrdered(pool: Pool, options: { workerId: string; limit: number; leaseMs: number; now: number }): Promise<RunRow[]> {
-  const { workerId, limit, leaseMs } = options;
-  const calledAt = Date.now();
+async function claimOrdered(pool: Pool, options: { workerId: string; limit: number; leaseMs: number; now: number; calledAt: number }): Promise<RunRow[]> {
+  const { workerId, limit, leaseMs, calledAt } = options;
   return withTransaction(pool, 'claim', async (client) => {
     await client.query(ORDERED_CLAIM_LOCK);
-    // `now` plus the wait for the lock: a run that waited for its key behind one completed
-    // meanwhile must not appear to start before that one finished.
+    // `now` plus the time since the claim began (the queries before, the wait for the lock): a
+    // run that waited for its key behind one completed meanwhile must not appear to start before
+    // that one finished.
     const now = options.now + Math.max(0, Date.now() - calledAt);
     const candidates = (await client.query<ClaimCandidate & CandidateLoad>({ name: 'hookflow_claim_candidates', text: CANDIDATES_SQL, values: [now, MAX_CLAIM_SCAN] })).rows;
     const chosen = chooseClaims(candidates, limit, (candidate) => candidate as ClaimCandidate & CandidateLoad);
