@@ -57,4 +57,24 @@ describe('deleting a workflow', () => {
     const again = await deliver('new-shared-key-2', { order: 1 }, { 'idempotency-key': 'delivery-1' });
     expect(await again.json()).toMatchObject({ status: 'accepted', workflow_started: true });
   });
+
+  it('takes its stored test runs and its alert rules (with their state and history) with it', async () => {
+    const sharedKey = 'tested-shared-key-3';
+    const wf = { ...definition('Tested', sharedKey), id: 'tested' };
+    expect((await test.api('POST', `/api/workspaces/${WS}/workflows`, wf)).status).toBe(201);
+    const testRun = await test.api('POST', `/api/workspaces/${WS}/workflows/tested/test-runs`, { mode: 'mock', event: { headers: {}, body: { order: 1 } } });
+    expect(testRun.status).toBe(200);
+    expect((await test.api('GET', `/api/workspaces/${WS}/workflows/tested/test-runs`)).body.items).toHaveLength(1);
+    const rule = await test.api('POST', `/api/workspaces/${WS}/alert-rules`, { name: 'tested failing', kind: 'run_failure_rate', workflowId: 'tested' });
+    expect(rule.status).toBe(201);
+    await test.app.alerts.pass();
+
+    expect((await test.api('DELETE', `/api/workspaces/${WS}/workflows/tested`)).status).toBe(204);
+    expect((await test.api('POST', `/api/workspaces/${WS}/workflows`, wf)).status).toBe(201);
+    expect((await test.api('GET', `/api/workspaces/${WS}/workflows/tested/test-runs`)).body.items).toEqual([]);
+    expect((await test.api('GET', `/api/workspaces/${WS}/test-runs/${testRun.body.id as string}`)).status).toBe(404);
+    expect((await test.api('GET', `/api/workspaces/${WS}/alert-rules/${rule.body.id as string}`)).status).toBe(404);
+    const alerts = await test.api('GET', `/api/workspaces/${WS}/alerts`);
+    expect(JSON.stringify(alerts.body)).not.toContain(rule.body.id as string);
+  });
 });

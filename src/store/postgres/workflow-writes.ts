@@ -5,7 +5,7 @@ import { claimLimitsOf } from '../claim-order.js';
 import { storageError } from './pg-errors.js';
 import { longQuery, withTransaction } from './pg-pool.js';
 import { notifyWorkflowChanged } from './run-notifier.js';
-import { WORKFLOW_OWNED_TABLES } from '../workflow-owned.js';
+import { WORKFLOW_OWNED_TABLES, WORKFLOW_RULE_CHILDREN } from '../workflow-owned.js';
 
 /*
  * Workflow and secret writes: management-API traffic, rare and small, so plain transactions.
@@ -68,6 +68,10 @@ export async function createWorkflow(pool: Pool, workflow: WorkflowRecord, secre
 /** Deletes everything a workflow id owns (store/workflow-owned.ts); may take long for a big history. */
 async function purgeWorkflow(client: PoolClient, workspaceId: string, workflowId: string): Promise<void> {
   await client.query(longQuery('DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1 AND workflow_id = $2)', [workspaceId, workflowId]));
+  for (const statement of WORKFLOW_RULE_CHILDREN) {
+    let n = 0;
+    await client.query(longQuery(statement.replace(/\?/g, () => `$${++n}`), [workspaceId, workflowId]));
+  }
   for (const [table, column] of WORKFLOW_OWNED_TABLES) {
     await client.query(longQuery(`DELETE FROM ${table} WHERE workspace_id = $1 AND ${column} = $2`, [workspaceId, workflowId]));
   }

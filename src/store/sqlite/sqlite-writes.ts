@@ -7,7 +7,7 @@ import type {
 } from '../store.js';
 import { claimLimitsOf } from '../claim-order.js';
 import { claimableRuns } from './claim-candidates.js';
-import { WORKFLOW_OWNED_TABLES } from '../workflow-owned.js';
+import { WORKFLOW_OWNED_TABLES, WORKFLOW_RULE_CHILDREN } from '../workflow-owned.js';
 import { JOB_COLUMNS, jobValues, sessionValues, TEST_RUN_LIST_COLUMNS, toRun, type RunRow, type SerializedStep } from '../rows.js';
 import type { AlertChannelRecord, AlertDeliveryUpdate, AlertRuleRecord, AlertTransition } from '../alert-store.js';
 import { SqliteAlertWrites } from './sqlite-alert-writes.js';
@@ -172,6 +172,7 @@ export class SqliteWrites {
   /** Deletes everything a workflow id owns (WORKFLOW_OWNED_TABLES); the audit log keeps what was done to it. */
   private purgeWorkflow(workspaceId: string, workflowId: string): void {
     this.sql('DELETE FROM step_results WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = ? AND workflow_id = ?)').run(workspaceId, workflowId);
+    for (const statement of WORKFLOW_RULE_CHILDREN) this.sql(statement).run(workspaceId, workflowId);
     for (const [table, column] of WORKFLOW_OWNED_TABLES) this.sql(`DELETE FROM ${table} WHERE workspace_id = ? AND ${column} = ?`).run(workspaceId, workflowId);
   }
 
