@@ -12,7 +12,7 @@ import { exited, startCli } from './helpers/cli.js';
  * webhooks; after a restart on the same data dir, every run_id that was answered 200 exists.
  */
 const ADMIN = 'durability-admin-token-0123456789';
-const TOTAL = 2500;
+const TOTAL = 10_000;
 const KILL_AFTER_ACCEPTED = 800;
 
 const dirs: string[] = [];
